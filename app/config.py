@@ -1,0 +1,72 @@
+"""Settings, read from ``MEDIASTUDIO_*`` environment variables (``__`` nests)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.upload import limits
+
+__all__ = ["LimitSettings", "Settings", "WorkerSettings", "get_settings"]
+
+
+class LimitSettings(BaseModel):
+    """Per-category byte limits and expiry times; defaults come from ``upload.limits``."""
+
+    image_bytes: int = limits.IMAGE_BYTES
+    gif_bytes: int = limits.GIF_BYTES
+    video_bytes: int = limits.VIDEO_BYTES
+    amplify_video_bytes: int = limits.AMPLIFY_VIDEO_BYTES
+    subtitles_bytes: int = limits.SUBTITLES_BYTES
+    segment_bytes: int = limits.SEGMENT_BYTES
+    upload_expiry_secs: int = 86_400
+    media_expiry_secs: int = 86_400
+    max_image_pixels: int = 100_000_000
+
+
+class WorkerSettings(BaseModel):
+    in_process: bool = True
+    poll_interval_secs: float = 1.0
+    lease_secs: int = 60
+    max_attempts: int = 3
+    sweep_interval_secs: float = 60.0
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MEDIASTUDIO_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: SecretStr = SecretStr("dev-only-secret")
+    node_id: int | None = Field(default=None, ge=0, le=1023)
+    limits: LimitSettings = LimitSettings()
+    worker: WorkerSettings = WorkerSettings()
+
+    @model_validator(mode="after")
+    def _defaults_and_production_guard(self) -> Self:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'mediastudio.db'}"
+        if (
+            self.environment == "production"
+            and self.secret_key.get_secret_value() == "dev-only-secret"
+        ):
+            raise ValueError("set MEDIASTUDIO_SECRET_KEY in production")
+        return self
+
+    @property
+    def media_root(self) -> Path:
+        return self.data_dir / "media"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,109 @@
+"""Dependencies as ``Annotated`` aliases; tests swap the ``get_*`` seams."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Annotated, Protocol
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import errors
+from app.models.base import utcnow
+from app.services import accounts
+from app.services.policy import UploadPolicy
+from app.upload.ids import IdGenerator
+from app.upload.storage import SegmentStore
+
+__all__ = [
+    "Authenticator",
+    "BearerAuthenticator",
+    "ClockDep",
+    "CurrentUser",
+    "IdsDep",
+    "PolicyDep",
+    "SessionDep",
+    "SessionsDep",
+    "StoreDep",
+]
+
+
+async def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    return request.app.state.sessions  # type: ignore[no-any-return]
+
+
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
+
+
+async def get_session(sessions: SessionsDep) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
+        yield session  # no commit here: services commit before they return
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_store(request: Request) -> SegmentStore:
+    return request.app.state.store  # type: ignore[no-any-return]
+
+
+StoreDep = Annotated[SegmentStore, Depends(get_store)]
+
+
+async def get_policy(request: Request) -> UploadPolicy:
+    return request.app.state.policy  # type: ignore[no-any-return]
+
+
+PolicyDep = Annotated[UploadPolicy, Depends(get_policy)]
+
+
+async def get_ids(request: Request) -> IdGenerator:
+    return request.app.state.ids  # type: ignore[no-any-return]
+
+
+IdsDep = Annotated[IdGenerator, Depends(get_ids)]
+
+
+async def get_clock() -> Callable[[], datetime]:
+    return utcnow
+
+
+ClockDep = Annotated[Callable[[], datetime], Depends(get_clock)]
+
+
+class Authenticator(Protocol):
+    """One credential scheme. Returns the account id, None when the request does not use
+    this scheme, or raises NotAuthenticated when it does but the credential is bad."""
+
+    async def authenticate(
+        self, request: Request, sessions: async_sessionmaker[AsyncSession]
+    ) -> int | None: ...
+
+
+class BearerAuthenticator:
+    async def authenticate(
+        self, request: Request, sessions: async_sessionmaker[AsyncSession]
+    ) -> int | None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        async with sessions() as session:
+            account_id = await accounts.authenticate_bearer(session, token.strip())
+        if account_id is None:
+            raise errors.NotAuthenticated()
+        return account_id
+
+
+async def get_current_user(request: Request, sessions: SessionsDep) -> int:
+    """The caller's account id. Each scheme opens and closes its own short session, so
+    no transaction stays open while an upload body streams."""
+    authenticators: list[Authenticator] = request.app.state.authenticators
+    for authenticator in authenticators:
+        account_id = await authenticator.authenticate(request, sessions)
+        if account_id is not None:
+            return account_id
+    raise errors.NotAuthenticated()
+
+
+CurrentUser = Annotated[int, Depends(get_current_user)]

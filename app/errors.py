@@ -1,0 +1,185 @@
+"""Expected failures, each carrying what the client is told.
+
+::
+
+    ApiError                      status, Twitter code, message; rendered per API surface
+    ├── NotAuthenticated          401, code 32
+    ├── ParameterMissing          400, code 38 "<name> parameter is missing."
+    ├── MediaNotFound             404, code 34 (STATUS of unknown media, or not processed)
+    ├── RateLimited               429, code 88
+    └── UploadError               400, legacy ``{"request", "error"}`` upload form
+        ├── BadParameter          a parameter has the wrong shape
+        ├── MediaTypeUnrecognized  media type or category unknown or mismatched
+        ├── InvalidMediaId        unknown, foreign or malformed media_id
+        ├── UploadExpired         the upload or media outlived expires_after_secs
+        ├── UploadNotOpen         APPEND after FINALIZE
+        ├── SegmentIndexOutOfRange
+        ├── SegmentTooLarge       a segment over the per-segment cap
+        ├── TotalBytesExceeded    APPEND would cross total_bytes
+        ├── ChecksumMismatch      X-Segment-SHA256 differs from the stored bytes
+        ├── ContentMismatch       the bytes are not what media_type declares
+        ├── SegmentsIncomplete    FINALIZE with gaps or a wrong sum
+        └── FileTooLarge          code 324 form: the file exceeds the category's limit
+
+Nothing here knows HTTP or JSON; ``app/routers/errors.py`` renders them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "ApiError",
+    "BadParameter",
+    "ChecksumMismatch",
+    "ContentMismatch",
+    "FileTooLarge",
+    "InvalidMediaId",
+    "MediaNotFound",
+    "MediaTypeUnrecognized",
+    "NotAuthenticated",
+    "ParameterMissing",
+    "RateLimited",
+    "SegmentIndexOutOfRange",
+    "SegmentTooLarge",
+    "SegmentsIncomplete",
+    "TotalBytesExceeded",
+    "UploadError",
+    "UploadExpired",
+    "UploadNotOpen",
+]
+
+
+class ApiError(Exception):
+    """A failure we expect and report to the client; never logged as an error."""
+
+    http_status: ClassVar[int] = 400
+    twitter_code: ClassVar[int | None] = None
+    message: ClassVar[str] = "Bad request."
+    legacy_form: ClassVar[bool] = False
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        self.detail = detail or self.message
+        self.extra = extra
+        super().__init__(self.detail)
+
+
+class NotAuthenticated(ApiError):
+    """Missing, malformed or unknown credentials."""
+
+    http_status = 401
+    twitter_code = 32
+    message = "Could not authenticate you."
+
+
+class ParameterMissing(ApiError):
+    """A required parameter was not sent; the detail names it."""
+
+    twitter_code = 38
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} parameter is missing.")
+
+
+class MediaNotFound(ApiError):
+    """The media does not exist for this caller, or needs no STATUS polling."""
+
+    http_status = 404
+    twitter_code = 34
+    message = "Sorry, that page does not exist."
+
+
+class RateLimited(ApiError):
+    """The caller used up its window."""
+
+    http_status = 429
+    twitter_code = 88
+    message = "Rate limit exceeded."
+
+
+class UploadError(ApiError):
+    """Upload validation failure, in the upload host's ``{"request","error"}`` form."""
+
+    legacy_form = True
+
+
+class BadParameter(UploadError):
+    """A parameter is present but malformed (not a number, out of range, ...)."""
+
+
+class MediaTypeUnrecognized(UploadError):
+    """The media type is unknown, or does not suit the media category."""
+
+    message = "media type unrecognized."
+
+
+class InvalidMediaId(UploadError):
+    """The media_id is unknown, malformed, or belongs to someone else."""
+
+    def __init__(self, media_id: object = "") -> None:
+        super().__init__(f"Invalid media_id: Some({media_id}).")
+
+
+class UploadExpired(UploadError):
+    """The upload or media is past its expires_after_secs."""
+
+    def __init__(self, media_id: int) -> None:
+        super().__init__(f"Invalid media_id: Some({media_id}). The media has expired.")
+
+
+class UploadNotOpen(UploadError):
+    """APPEND to an upload that was already finalized."""
+
+    message = "Upload already finalized; APPEND is not allowed."
+
+
+class SegmentIndexOutOfRange(UploadError):
+    """segment_index outside 0..999."""
+
+    message = "Segment index must be between 0 and 999 inclusive."
+
+
+class SegmentTooLarge(UploadError):
+    """A segment larger than the per-segment cap (5 MiB decoded)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Segment size must be <= {limit} bytes.", max_segment_bytes=limit)
+
+
+class TotalBytesExceeded(UploadError):
+    """The stored segments would add up to more than total_bytes."""
+
+    def __init__(self, total_bytes: int, received: int) -> None:
+        super().__init__(
+            "Segments exceed provided total file size.",
+            total_bytes=total_bytes,
+            received_bytes=received,
+        )
+
+
+class ChecksumMismatch(UploadError):
+    """The segment's SHA-256 differs from the X-Segment-SHA256 the client sent."""
+
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(
+            "Segment checksum mismatch.", expected_sha256=expected, actual_sha256=actual
+        )
+
+
+class ContentMismatch(UploadError):
+    """The bytes cannot be the declared media type; the detail names what they are."""
+
+
+class SegmentsIncomplete(UploadError):
+    """FINALIZE found gaps or a sum different from total_bytes."""
+
+    message = "Segments do not add up to provided total file size."
+
+
+class FileTooLarge(ApiError):
+    """The file exceeds its category's limit (code 324, as Twitter words it)."""
+
+    twitter_code = 324
+
+    def __init__(self, kind: str, limit: int) -> None:
+        super().__init__(f"{kind} file size must be <= {limit} bytes", max_bytes=limit)

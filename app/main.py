@@ -1,0 +1,83 @@
+"""The app factory. Nothing is built at import time; uvicorn runs
+``app.main:create_app --factory``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.deps import BearerAuthenticator
+from app.routers import health, v11_media
+from app.routers.errors import install_error_handlers
+from app.schemas.common import TwitterJSONResponse
+from app.services.policy import UploadPolicy
+from app.upload.ids import IdGenerator
+from app.upload.storage import build_store
+from app.workers.runner import Runner
+from app.workers.sweeper import run_sweeper
+
+__all__ = ["create_app"]
+
+
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0] if route.tags else 'default'}-{route.name}"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.settings = settings
+        app.state.sessions = make_sessionmaker(engine)
+        app.state.store = build_store(settings.media_root)
+        app.state.policy = UploadPolicy.from_settings(settings)
+        app.state.ids = IdGenerator(settings.node_id)
+        app.state.authenticators = [BearerAuthenticator()]
+        tasks: list[asyncio.Task[None]] = []
+        if settings.worker.in_process:
+            runner = Runner(app.state.sessions, app.state.store, app.state.policy)
+            tasks.append(
+                asyncio.create_task(
+                    runner.run_forever(poll_interval=settings.worker.poll_interval_secs)
+                )
+            )
+            tasks.append(
+                asyncio.create_task(
+                    run_sweeper(
+                        app.state.sessions,
+                        app.state.store,
+                        interval=settings.worker.sweep_interval_secs,
+                    )
+                )
+            )
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Media Studio API",
+        version="0.1.0",
+        description="Twitter-compatible media upload (v1.1 chunked protocol) and studio.",
+        lifespan=lifespan,
+        default_response_class=TwitterJSONResponse,
+        generate_unique_id_function=_operation_id,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(v11_media.router)
+    return app

@@ -1,0 +1,22 @@
+"""SQLAlchemy ORM models; importing this package makes ``Base.metadata`` complete.
+
+Must not import app.services, app.routers or fastapi.
+"""
+
+from app.models.account import AccessToken, Account, BearerToken, ClientApp
+from app.models.base import Base
+from app.models.job import Job, JobState
+from app.models.media import Media, MediaOwner, MediaSegment
+
+__all__ = [
+    "AccessToken",
+    "Account",
+    "Base",
+    "BearerToken",
+    "ClientApp",
+    "Job",
+    "JobState",
+    "Media",
+    "MediaOwner",
+    "MediaSegment",
+]

@@ -1,0 +1,344 @@
+"""``/1.1/media/upload.json``: INIT, APPEND, FINALIZE (POST), STATUS (GET), simple upload.
+
+Parameters merge the query string and the body (urlencoded or multipart, for every
+command), as the real clients send them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from app import errors
+from app.deps import ClockDep, CurrentUser, IdsDep, PolicyDep, SessionDep, SessionsDep, StoreDep
+from app.routers.errors import v11_error_responses
+from app.routers.streaming import RequestForm, open_form
+from app.schemas.common import TwitterJSONResponse
+from app.schemas.v11 import (
+    ImageInfoV11,
+    InitResponseV11,
+    MediaResponseV11,
+    ProcessingError,
+    ProcessingInfo,
+    SegmentInfo,
+    UploadInfo,
+    VideoInfoV11,
+    check_after,
+)
+from app.services import uploads
+from app.services.views import MediaView
+from app.upload import limits, protocol
+from app.upload.protocol import MediaKind, UploadState
+
+router = APIRouter(prefix="/1.1/media", tags=["media-v1.1"])
+
+_FORM_FIELDS: dict[str, Any] = {
+    "command": {"type": "string", "enum": ["INIT", "APPEND", "FINALIZE"]},
+    "total_bytes": {"type": "integer", "description": "INIT: size of the whole file"},
+    "media_type": {"type": "string", "description": "INIT: MIME type, e.g. video/mp4"},
+    "media_category": {
+        "type": "string",
+        "enum": [c.value for c in protocol.MediaCategory],
+        "description": "INIT/simple: use case; other spellings (TweetVideo, TWEET_VIDEO) work",
+    },
+    "additional_owners": {"type": "string", "description": "comma-separated user ids (<=100)"},
+    "shared": {"type": "boolean"},
+    "media_id": {"type": "string", "description": "APPEND/FINALIZE: id from INIT"},
+    "segment_index": {"type": "integer", "minimum": 0, "maximum": 999},
+    "media": {"type": "string", "format": "binary", "description": "raw bytes (<= 5 MiB)"},
+    "media_data": {"type": "string", "description": "base64 bytes (<= 5 MiB decoded)"},
+}
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "multipart/form-data": {"schema": {"type": "object", "properties": _FORM_FIELDS}},
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "properties": _FORM_FIELDS}
+            },
+        },
+    },
+    "parameters": [
+        {
+            "name": "X-Segment-SHA256",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+            "description": "APPEND: hex SHA-256 of the decoded segment; a mismatch is a 400",
+        }
+    ],
+}
+
+
+def _json(model: MediaResponseV11 | InitResponseV11, status: int) -> Response:
+    return TwitterJSONResponse(model.model_dump(mode="json", exclude_none=True), status_code=status)
+
+
+def _int_param(params: dict[str, str], name: str, *, required: bool = True) -> int | None:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        if required:
+            raise errors.ParameterMissing(name)
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise errors.BadParameter(f"{name} parameter is invalid.") from None
+
+
+def _owners(params: dict[str, str]) -> list[int]:
+    raw = params.get("additional_owners", "")
+    try:
+        return [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        raise errors.BadParameter("additional_owners must be comma-separated user ids.") from None
+
+
+def _flag(params: dict[str, str], name: str) -> bool:
+    return params.get(name, "").lower() in ("true", "1", "t", "yes")
+
+
+def media_response(view: MediaView, *, with_key: bool = True) -> MediaResponseV11:
+    processing = None
+    if view.is_async and view.state is not UploadState.UPLOADING:
+        processing = ProcessingInfo(
+            state=view.state.value,
+            check_after_secs=check_after(view.state.value),
+            progress_percent=view.progress_percent,
+            error=ProcessingError(**vars_of(view.error)) if view.error else None,
+        )
+    upload_info = None
+    if view.state is UploadState.UPLOADING:
+        processing = ProcessingInfo(state="uploading", check_after_secs=check_after("uploading"))
+        upload_info = UploadInfo(
+            total_bytes=view.total_bytes,
+            received_bytes=view.received_bytes,
+            segments=[
+                SegmentInfo(segment_index=s.index, size=s.size, sha256=s.sha256)
+                for s in view.segments
+            ],
+        )
+    image = video = None
+    if view.state is not UploadState.UPLOADING and view.detected_type:
+        if view.kind is MediaKind.VIDEO or (view.kind is MediaKind.GIF and view.is_async):
+            video = VideoInfoV11(video_type=view.detected_type)
+        elif view.kind in (MediaKind.IMAGE, MediaKind.GIF) and view.width and view.height:
+            image = ImageInfoV11(image_type=view.detected_type, w=view.width, h=view.height)
+    show_expiry = view.state is not UploadState.FAILED
+    return MediaResponseV11(
+        media_id=view.media_id,
+        media_id_string=str(view.media_id),
+        media_key=view.media_key if with_key else None,
+        size=view.size,
+        expires_after_secs=view.expires_after_secs if show_expiry else None,
+        image=image,
+        video=video,
+        processing_info=processing,
+        upload_info=upload_info,
+    )
+
+
+def vars_of(error: Any) -> dict[str, Any]:
+    return {"code": error.code, "name": error.name, "message": error.message}
+
+
+@router.post(
+    "/upload.json",
+    operation_id="media-v1.1-upload",
+    openapi_extra=_UPLOAD_BODY,
+    status_code=200,
+    responses={
+        200: {"model": MediaResponseV11, "description": "simple upload, or async FINALIZE"},
+        201: {"model": MediaResponseV11, "description": "FINALIZE, media ready to use"},
+        202: {"model": InitResponseV11, "description": "INIT"},
+        204: {"description": "APPEND stored the segment (empty body)"},
+        **v11_error_responses(400, 401),
+    },
+)
+async def upload(
+    request: Request,
+    user: CurrentUser,
+    sessions: SessionsDep,
+    store: StoreDep,
+    policy: PolicyDep,
+    ids: IdsDep,
+    clock: ClockDep,
+) -> Response:
+    """Chunked upload commands (`command` = INIT, APPEND, FINALIZE), or, without a
+    command and with a `media`/`media_data` part, the one-shot image upload."""
+    form = await open_form(request)
+    command = form.params.get("command")
+    if command is None and form.media is not None:
+        return await _simple(form, user, sessions, store, policy, ids, clock)
+    if command == "APPEND":
+        await _append(form, request, user, sessions, store, policy, clock)
+        return Response(status_code=204)
+    if form.media is not None:
+        raise errors.BadParameter(f"media is only accepted with APPEND, not {command}.")
+    await form.read_rest()
+    if command == "INIT":
+        async with sessions() as session:
+            view = await uploads.init_upload(
+                session,
+                ids,
+                policy,
+                owner_id=user,
+                total_bytes=_int_param(form.params, "total_bytes") or 0,
+                media_type=_required(form.params, "media_type"),
+                category=protocol.parse_category(form.params.get("media_category")),
+                additional_owners=_owners(form.params),
+                shared=_flag(form.params, "shared"),
+                now=clock(),
+            )
+        body = InitResponseV11(
+            media_id=view.media_id,
+            media_id_string=str(view.media_id),
+            expires_after_secs=view.expires_after_secs,
+            media_key=view.media_key if view.category else None,
+        )
+        return _json(body, 202)
+    if command == "FINALIZE":
+        view = await uploads.finalize_upload(
+            sessions,
+            store,
+            policy,
+            owner_id=user,
+            media_id=_media_id(form.params),
+            now=clock(),
+        )
+        status = 200 if view.is_async else 201
+        return _json(media_response(view, with_key=view.category is not None), status)
+    if command is None:
+        raise errors.ParameterMissing("media")
+    raise errors.BadParameter(f"Invalid command: {command}.")
+
+
+def _required(params: dict[str, str], name: str) -> str:
+    value = params.get(name)
+    if not value:
+        raise errors.ParameterMissing(name)
+    return value
+
+
+def _media_id(params: dict[str, str]) -> int:
+    raw = _required(params, "media_id")
+    if not raw.isdigit() or len(raw) > 19:
+        raise errors.InvalidMediaId(raw)
+    return int(raw)
+
+
+async def _buffered(form: RequestForm, cap: int) -> AsyncIterator[bytes]:
+    """The rare client that sends media before media_id/segment_index: hold one segment
+    (bounded by the segment cap) in memory until the fields after it arrive."""
+    assert form.media is not None
+    held: list[bytes] = []
+    size = 0
+    async for chunk in form.media.chunks():
+        size += len(chunk)
+        if size > cap:
+            raise errors.SegmentTooLarge(cap)
+        held.append(chunk)
+    await form.read_rest()
+
+    async def replay() -> AsyncIterator[bytes]:
+        for chunk in held:
+            yield chunk
+
+    return replay()
+
+
+async def _append(
+    form: RequestForm,
+    request: Request,
+    user: int,
+    sessions: SessionsDep,
+    store: StoreDep,
+    policy: PolicyDep,
+    clock: ClockDep,
+) -> None:
+    if form.media is None:
+        await form.read_rest()
+        raise errors.ParameterMissing("media")
+    if "media_id" in form.params and "segment_index" in form.params:
+        chunks = form.media.chunks()
+    else:
+        chunks = await _buffered(form, policy.limits.segment)
+    index = _int_param(form.params, "segment_index")
+    assert index is not None
+    if not 0 <= index <= limits.MAX_SEGMENT_INDEX:
+        raise errors.SegmentIndexOutOfRange()
+    await uploads.append_segment(
+        sessions,
+        store,
+        policy,
+        owner_id=user,
+        media_id=_media_id(form.params),
+        index=index,
+        chunks=chunks,
+        expected_sha256=_sha256_header(request),
+        now=clock(),
+    )
+    await form.read_rest()
+
+
+def _sha256_header(request: Request) -> str | None:
+    value = request.headers.get("x-segment-sha256")
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise errors.BadParameter("X-Segment-SHA256 must be 64 hex digits.")
+    return value
+
+
+async def _simple(
+    form: RequestForm,
+    user: int,
+    sessions: SessionsDep,
+    store: StoreDep,
+    policy: PolicyDep,
+    ids: IdsDep,
+    clock: ClockDep,
+) -> Response:
+    assert form.media is not None
+    category = protocol.parse_category(form.params.get("media_category"))
+    view = await uploads.simple_upload(
+        sessions,
+        store,
+        ids,
+        policy,
+        owner_id=user,
+        chunks=form.media.chunks(),
+        category=category,
+        additional_owners=_owners(form.params),
+        shared=_flag(form.params, "shared"),
+        now=clock(),
+    )
+    await form.read_rest()
+    with_key = bool(form.params.get("media_category"))  # may follow the media part
+    return _json(media_response(view, with_key=with_key), 200)
+
+
+@router.get(
+    "/upload.json",
+    operation_id="media-v1.1-status",
+    response_model=MediaResponseV11,
+    response_model_exclude_none=True,
+    responses=v11_error_responses(400, 401, 404),
+)
+async def status(
+    user: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+    media_id: Annotated[int, Query(description="id from INIT")],
+    command: Annotated[str, Query(description="STATUS")],
+) -> Response:
+    """Processing state of an upload; poll again after `check_after_secs`. While the
+    upload is open, `upload_info` lists the stored segments (for resuming)."""
+    if command != "STATUS":
+        raise errors.BadParameter(f"Invalid command: {command}. Use STATUS with GET.")
+    view = await uploads.get_status(session, owner_id=user, media_id=media_id, now=clock())
+    return _json(media_response(view, with_key=view.category is not None), 200)

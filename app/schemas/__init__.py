@@ -1,0 +1,1 @@
+"""Wire models per API surface. Must not import app.services, app.routers or fastapi."""

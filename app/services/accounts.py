@@ -1,0 +1,90 @@
+"""Users, client apps and their credentials."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import AccessToken, Account, BearerToken, ClientApp
+from app.upload.ids import IdGenerator
+
+__all__ = ["IssuedCredentials", "authenticate_bearer", "create_user", "hash_token"]
+
+DEFAULT_APP = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCredentials:
+    user_id: int
+    screen_name: str
+    bearer_token: str
+    consumer_key: str
+    consumer_secret: str
+    access_token: str
+    access_token_secret: str
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _default_app(session: AsyncSession, ids: IdGenerator) -> ClientApp:
+    app = await session.scalar(select(ClientApp).where(ClientApp.name == DEFAULT_APP))
+    if app is not None:
+        return app
+    app = ClientApp(
+        id=ids.next_id(),
+        name=DEFAULT_APP,
+        consumer_key=secrets.token_urlsafe(18)[:25],
+        consumer_secret=secrets.token_urlsafe(38)[:50],
+    )
+    try:
+        async with session.begin_nested():
+            session.add(app)
+    except IntegrityError:  # another process made it first
+        found = await session.scalar(select(ClientApp).where(ClientApp.name == DEFAULT_APP))
+        assert found is not None
+        return found
+    return app
+
+
+async def create_user(
+    session: AsyncSession, ids: IdGenerator, *, screen_name: str
+) -> IssuedCredentials:
+    """Create a user with a bearer token and an OAuth 1.0a access token of the default app."""
+    app = await _default_app(session, ids)
+    account = Account(id=ids.next_id(), screen_name=screen_name)
+    bearer = "AAAA" + secrets.token_urlsafe(48)
+    access = AccessToken(
+        token=f"{account.id}-{secrets.token_urlsafe(30)[:40]}",
+        secret=secrets.token_urlsafe(34)[:45],
+        account_id=account.id,
+        app_id=app.id,
+    )
+    session.add(account)
+    await session.flush()
+    session.add_all(
+        [BearerToken(token_sha256=hash_token(bearer), account_id=account.id, app_id=app.id), access]
+    )
+    await session.commit()
+    return IssuedCredentials(
+        user_id=account.id,
+        screen_name=screen_name,
+        bearer_token=bearer,
+        consumer_key=app.consumer_key,
+        consumer_secret=app.consumer_secret,
+        access_token=access.token,
+        access_token_secret=access.secret,
+    )
+
+
+async def authenticate_bearer(session: AsyncSession, token: str) -> int | None:
+    """The account id a bearer token belongs to, or None."""
+    return await session.scalar(
+        select(BearerToken.account_id).where(BearerToken.token_sha256 == hash_token(token))
+    )

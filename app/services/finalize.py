@@ -1,0 +1,106 @@
+"""The publish step shared by FINALIZE and the simple upload: assemble, verify, decide.
+
+Runs inside the caller's locked transaction and never commits: it returns the error to
+raise (after the caller committed the failed state) or None on success.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import errors
+from app.models import Media
+from app.processing.imageinfo import ImageRejected, image_info
+from app.processing.sniff import SNIFF_BYTES, compatible, sniff
+from app.services import jobs
+from app.services.policy import UploadPolicy
+from app.upload import protocol
+from app.upload.protocol import MediaKind, UploadState
+from app.upload.storage import SegmentStore
+from app.upload.storage.base import SupportsLocalPath
+
+__all__ = ["publish"]
+
+_SIMPLE_UPLOAD_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+
+
+async def _check_storage(store: SegmentStore, media: Media, order: list[int]) -> None:
+    """Storage is the truth for bytes: a segment the DB recorded must still be there."""
+    stored = await store.segment_sizes(str(media.id))
+    if not stored and await store.blob_size(str(media.id)) == media.total_bytes:
+        return  # assembled by an earlier FINALIZE whose transaction did not commit
+    recorded = {s.segment_index: s.size for s in media.segments}
+    wrong = sorted(i for i, size in recorded.items() if stored.get(i) != size)
+    if wrong:
+        raise errors.SegmentsIncomplete(
+            total_bytes=media.total_bytes,
+            received_bytes=sum(stored.get(i, 0) for i in order),
+            missing_segments=wrong,
+        )
+
+
+async def _head(store: SegmentStore, key: str) -> bytes:
+    head = b""
+    async for chunk in store.read(key, stop=SNIFF_BYTES):
+        head += chunk
+    return head
+
+
+def _fail(media: Media, error: errors.ApiError) -> errors.ApiError:
+    media.state = UploadState.FAILED
+    media.error_code, media.error_name, media.error_message = 1, "InvalidMedia", error.detail
+    return error
+
+
+async def publish(
+    session: AsyncSession,
+    store: SegmentStore,
+    media: Media,
+    *,
+    order: list[int],
+    policy: UploadPolicy,
+    now: datetime,
+) -> errors.ApiError | None:
+    key = str(media.id)
+    await _check_storage(store, media, order)
+    blob = await store.assemble(key, order)
+    detected = sniff(await _head(store, key))
+    if media.media_type == "image/*":  # simple upload: the bytes say what it is
+        if detected not in _SIMPLE_UPLOAD_TYPES:
+            return _fail(media, errors.MediaTypeUnrecognized())
+        media.media_type = detected
+    elif not compatible(media.media_type, detected):
+        return _fail(
+            media,
+            errors.ContentMismatch(
+                f"File content does not match media_type {media.media_type}: "
+                f"detected {detected or 'unrecognized data'}.",
+                detected_type=detected,
+            ),
+        )
+    media.size, media.sha256, media.detected_type = blob.size, blob.sha256, detected
+    if media.kind in (MediaKind.IMAGE, MediaKind.GIF) and isinstance(store, SupportsLocalPath):
+        try:
+            info = await image_info(store.blob_path(key), max_pixels=policy.max_image_pixels)
+        except ImageRejected as exc:
+            return _fail(media, errors.ContentMismatch(str(exc)))
+        media.width, media.height = info.width, info.height
+        if media.category is None and info.mime == "image/gif" and info.frames > 1:
+            media.kind = MediaKind.GIF
+            media.media_key = protocol.media_key(media.id, MediaKind.GIF, None)
+    media.finalized_at = now
+    media.expires_at = now + policy.media_ttl
+    if media.is_async:
+        media.state = UploadState.PENDING
+        jobs.enqueue(
+            session,
+            kind=jobs.PROCESS_MEDIA,
+            media_id=media.id,
+            max_attempts=policy.job_max_attempts,
+            now=now,
+        )
+    else:
+        media.state = UploadState.SUCCEEDED
+    return None

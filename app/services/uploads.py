@@ -1,0 +1,356 @@
+"""The v1.1 upload use cases: INIT, APPEND, FINALIZE, STATUS and the simple upload.
+
+Locking: the record step of APPEND and all of FINALIZE hold the media row
+(``FOR UPDATE`` on PostgreSQL, the write transaction on SQLite); streaming holds nothing.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterable, AsyncIterator
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from app import errors
+from app.models import Media, MediaOwner, MediaSegment
+from app.processing.sniff import SNIFF_BYTES, compatible, sniff
+from app.services import finalize as finalize_step
+from app.services.policy import UploadPolicy
+from app.services.views import MediaView, media_view
+from app.upload import limits, protocol
+from app.upload.ids import IdGenerator
+from app.upload.protocol import MediaKind, UploadSnapshot, UploadState
+from app.upload.storage import SegmentStore, StagedSegment
+from app.upload.streams import capped
+
+__all__ = [
+    "append_segment",
+    "finalize_upload",
+    "get_status",
+    "init_upload",
+    "simple_upload",
+]
+
+
+def storage_key(media_id: int) -> str:
+    return str(media_id)
+
+
+def _snapshot(media: Media, segments: dict[int, int]) -> UploadSnapshot:
+    return UploadSnapshot(
+        media_id=media.id,
+        state=media.state,
+        total_bytes=media.total_bytes,
+        segments=segments,
+        expires_at=media.expires_at,
+    )
+
+
+async def load_owned(
+    session: AsyncSession,
+    *,
+    owner_id: int,
+    media_id: int,
+    for_update: bool = False,
+    missing: type[errors.ApiError] = errors.InvalidMediaId,
+) -> Media:
+    query = select(Media).where(Media.id == media_id, Media.owner_id == owner_id)
+    if for_update:
+        query = query.with_for_update()
+    media = await session.scalar(query.options(selectinload(Media.segments)))
+    if media is None:
+        # Someone else's media is indistinguishable from none at all.
+        raise errors.InvalidMediaId(media_id) if missing is errors.InvalidMediaId else missing()
+    return media
+
+
+def _segment_sizes(media: Media) -> dict[int, int]:
+    return {s.segment_index: s.size for s in media.segments}
+
+
+async def _insert_media(session: AsyncSession, ids: IdGenerator, media: Media) -> Media:
+    for _ in range(5):
+        media.id = ids.next_id()
+        media.media_key = protocol.media_key(media.id, media.kind, _category(media))
+        try:
+            async with session.begin_nested():
+                session.add(media)
+            return media
+        except IntegrityError:  # an id collision between nodes: draw again
+            session.expunge(media)
+    raise RuntimeError("could not allocate a media id")
+
+
+def _category(media: Media) -> protocol.MediaCategory | None:
+    return protocol.MediaCategory(media.category) if media.category else None
+
+
+async def init_upload(
+    session: AsyncSession,
+    ids: IdGenerator,
+    policy: UploadPolicy,
+    *,
+    owner_id: int,
+    total_bytes: int,
+    media_type: str,
+    category: protocol.MediaCategory | None,
+    additional_owners: list[int],
+    shared: bool,
+    now: datetime,
+) -> MediaView:
+    """INIT: check type and size against the category, then open the upload."""
+    plan = protocol.plan_init(
+        total_bytes=total_bytes, media_type=media_type, category=category, limits=policy.limits
+    )
+    if len(additional_owners) > limits.MAX_ADDITIONAL_OWNERS:
+        raise errors.BadParameter("additional_owners may list at most 100 users.")
+    media = Media(
+        owner_id=owner_id,
+        state=UploadState.UPLOADING,
+        kind=plan.kind,
+        category=category.value if category else None,
+        is_async=plan.is_async,
+        is_shared=shared,
+        is_used=False,
+        media_type=media_type.split(";")[0].strip().lower(),
+        total_bytes=total_bytes,
+        created_at=now,
+        expires_at=now + policy.upload_ttl,
+    )
+    await _insert_media(session, ids, media)
+    session.add_all(
+        MediaOwner(media_id=media.id, account_id=uid) for uid in sorted(set(additional_owners))
+    )
+    await session.commit()
+    return media_view(media, now=now)
+
+
+async def _sniffed(chunks: AsyncIterable[bytes], declared: str) -> AsyncIterator[bytes]:
+    """Refuse segment 0 early when its first bytes cannot be ``declared``."""
+    head = b""
+    checked = False
+    async for chunk in chunks:
+        if not checked:
+            head += chunk[: SNIFF_BYTES - len(head)]
+            if len(head) >= SNIFF_BYTES:
+                _check_head(head, declared)
+                checked = True
+        yield chunk
+    if not checked:
+        _check_head(head, declared)
+
+
+def _check_head(head: bytes, declared: str) -> None:
+    detected = sniff(head)
+    if not compatible(declared, detected):
+        raise errors.ContentMismatch(
+            f"File content does not match media_type {declared}: "
+            f"detected {detected or 'unrecognized data'}.",
+            detected_type=detected,
+        )
+
+
+async def append_segment(
+    sessions: async_sessionmaker[AsyncSession],
+    store: SegmentStore,
+    policy: UploadPolicy,
+    *,
+    owner_id: int,
+    media_id: int,
+    index: int,
+    chunks: AsyncIterable[bytes],
+    expected_sha256: str | None,
+    now: datetime,
+) -> None:
+    """APPEND: check, stream the segment to storage unlocked, then record it under lock.
+
+    Re-sending an index replaces it; a failure at any step leaves the previous segment.
+    """
+    async with sessions() as session:
+        media = await load_owned(session, owner_id=owner_id, media_id=media_id)
+        snapshot = _snapshot(media, _segment_sizes(media))
+        protocol.check_append(snapshot, index=index, now=now)
+        room = protocol.segment_room(snapshot, index=index)
+        declared = media.media_type
+
+    cap = policy.limits.segment
+    stream = capped(chunks, cap, lambda _: errors.SegmentTooLarge(cap))
+    stream = capped(
+        stream,
+        room,
+        lambda seen: errors.TotalBytesExceeded(
+            snapshot.total_bytes, snapshot.total_bytes - room + seen
+        ),
+    )
+    if index == 0:
+        stream = _sniffed(stream, declared)
+    staged = await store.stage_segment(storage_key(media_id), index, stream)
+    try:
+        if expected_sha256 is not None and not hmac.compare_digest(
+            expected_sha256.lower(), staged.sha256
+        ):
+            raise errors.ChecksumMismatch(expected_sha256.lower(), staged.sha256)
+        await _record_segment(sessions, store, staged, owner_id=owner_id, now=now)
+    except BaseException:
+        await store.abort_segment(staged)
+        raise
+
+
+async def _record_segment(
+    sessions: async_sessionmaker[AsyncSession],
+    store: SegmentStore,
+    staged: StagedSegment,
+    *,
+    owner_id: int,
+    now: datetime,
+) -> None:
+    media_id = int(staged.key)
+    async with sessions() as session:
+        media = await load_owned(session, owner_id=owner_id, media_id=media_id, for_update=True)
+        snapshot = _snapshot(media, _segment_sizes(media))
+        # FINALIZE or a concurrent APPEND may have won the race since the first check.
+        protocol.check_append(snapshot, index=staged.index, now=now)
+        protocol.check_segment_fits(snapshot, index=staged.index, size=staged.size)
+        await store.commit_segment(staged)
+        existing = next((s for s in media.segments if s.segment_index == staged.index), None)
+        if existing is None:
+            session.add(
+                MediaSegment(
+                    media_id=media_id,
+                    segment_index=staged.index,
+                    size=staged.size,
+                    sha256=staged.sha256,
+                    received_at=now,
+                )
+            )
+        else:
+            existing.size, existing.sha256, existing.received_at = staged.size, staged.sha256, now
+        await session.commit()
+
+
+async def finalize_upload(
+    sessions: async_sessionmaker[AsyncSession],
+    store: SegmentStore,
+    policy: UploadPolicy,
+    *,
+    owner_id: int,
+    media_id: int,
+    now: datetime,
+) -> MediaView:
+    """FINALIZE: assemble, verify, and either publish or queue processing.
+
+    Idempotent: a repeated FINALIZE returns the current state.
+    """
+    async with sessions() as session:
+        media = await load_owned(session, owner_id=owner_id, media_id=media_id, for_update=True)
+        if media.state is not UploadState.UPLOADING:
+            return media_view(media, now=now)
+        snapshot = _snapshot(media, _segment_sizes(media))
+        protocol.check_open(snapshot, now=now)
+        order = protocol.plan_finalize(snapshot)
+        failure = await finalize_step.publish(
+            session, store, media, order=order, policy=policy, now=now
+        )
+        await session.commit()
+        view = media_view(media, now=now)
+    if failure is not None:
+        await store.discard(storage_key(media_id))
+        raise failure
+    return view
+
+
+async def get_status(
+    session: AsyncSession, *, owner_id: int, media_id: int, now: datetime
+) -> MediaView:
+    """STATUS: the upload's progress while uploading, else its processing state.
+
+    Media that needed no processing answers 404 (code 34), as Twitter does for images.
+    """
+    media = await load_owned(
+        session, owner_id=owner_id, media_id=media_id, missing=errors.MediaNotFound
+    )
+    if now >= media.expires_at and not media.is_used:
+        raise errors.UploadExpired(media_id)
+    if media.state is UploadState.UPLOADING:
+        return media_view(media, now=now, segments=list(media.segments))
+    if not media.is_async:
+        raise errors.MediaNotFound()
+    return media_view(media, now=now)
+
+
+async def simple_upload(
+    sessions: async_sessionmaker[AsyncSession],
+    store: SegmentStore,
+    ids: IdGenerator,
+    policy: UploadPolicy,
+    *,
+    owner_id: int,
+    chunks: AsyncIterable[bytes],
+    category: protocol.MediaCategory | None,
+    additional_owners: list[int],
+    shared: bool,
+    now: datetime,
+) -> MediaView:
+    """One-request image upload. The row exists from the start, so the sweeper reclaims
+    whatever a crash leaves; a refused file leaves neither row nor bytes."""
+    if category is not None and category not in (
+        protocol.MediaCategory.TWEET_IMAGE,
+        protocol.MediaCategory.DM_IMAGE,
+    ):
+        raise errors.MediaTypeUnrecognized(
+            "Simple upload takes images only; use the chunked upload for video and GIF."
+        )
+    cap = policy.limits.image
+    async with sessions() as session:
+        media = Media(
+            owner_id=owner_id,
+            state=UploadState.UPLOADING,
+            kind=MediaKind.IMAGE,
+            category=category.value if category else None,
+            is_async=False,
+            is_shared=shared,
+            is_used=False,
+            media_type="application/octet-stream",
+            total_bytes=cap,
+            created_at=now,
+            expires_at=now + policy.upload_ttl,
+        )
+        await _insert_media(session, ids, media)
+        session.add_all(
+            MediaOwner(media_id=media.id, account_id=uid) for uid in sorted(set(additional_owners))
+        )
+        await session.commit()
+    media_id = media.id
+    try:
+        stream = capped(chunks, cap, lambda _: errors.FileTooLarge("Image", cap))
+        staged = await store.stage_segment(storage_key(media_id), 0, stream)
+        await store.commit_segment(staged)
+        async with sessions() as session:
+            media = await load_owned(session, owner_id=owner_id, media_id=media_id, for_update=True)
+            media.total_bytes = staged.size
+            media.media_type = "image/*"
+            failure = await finalize_step.publish(
+                session, store, media, order=[0], policy=policy, now=now
+            )
+            if failure is not None:
+                raise failure
+            await session.commit()
+            return media_view(media, now=now)
+    except BaseException:
+        await _delete_media(sessions, store, media_id)
+        raise
+
+
+async def _delete_media(
+    sessions: async_sessionmaker[AsyncSession], store: SegmentStore, media_id: int
+) -> None:
+    await store.discard(storage_key(media_id))
+    async with sessions() as session:
+        media = await session.get(Media, media_id)
+        if media is not None:
+            await session.delete(media)
+            await session.commit()

@@ -1,0 +1,74 @@
+"""What services hand to routers: plain snapshots of media, never ORM rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app.models import Media, MediaSegment
+from app.upload.protocol import MediaKind, UploadState
+from app.upload.storage import StoredSegment
+
+__all__ = ["MediaError", "MediaView", "media_view"]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaError:
+    code: int
+    name: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class MediaView:
+    media_id: int
+    media_key: str
+    state: UploadState
+    kind: MediaKind
+    category: str | None
+    is_async: bool
+    media_type: str
+    detected_type: str | None
+    total_bytes: int
+    size: int | None
+    sha256: str | None
+    width: int | None
+    height: int | None
+    expires_after_secs: int
+    progress_percent: int | None
+    error: MediaError | None
+    segments: list[StoredSegment] = field(default_factory=list)
+
+    @property
+    def received_bytes(self) -> int:
+        return sum(s.size for s in self.segments)
+
+
+def media_view(
+    media: Media, *, now: datetime, segments: list[MediaSegment] | None = None
+) -> MediaView:
+    error = None
+    if media.error_code is not None:
+        error = MediaError(media.error_code, media.error_name or "", media.error_message or "")
+    return MediaView(
+        media_id=media.id,
+        media_key=media.media_key,
+        state=media.state,
+        kind=media.kind,
+        category=media.category,
+        is_async=media.is_async,
+        media_type=media.media_type,
+        detected_type=media.detected_type,
+        total_bytes=media.total_bytes,
+        size=media.size,
+        sha256=media.sha256,
+        width=media.width,
+        height=media.height,
+        expires_after_secs=max(0, int((media.expires_at - now).total_seconds())),
+        progress_percent=media.progress_percent,
+        error=error,
+        segments=[
+            StoredSegment(index=s.segment_index, size=s.size, sha256=s.sha256)
+            for s in sorted(segments or [], key=lambda s: s.segment_index)
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Background work: the job runner and the expiry sweeper. Imports services, never routers."""

@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.upload import limits
 
-__all__ = ["LimitSettings", "Settings", "WorkerSettings", "get_settings"]
+__all__ = ["LimitSettings", "ProcessingSettings", "Settings", "WorkerSettings", "get_settings"]
 
 
 class LimitSettings(BaseModel):
@@ -36,6 +36,16 @@ class WorkerSettings(BaseModel):
     sweep_interval_secs: float = 60.0
 
 
+class ProcessingSettings(BaseModel):
+    """How hard processing may work: ffmpeg threads and preset, and how many heavy
+    jobs (transcodes, photo resizes) one process runs at once."""
+
+    ffmpeg_threads: int = Field(default=2, ge=1, le=16)
+    ffmpeg_preset: str = "veryfast"
+    max_transcodes: int = Field(default=2, ge=1)
+    max_image_jobs: int = Field(default=4, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MEDIASTUDIO_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -50,6 +60,7 @@ class Settings(BaseSettings):
     node_id: int | None = Field(default=None, ge=0, le=1023)
     limits: LimitSettings = LimitSettings()
     worker: WorkerSettings = WorkerSettings()
+    processing: ProcessingSettings = ProcessingSettings()
 
     @model_validator(mode="after")
     def _defaults_and_production_guard(self) -> Self:

@@ -7,6 +7,7 @@ from app.models.account import AccessToken, Account, BearerToken, ClientApp
 from app.models.base import Base
 from app.models.job import Job, JobState
 from app.models.media import Media, MediaOwner, MediaSegment
+from app.models.variant import MediaVariant, VariantKind
 
 __all__ = [
     "AccessToken",
@@ -19,4 +20,6 @@ __all__ = [
     "Media",
     "MediaOwner",
     "MediaSegment",
+    "MediaVariant",
+    "VariantKind",
 ]

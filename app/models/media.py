@@ -44,6 +44,8 @@ class Media(Base):
     height: Mapped[int | None] = mapped_column(Integer)
     duration_ms: Mapped[int | None] = mapped_column(BigInteger)
     progress_percent: Mapped[int | None] = mapped_column(Integer)
+    # Unguessable part of the public delivery URLs; set when variants are published.
+    delivery_token: Mapped[str | None] = mapped_column(String(32), unique=True)
     error_code: Mapped[int | None] = mapped_column(Integer)
     error_name: Mapped[str | None] = mapped_column(String(32))
     error_message: Mapped[str | None] = mapped_column(Text)

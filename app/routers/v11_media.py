@@ -7,7 +7,7 @@ command), as the real clients send them.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -23,6 +23,7 @@ from app.schemas.v11 import (
     MediaResponseV11,
     ProcessingError,
     ProcessingInfo,
+    ProcessingState,
     SegmentInfo,
     UploadInfo,
     VideoInfoV11,
@@ -105,7 +106,7 @@ def media_response(view: MediaView, *, with_key: bool = True) -> MediaResponseV1
     processing = None
     if view.is_async and view.state is not UploadState.UPLOADING:
         processing = ProcessingInfo(
-            state=view.state.value,
+            state=cast(ProcessingState, view.state.value),
             check_after_secs=check_after(view.state.value),
             progress_percent=view.progress_percent,
             error=ProcessingError(**vars_of(view.error)) if view.error else None,

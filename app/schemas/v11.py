@@ -43,8 +43,11 @@ class ProcessingError(BaseModel):
     message: str
 
 
+ProcessingState = Literal["uploading", "pending", "in_progress", "succeeded", "failed"]
+
+
 class ProcessingInfo(BaseModel):
-    state: Literal["uploading", "pending", "in_progress", "succeeded", "failed"]
+    state: ProcessingState
     check_after_secs: int | None = None
     progress_percent: int | None = None
     error: ProcessingError | None = None

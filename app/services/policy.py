@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from app.config import Settings
 from app.upload.protocol import ByteLimits
 
-__all__ = ["UploadPolicy"]
+__all__ = ["ProcessingOptions", "UploadPolicy"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessingOptions:
+    """Bounds on processing work; see ``config.ProcessingSettings``."""
+
+    ffmpeg_threads: int = 2
+    ffmpeg_preset: str = "veryfast"
+    max_transcodes: int = 2
+    max_image_jobs: int = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,10 +28,13 @@ class UploadPolicy:
     media_ttl: timedelta
     max_image_pixels: int
     job_max_attempts: int
+    job_lease: timedelta = timedelta(seconds=60)
+    processing: ProcessingOptions = field(default_factory=ProcessingOptions)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> UploadPolicy:
         lim = settings.limits
+        proc = settings.processing
         return cls(
             limits=ByteLimits(
                 image=lim.image_bytes,
@@ -35,4 +48,11 @@ class UploadPolicy:
             media_ttl=timedelta(seconds=lim.media_expiry_secs),
             max_image_pixels=lim.max_image_pixels,
             job_max_attempts=settings.worker.max_attempts,
+            job_lease=timedelta(seconds=settings.worker.lease_secs),
+            processing=ProcessingOptions(
+                ffmpeg_threads=proc.ffmpeg_threads,
+                ffmpeg_preset=proc.ffmpeg_preset,
+                max_transcodes=proc.max_transcodes,
+                max_image_jobs=proc.max_image_jobs,
+            ),
         )

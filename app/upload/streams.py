@@ -51,7 +51,7 @@ class Base64Decoder:
         if b"-" in data or b"_" in data:
             data = data.replace(b"-", b"+").replace(b"_", b"/")
         try:
-            return binascii.a2b_base64(data, strict_mode=False)
+            return binascii.a2b_base64(data, strict_mode=True)
         except binascii.Error as exc:
             raise errors.BadParameter("media_data is not valid base64.") from exc
 

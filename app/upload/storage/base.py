@@ -101,3 +101,8 @@ class SupportsLocalPath(Protocol):
     """A store whose blobs are files that tools such as ffmpeg can open directly."""
 
     def blob_path(self, key: str) -> Path: ...
+
+    def variants_dir(self, key: str) -> Path:
+        """Directory for the processed outputs of ``key`` (may not exist yet);
+        ``discard(key)`` removes it with everything else."""
+        ...

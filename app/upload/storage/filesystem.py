@@ -6,6 +6,7 @@ Layout under ``root``::
     <aa>/<bb>/<key>/.stage-007-<hex>   a segment being received (never read by others)
     <aa>/<bb>/<key>/.blob-<hex>        a blob being assembled
     <aa>/<bb>/<key>/blob               the assembled media file
+    <aa>/<bb>/<key>/variants/          processed outputs (photo sizes, renditions, HLS)
 
 ``aa/bb`` are the first hex digits of sha1(key), so no directory grows unbounded.
 Segments and blobs appear by ``rename``, which is atomic on POSIX: a reader sees a whole
@@ -65,6 +66,9 @@ class FilesystemStore:
 
     def blob_path(self, key: str) -> Path:
         return self._dir(key) / "blob"
+
+    def variants_dir(self, key: str) -> Path:
+        return self._dir(key) / "variants"
 
     async def stage_segment(
         self, key: str, index: int, chunks: AsyncIterable[bytes]

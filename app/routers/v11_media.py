@@ -123,7 +123,9 @@ def media_response(view: MediaView, *, with_key: bool = True) -> MediaResponseV1
             ],
         )
     image = video = None
-    if view.state is not UploadState.UPLOADING and view.detected_type:
+    # Twitter names the file's type once it is usable: at once for sync media, and for
+    # async media only when processing succeeded.
+    if view.state is UploadState.SUCCEEDED and view.detected_type:
         if view.kind is MediaKind.VIDEO or (view.kind is MediaKind.GIF and view.is_async):
             video = VideoInfoV11(video_type=view.detected_type)
         elif view.kind in (MediaKind.IMAGE, MediaKind.GIF) and view.width and view.height:

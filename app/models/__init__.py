@@ -4,9 +4,11 @@ Must not import app.services, app.routers or fastapi.
 """
 
 from app.models.account import AccessToken, Account, BearerToken, ClientApp
+from app.models.auth import OAuthNonce, RateLimitWindow
 from app.models.base import Base
 from app.models.job import Job, JobState
 from app.models.media import Media, MediaOwner, MediaSegment
+from app.models.post import DirectMessage, MediaSubtitle, Post, PostMedia
 from app.models.variant import MediaVariant, VariantKind
 
 __all__ = [
@@ -15,11 +17,17 @@ __all__ = [
     "Base",
     "BearerToken",
     "ClientApp",
+    "DirectMessage",
     "Job",
     "JobState",
     "Media",
     "MediaOwner",
     "MediaSegment",
+    "MediaSubtitle",
+    "OAuthNonce",
+    "Post",
+    "PostMedia",
+    "RateLimitWindow",
     "MediaVariant",
     "VariantKind",
 ]

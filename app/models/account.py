@@ -13,6 +13,8 @@ class Account(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     screen_name: Mapped[str] = mapped_column(String(50), unique=True)
+    profile_image_token: Mapped[str | None] = mapped_column(String(32))
+    profile_banner_token: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

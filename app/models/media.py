@@ -43,6 +43,7 @@ class Media(Base):
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    alt_text: Mapped[str | None] = mapped_column(Text)
     progress_percent: Mapped[int | None] = mapped_column(Integer)
     # Unguessable part of the public delivery URLs; set when variants are published.
     delivery_token: Mapped[str | None] = mapped_column(String(32), unique=True)

@@ -11,7 +11,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.upload import limits
 
-__all__ = ["LimitSettings", "ProcessingSettings", "Settings", "WorkerSettings", "get_settings"]
+__all__ = [
+    "LimitSettings",
+    "OAuthSettings",
+    "ProcessingSettings",
+    "Settings",
+    "WorkerSettings",
+    "get_settings",
+]
 
 
 class LimitSettings(BaseModel):
@@ -46,6 +53,16 @@ class ProcessingSettings(BaseModel):
     max_image_jobs: int = Field(default=4, ge=1)
 
 
+class OAuthSettings(BaseModel):
+    """OAuth 1.0a verification. ``trusted_proxies`` (addresses or CIDRs) are the peers
+    whose ``X-Forwarded-Proto``/``X-Forwarded-Host`` name the URL the client signed;
+    from anyone else those headers are ignored."""
+
+    timestamp_window_secs: int = Field(default=300, ge=1)
+    trusted_proxies: list[str] = []
+    max_signed_body_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MEDIASTUDIO_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -60,7 +77,11 @@ class Settings(BaseSettings):
     node_id: int | None = Field(default=None, ge=0, le=1023)
     limits: LimitSettings = LimitSettings()
     worker: WorkerSettings = WorkerSettings()
+    # Per endpoint: {"user": [limit, window_secs], "app": [limit, window_secs]}; the
+    # defaults (spec §9) live at each route.
+    rate_limits: dict[str, dict[str, tuple[int, int]]] = {}
     processing: ProcessingSettings = ProcessingSettings()
+    oauth: OAuthSettings = OAuthSettings()
 
     @model_validator(mode="after")
     def _defaults_and_production_guard(self) -> Self:

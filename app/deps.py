@@ -89,10 +89,11 @@ class BearerAuthenticator:
         if scheme.lower() != "bearer":
             return None
         async with sessions() as session:
-            account_id = await accounts.authenticate_bearer(session, token.strip())
-        if account_id is None:
+            found = await accounts.authenticate_bearer(session, token.strip())
+        if found is None:
             raise errors.NotAuthenticated()
-        return account_id
+        request.state.client_app_id = found[1]  # for per-app rate limits
+        return found[0]
 
 
 async def get_current_user(request: Request, sessions: SessionsDep) -> int:

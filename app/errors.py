@@ -19,7 +19,17 @@
         ├── ChecksumMismatch      X-Segment-SHA256 differs from the stored bytes
         ├── ContentMismatch       the bytes are not what media_type declares
         ├── SegmentsIncomplete    FINALIZE with gaps or a wrong sum
+        ├── MediaProcessingFailed  synchronous processing refused the file
         └── FileTooLarge          code 324 form: the file exceeds the category's limit
+    ├── PostRuleBroken            posting rules (codes 186, 187, 323, 324, 325, 386)
+    │   ├── InvalidMediaIds       324: media pending, failed, expired or unusable here
+    │   ├── MediaIdNotFound       325: no such media for this user
+    │   ├── GifNotAlone           323
+    │   ├── AttachmentTypesMixed  386
+    │   ├── StatusTooLong         186
+    │   └── DuplicateStatus       187
+    ├── StatusNotFound            404, code 144
+    └── Forbidden                 403, code 200-ish: not yours to see or change
 
 Nothing here knows HTTP or JSON; ``app/routers/errors.py`` renders them.
 """
@@ -30,19 +40,29 @@ from typing import Any, ClassVar
 
 __all__ = [
     "ApiError",
+    "AttachmentTypesMixed",
     "BadParameter",
     "ChecksumMismatch",
     "ContentMismatch",
+    "DuplicateStatus",
     "FileTooLarge",
+    "Forbidden",
+    "GifNotAlone",
     "InvalidMediaId",
+    "InvalidMediaIds",
+    "MediaIdNotFound",
     "MediaNotFound",
+    "MediaProcessingFailed",
     "MediaTypeUnrecognized",
     "NotAuthenticated",
     "ParameterMissing",
+    "PostRuleBroken",
     "RateLimited",
     "SegmentIndexOutOfRange",
     "SegmentTooLarge",
     "SegmentsIncomplete",
+    "StatusNotFound",
+    "StatusTooLong",
     "TotalBytesExceeded",
     "UploadError",
     "UploadExpired",
@@ -176,6 +196,15 @@ class SegmentsIncomplete(UploadError):
     message = "Segments do not add up to provided total file size."
 
 
+class MediaProcessingFailed(UploadError):
+    """FINALIZE processed the media before answering (no ``media_category``) and the file
+    broke a rule or could not be decoded; the detail is the processing error's message."""
+
+    def __init__(self, message: str, *, code: int, name: str) -> None:
+        error = {"code": code, "name": name, "message": message}
+        super().__init__(message, processing_error=error)
+
+
 class FileTooLarge(ApiError):
     """The file exceeds its category's limit (code 324, as Twitter words it)."""
 
@@ -183,3 +212,77 @@ class FileTooLarge(ApiError):
 
     def __init__(self, kind: str, limit: int) -> None:
         super().__init__(f"{kind} file size must be <= {limit} bytes", max_bytes=limit)
+
+
+class PostRuleBroken(ApiError):
+    """A post or message breaks Twitter's attachment or text rules."""
+
+    parameter: ClassVar[str | None] = None
+
+
+class InvalidMediaIds(PostRuleBroken):
+    """Media that exists for the caller but cannot be attached (pending, failed, expired,
+    wrong category, too many)."""
+
+    twitter_code = 324
+    message = "The validation of media ids failed."
+    parameter = "media.media_ids"
+
+
+class MediaIdNotFound(PostRuleBroken):
+    """A media id the caller may not use: unknown, or someone else's."""
+
+    twitter_code = 325
+    message = "A media id was not found."
+    parameter = "media.media_ids"
+
+
+class GifNotAlone(PostRuleBroken):
+    """An animated GIF together with other media."""
+
+    twitter_code = 323
+    message = "Animated GIFs are not allowed when uploading multiple images."
+    parameter = "media.media_ids"
+
+
+class AttachmentTypesMixed(PostRuleBroken):
+    """A video with other media, or media of different kinds."""
+
+    http_status = 403
+    twitter_code = 386
+    message = "The Post exceeds the number of allowed attachment types."
+    parameter = "media.media_ids"
+
+
+class StatusTooLong(PostRuleBroken):
+    """More than 280 weighted characters."""
+
+    http_status = 403
+    twitter_code = 186
+    message = "Post needs to be a bit shorter."
+    parameter = "text"
+
+
+class DuplicateStatus(PostRuleBroken):
+    """The same text from the same user, recently."""
+
+    http_status = 403
+    twitter_code = 187
+    message = "Status is a duplicate."
+    parameter = "text"
+
+
+class StatusNotFound(ApiError):
+    """No post with that id (or deleted)."""
+
+    http_status = 404
+    twitter_code = 144
+    message = "No status found with that ID."
+
+
+class Forbidden(ApiError):
+    """The caller is authenticated but may not do this."""
+
+    http_status = 403
+    twitter_code = 200
+    message = "Forbidden."

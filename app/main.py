@@ -11,11 +11,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from app.auth.oauth1 import OAuth1Authenticator
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.deps import BearerAuthenticator
-from app.routers import health, v11_media
+from app.routers import delivery, health, v2_media, v2_tweets, v11_media, v11_statuses
 from app.routers.errors import install_error_handlers
+from app.routers.ratelimits import RateLimitHeaders
 from app.schemas.common import TwitterJSONResponse
 from app.services.policy import UploadPolicy
 from app.upload.ids import IdGenerator
@@ -41,7 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = build_store(settings.media_root)
         app.state.policy = UploadPolicy.from_settings(settings)
         app.state.ids = IdGenerator(settings.node_id)
-        app.state.authenticators = [BearerAuthenticator()]
+        app.state.authenticators = [BearerAuthenticator(), OAuth1Authenticator(settings.oauth)]
         tasks: list[asyncio.Task[None]] = []
         if settings.worker.in_process:
             runner = Runner(app.state.sessions, app.state.store, app.state.policy)
@@ -78,6 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     install_error_handlers(app)
+    app.add_middleware(RateLimitHeaders)
     app.include_router(health.router)
     app.include_router(v11_media.router)
+    app.include_router(v2_media.router)
+    app.include_router(delivery.router)
+    app.include_router(v11_statuses.router)
+    app.include_router(v2_tweets.router)
     return app

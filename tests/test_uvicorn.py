@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -99,10 +100,12 @@ def video_50mib(media_dir: Path) -> Path:
     return path
 
 
-def _upload(server: Server, headers: dict[str, str], data: bytes, *, parallel: int) -> dict:  # type: ignore[type-arg]
+def _upload(
+    server: Server, headers: dict[str, str], data: bytes, *, parallel: int
+) -> dict[str, Any]:
     with httpx.Client(base_url=server.base, headers=headers, timeout=60) as client:
-        init = client.post(URL, data={"command": "INIT", "total_bytes": str(len(data)),
-                                      "media_type": "video/mp4", "media_category": "amplify_video"})  # fmt: skip
+        fields = {"command": "INIT", "total_bytes": str(len(data)), "media_type": "video/mp4"}
+        init = client.post(URL, data={**fields, "media_category": "amplify_video"})
         assert init.status_code == 202, init.text
         media_id = init.json()["media_id_string"]
 
@@ -119,7 +122,8 @@ def _upload(server: Server, headers: dict[str, str], data: bytes, *, parallel: i
         assert codes == [204] * len(codes)
         done = client.post(URL, data={"command": "FINALIZE", "media_id": media_id})
         assert done.status_code == 200, done.text
-        return done.json()  # type: ignore[no-any-return]
+        result: dict[str, Any] = done.json()
+        return result
 
 
 def _sample_peak(server: Server, stop: threading.Event, peak: list[int]) -> None:

@@ -24,10 +24,10 @@ __all__ = [
     "MediaOwner",
     "MediaSegment",
     "MediaSubtitle",
+    "MediaVariant",
     "OAuthNonce",
     "Post",
     "PostMedia",
     "RateLimitWindow",
-    "MediaVariant",
     "VariantKind",
 ]

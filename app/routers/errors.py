@@ -12,8 +12,15 @@ from starlette.responses import Response
 
 from app import errors
 from app.schemas.common import BadRequestBody, ErrorsBody, TwitterJSONResponse
+from app.schemas.v2 import Problem, ProblemError
 
-__all__ = ["install_error_handlers", "render_v11", "v11_error_responses"]
+__all__ = [
+    "install_error_handlers",
+    "render_v2",
+    "render_v11",
+    "v2_error_responses",
+    "v11_error_responses",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +38,40 @@ def render_v11(error: errors.ApiError, path: str) -> Response:
     return TwitterJSONResponse(body, status_code=error.http_status, headers=headers)
 
 
+_PROBLEM_TYPES = {
+    400: ("Invalid Request", "https://api.twitter.com/2/problems/invalid-request"),
+    401: ("Unauthorized", "about:blank"),
+    403: ("Forbidden", "https://api.twitter.com/2/problems/client-forbidden"),
+    404: ("Not Found Error", "https://api.twitter.com/2/problems/resource-not-found"),
+    429: ("Too Many Requests", "about:blank"),
+}
+
+
+def render_v2(error: errors.ApiError, *, parameter: str | None = None) -> Response:
+    """The v2 problem form; ``errors[0]`` keeps the Twitter code and any detail fields."""
+    title, kind = _PROBLEM_TYPES.get(error.http_status, ("Error", "about:blank"))
+    item = ProblemError(message=error.detail, code=error.twitter_code, **error.extra)
+    if parameter is not None:
+        item.parameters = {parameter: [error.detail]}
+    problem = Problem(
+        type=kind, title=title, detail=error.detail, status=error.http_status, errors=[item]
+    )
+    headers = (
+        {"www-authenticate": 'OAuth realm="Media Studio API"'} if error.http_status == 401 else None
+    )
+    # application/json, not application/problem+json: twitter-api-v2 parses only the former.
+    return TwitterJSONResponse(problem.to_json(), status_code=error.http_status, headers=headers)
+
+
+def _render(request: Request, error: errors.ApiError, parameter: str | None = None) -> Response:
+    if request.url.path.startswith("/2/"):
+        return render_v2(error, parameter=parameter)
+    return render_v11(error, request.url.path)
+
+
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.ApiError)
-    return render_v11(exc, request.url.path)
+    return _render(request, exc)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -41,14 +79,14 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     first = exc.errors()[0] if exc.errors() else {}
     name = str(first.get("loc", ("", "parameter"))[-1])
     if first.get("type") == "missing":
-        return render_v11(errors.ParameterMissing(name), request.url.path)
-    return render_v11(errors.BadParameter(f"{name} parameter is invalid."), request.url.path)
+        return _render(request, errors.ParameterMissing(name), name)
+    return _render(request, errors.BadParameter(f"{name} parameter is invalid."), name)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
-        return render_v11(errors.MediaNotFound(), request.url.path)
+        return _render(request, errors.MediaNotFound())
     body = {"errors": [{"code": exc.status_code, "message": str(exc.detail)}]}
     return TwitterJSONResponse(body, status_code=exc.status_code)
 
@@ -72,6 +110,16 @@ _ERROR_DOCS = {
     404: "Sorry, that page does not exist (code 34).",
     429: "Rate limit exceeded (code 88).",
 }
+
+
+def v2_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {
+            "description": _ERROR_DOCS.get(status, "Error") + " In the v2 problem form.",
+            "model": Problem,
+        }
+        for status in statuses
+    }
 
 
 def v11_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.upload.limits import CHECK_AFTER_SECS
 
@@ -38,8 +38,14 @@ class VideoInfoV11(BaseModel):
 
 
 class ProcessingError(BaseModel):
-    code: int
-    name: str
+    """Why processing failed. `code` 1 `InvalidMedia`: the file cannot be decoded
+    (corrupt, truncated); 3 `UnsupportedMedia`: it breaks a rule of its category (the
+    message names the rule and both values); 131 `InternalError`: our failure, reported
+    once the job's retries ran out (not documented by Twitter, which uses 131 for
+    "Internal error.")."""
+
+    code: int = Field(description="1 InvalidMedia, 3 UnsupportedMedia, 131 InternalError")
+    name: str = Field(description="InvalidMedia, UnsupportedMedia or InternalError")
     message: str
 
 

@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import AccessToken, Account, BearerToken, ClientApp
 from app.upload.ids import IdGenerator
 
-__all__ = ["IssuedCredentials", "authenticate_bearer", "create_user", "hash_token"]
+__all__ = [
+    "IssuedCredentials",
+    "UnknownApp",
+    "authenticate_bearer",
+    "create_user",
+    "hash_token",
+]
 
 DEFAULT_APP = "default"
 
@@ -53,11 +59,22 @@ async def _default_app(session: AsyncSession, ids: IdGenerator) -> ClientApp:
     return app
 
 
+class UnknownApp(LookupError):
+    """``create_user(app_name=...)`` names an app that was never created."""
+
+
 async def create_user(
-    session: AsyncSession, ids: IdGenerator, *, screen_name: str
+    session: AsyncSession, ids: IdGenerator, *, screen_name: str, app_name: str | None = None
 ) -> IssuedCredentials:
-    """Create a user with a bearer token and an OAuth 1.0a access token of the default app."""
-    app = await _default_app(session, ids)
+    """Create a user with a bearer token and an OAuth 1.0a access token of ``app_name``
+    (an existing app), or of the default app, made on first use."""
+    if app_name is None:
+        app = await _default_app(session, ids)
+    else:
+        found = await session.scalar(select(ClientApp).where(ClientApp.name == app_name))
+        if found is None:
+            raise UnknownApp(app_name)
+        app = found
     account = Account(id=ids.next_id(), screen_name=screen_name)
     bearer = "AAAA" + secrets.token_urlsafe(48)
     access = AccessToken(
@@ -83,8 +100,13 @@ async def create_user(
     )
 
 
-async def authenticate_bearer(session: AsyncSession, token: str) -> int | None:
-    """The account id a bearer token belongs to, or None."""
-    return await session.scalar(
-        select(BearerToken.account_id).where(BearerToken.token_sha256 == hash_token(token))
-    )
+async def authenticate_bearer(session: AsyncSession, token: str) -> tuple[int, int] | None:
+    """(account id, client app id) of a bearer token, or None."""
+    row = (
+        await session.execute(
+            select(BearerToken.account_id, BearerToken.app_id).where(
+                BearerToken.token_sha256 == hash_token(token)
+            )
+        )
+    ).first()
+    return (row[0], row[1]) if row else None

@@ -1,27 +1,36 @@
-"""The publish step shared by FINALIZE and the simple upload: assemble, verify, decide.
+"""The publish step shared by FINALIZE and the simple upload: assemble, verify, decide;
+then, for media that is not processed in the background, the processing itself.
 
-Runs inside the caller's locked transaction and never commits: it returns the error to
-raise (after the caller committed the failed state) or None on success.
+``publish`` runs inside the caller's locked transaction and never commits: it returns
+the error to raise (after the caller committed the failed state) or None on success.
+Media without async processing leaves it ``in_progress`` with a job already claimed by
+this process; after the commit the caller runs ``process_now``, which processes it with
+no row lock held and answers with the final state. If the process dies meanwhile, the
+job's lease runs out and a worker finishes the media.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import errors
 from app.models import Media
+from app.models.base import utcnow
 from app.processing.imageinfo import ImageRejected, image_info
 from app.processing.sniff import SNIFF_BYTES, compatible, sniff
-from app.services import jobs
+from app.services import jobs, processing
 from app.services.policy import UploadPolicy
+from app.services.views import MediaView, media_view
 from app.upload import protocol
 from app.upload.protocol import MediaKind, UploadState
 from app.upload.storage import SegmentStore
 from app.upload.storage.base import SupportsLocalPath
 
-__all__ = ["publish"]
+__all__ = ["process_now", "publish"]
 
 _SIMPLE_UPLOAD_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 
@@ -102,5 +111,62 @@ async def publish(
             now=now,
         )
     else:
-        media.state = UploadState.SUCCEEDED
+        media.state, media.progress_percent = UploadState.IN_PROGRESS, 0
+        jobs.enqueue(
+            session,
+            kind=jobs.PROCESS_MEDIA,
+            media_id=media.id,
+            max_attempts=policy.job_max_attempts,
+            now=now,
+            claimed_by=_sync_worker(),
+            lease=policy.job_lease,
+        )
     return None
+
+
+def _sync_worker() -> str:
+    return f"finalize:{socket.gethostname()[:32]}:{os.getpid()}"
+
+
+async def process_now(
+    sessions: async_sessionmaker[AsyncSession],
+    store: SegmentStore,
+    policy: UploadPolicy,
+    *,
+    media_id: int,
+    now: datetime,
+) -> MediaView:
+    """Process a media ``publish`` left in_progress, under the job it claimed.
+
+    Raises ``MediaProcessingFailed`` (and discards the bytes) when the file breaks a
+    rule. An internal failure propagates and leaves the job to a worker's retry.
+    """
+    worker = _sync_worker()
+    job_id = await jobs.running_job_id(sessions, media_id=media_id, worker=worker)
+    if job_id is None:  # a worker took it over already
+        return await _current_view(sessions, media_id, now=now)
+    try:
+        async with jobs.hold_lease(
+            sessions, job_id, worker=worker, lease=policy.job_lease, clock=utcnow
+        ):
+            failure = await processing.process_media(sessions, store, policy, media_id=media_id)
+    except jobs.LeaseLost:
+        return await _current_view(sessions, media_id, now=now)
+    except Exception as exc:
+        await jobs.retry_or_fail(sessions, job_id, error=repr(exc), now=utcnow(), worker=worker)
+        raise
+    await jobs.finish(sessions, job_id, now=utcnow(), worker=worker)
+    if failure is not None:
+        await store.discard(str(media_id))
+        raise errors.MediaProcessingFailed(failure.message, code=failure.code, name=failure.name)
+    return await _current_view(sessions, media_id, now=now)
+
+
+async def _current_view(
+    sessions: async_sessionmaker[AsyncSession], media_id: int, *, now: datetime
+) -> MediaView:
+    async with sessions() as session:
+        media = await session.get(Media, media_id)
+        if media is None:
+            raise errors.InvalidMediaId(media_id)
+        return media_view(media, now=now)

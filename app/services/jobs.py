@@ -1,12 +1,17 @@
 """The durable job queue: rows inserted with their cause, claimed under a lease.
 
 On PostgreSQL any number of workers claim with ``FOR UPDATE SKIP LOCKED``; SQLite's
-single writer makes the claim transaction exclusive anyway. A job whose lease ran out
-(its worker died) is claimed again; after ``max_attempts`` it ends ``failed``.
+single writer makes the claim transaction exclusive anyway. A claimed job keeps its
+lease alive with heartbeats (``hold_lease``); a job whose lease ran out (its worker
+died) is claimed again, and after ``max_attempts`` it ends ``failed``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,9 +21,25 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Job, JobState
 
-__all__ = ["ClaimedJob", "claim_next", "enqueue", "finish", "heartbeat", "retry_or_fail"]
+__all__ = [
+    "ClaimedJob",
+    "LeaseLost",
+    "claim_next",
+    "enqueue",
+    "finish",
+    "heartbeat",
+    "hold_lease",
+    "retry_or_fail",
+    "running_job_id",
+]
 
 PROCESS_MEDIA = "process_media"
+
+log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """A heartbeat found the job taken over by another worker; the work was cancelled."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,21 +53,47 @@ class ClaimedJob:
 
 
 def enqueue(
-    session: AsyncSession, *, kind: str, media_id: int | None, max_attempts: int, now: datetime
+    session: AsyncSession,
+    *,
+    kind: str,
+    media_id: int | None,
+    max_attempts: int,
+    now: datetime,
+    claimed_by: str | None = None,
+    lease: timedelta | None = None,
 ) -> None:
-    """Add a job to the caller's transaction: it exists exactly when its cause commits."""
+    """Add a job to the caller's transaction: it exists exactly when its cause commits.
+
+    With ``claimed_by`` the job starts running under that worker's lease (the caller
+    does the work itself, and a worker takes over only if the lease runs out).
+    """
+    claimed = claimed_by is not None
     session.add(
         Job(
             kind=kind,
             media_id=media_id,
             payload={},
-            state=JobState.QUEUED,
-            attempts=0,
+            state=JobState.RUNNING if claimed else JobState.QUEUED,
+            attempts=1 if claimed else 0,
             max_attempts=max_attempts,
             run_after=now,
+            lease_until=now + (lease or timedelta(seconds=60)) if claimed else None,
+            worker=claimed_by,
             created_at=now,
         )
     )
+
+
+async def running_job_id(
+    sessions: async_sessionmaker[AsyncSession], *, media_id: int, worker: str
+) -> int | None:
+    async with sessions() as session:
+        found: int | None = await session.scalar(
+            select(Job.id).where(
+                Job.media_id == media_id, Job.worker == worker, Job.state == JobState.RUNNING
+            )
+        )
+        return found
 
 
 async def claim_next(
@@ -96,22 +143,82 @@ async def heartbeat(
         return True
 
 
-async def finish(sessions: async_sessionmaker[AsyncSession], job_id: int, *, now: datetime) -> None:
+@contextlib.asynccontextmanager
+async def hold_lease(
+    sessions: async_sessionmaker[AsyncSession],
+    job_id: int,
+    *,
+    worker: str,
+    lease: timedelta,
+    clock: Callable[[], datetime],
+) -> AsyncIterator[None]:
+    """Heartbeat every third of ``lease`` while the body runs. When another worker has
+    taken the job over, the body is cancelled and ``LeaseLost`` raised instead."""
+    owner = asyncio.current_task()
+    assert owner is not None
+    lost = False
+
+    async def beat() -> None:
+        nonlocal lost
+        interval = max(lease.total_seconds() / 3, 0.2)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                kept = await heartbeat(sessions, job_id, worker=worker, until=clock() + lease)
+            except Exception:  # a database hiccup: the next beat may still be in time
+                log.warning("heartbeat failed", extra={"job_id": job_id}, exc_info=True)
+                continue
+            if not kept:
+                lost = True
+                owner.cancel()
+                return
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    except asyncio.CancelledError:
+        if lost and owner.uncancel() == 0:
+            raise LeaseLost(job_id) from None
+        raise
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def finish(
+    sessions: async_sessionmaker[AsyncSession],
+    job_id: int,
+    *,
+    now: datetime,
+    worker: str | None = None,
+) -> None:
+    """Mark the job done, unless ``worker`` no longer holds it."""
     async with sessions() as session:
         job = await session.get(Job, job_id, with_for_update=True)
-        if job is not None:
+        if job is not None and (worker is None or job.worker == worker):
             job.state, job.finished_at, job.lease_until = JobState.DONE, now, None
             await session.commit()
 
 
 async def retry_or_fail(
-    sessions: async_sessionmaker[AsyncSession], job_id: int, *, error: str, now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    job_id: int,
+    *,
+    error: str,
+    now: datetime,
+    worker: str | None = None,
 ) -> bool:
-    """Record a failed attempt; True when no attempt is left and the job is failed."""
+    """Record a failed attempt; True when no attempt is left and the job is failed.
+
+    A job another worker took over meanwhile is left to that worker (returns False).
+    """
     async with sessions() as session:
         job = await session.get(Job, job_id, with_for_update=True)
         if job is None:
             return True
+        if worker is not None and job.worker != worker:
+            return False
         job.last_error = error[:2000]
         job.lease_until = None
         exhausted = job.attempts >= job.max_attempts

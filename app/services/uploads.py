@@ -260,6 +260,8 @@ async def finalize_upload(
     if failure is not None:
         await store.discard(storage_key(media_id))
         raise failure
+    if view.state is UploadState.IN_PROGRESS:  # not async: processed before answering
+        view = await finalize_step.process_now(sessions, store, policy, media_id=media_id, now=now)
     return view
 
 
@@ -339,7 +341,7 @@ async def simple_upload(
             if failure is not None:
                 raise failure
             await session.commit()
-            return media_view(media, now=now)
+        return await finalize_step.process_now(sessions, store, policy, media_id=media_id, now=now)
     except BaseException:
         await _delete_media(sessions, store, media_id)
         raise

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from app.models import Media, MediaSegment
+from app.models import Media, MediaSegment, MediaVariant, VariantKind
 from app.upload.protocol import MediaKind, UploadState
 from app.upload.storage import StoredSegment
 
-__all__ = ["MediaError", "MediaView", "media_view"]
+__all__ = ["MediaError", "MediaView", "VariantView", "media_view", "variant_view"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,10 @@ class MediaView:
     expires_after_secs: int
     progress_percent: int | None
     error: MediaError | None
+    alt_text: str | None = None
     segments: list[StoredSegment] = field(default_factory=list)
+    duration_ms: int | None = None
+    delivery_token: str | None = None
 
     @property
     def received_bytes(self) -> int:
@@ -67,8 +70,38 @@ def media_view(
         expires_after_secs=max(0, int((media.expires_at - now).total_seconds())),
         progress_percent=media.progress_percent,
         error=error,
+        duration_ms=media.duration_ms,
+        delivery_token=media.delivery_token,
+        alt_text=media.alt_text,
         segments=[
             StoredSegment(index=s.segment_index, size=s.size, sha256=s.sha256)
             for s in sorted(segments or [], key=lambda s: s.segment_index)
         ],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class VariantView:
+    """One processed output; ``path`` is relative to the media's variants directory."""
+
+    kind: VariantKind
+    name: str
+    path: str
+    content_type: str
+    width: int | None
+    height: int | None
+    bitrate: int | None
+    size: int
+
+
+def variant_view(variant: MediaVariant) -> VariantView:
+    return VariantView(
+        kind=variant.kind,
+        name=variant.name,
+        path=variant.path,
+        content_type=variant.content_type,
+        width=variant.width,
+        height=variant.height,
+        bitrate=variant.bitrate,
+        size=variant.size,
     )

@@ -1,13 +1,19 @@
-"""Claims jobs and runs their handlers, holding a lease with heartbeats."""
+"""Claims jobs and runs their handlers, holding a lease with heartbeats.
+
+Failure handling: a handler error re-queues the job with backoff; after ``max_attempts``
+the job is ``failed`` and its media ``failed`` with ``InternalError`` (code 131). A
+worker that dies mid-job stops heartbeating; once its lease runs out another runner
+claims the job (counting an attempt), and one that finds a job claimed more often than
+``max_attempts`` gives up on it the same way.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,24 +36,21 @@ class Runner:
         store: SegmentStore,
         policy: UploadPolicy,
         *,
-        lease: timedelta = timedelta(seconds=60),
+        lease: timedelta | None = None,
         clock: Callable[[], datetime] = utcnow,
         worker_id: str | None = None,
     ) -> None:
         self.sessions, self.store, self.policy = sessions, store, policy
-        self.lease, self.clock = lease, clock
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.lease, self.clock = lease or policy.job_lease, clock
+        default_id = f"{socket.gethostname()[:32]}:{os.getpid()}:{id(self):x}"
+        self.worker_id = (worker_id or default_id)[:64]
 
-    def _handler(self, job: jobs.ClaimedJob) -> Callable[[], Awaitable[None]]:
+    async def _handle(self, job: jobs.ClaimedJob) -> None:
         if job.kind == jobs.PROCESS_MEDIA and job.media_id is not None:
-            media_id = job.media_id
-            return lambda: processing.process_media(
-                self.sessions,
-                self.store,
-                media_id=media_id,
-                max_pixels=self.policy.max_image_pixels,
-                clock=self.clock,
+            await processing.process_media(
+                self.sessions, self.store, self.policy, media_id=job.media_id
             )
+            return
         raise LookupError(f"no handler for job kind {job.kind!r}")
 
     async def run_once(self) -> bool:
@@ -57,32 +60,36 @@ class Runner:
         )
         if job is None:
             return False
-        beat = asyncio.create_task(self._heartbeat(job.id))
+        extra = {"job_id": job.id, "media_id": job.media_id, "attempt": job.attempts}
+        if job.attempts > job.max_attempts:  # its workers kept dying: stop trying
+            log.warning("job abandoned", extra=extra)
+            await self._fail(job, "lease expired too often")
+            return True
         try:
-            await self._handler(job)()
+            async with jobs.hold_lease(
+                self.sessions, job.id, worker=self.worker_id, lease=self.lease, clock=self.clock
+            ):
+                await self._handle(job)
+        except jobs.LeaseLost:
+            log.warning("job lease lost", extra=extra)  # another worker owns it now
         except Exception as exc:
-            log.exception("job failed", extra={"job_id": job.id, "attempt": job.attempts})
-            exhausted = await jobs.retry_or_fail(
-                self.sessions, job.id, error=repr(exc), now=self.clock()
-            )
-            if exhausted and job.media_id is not None:
-                await processing.mark_failed(
-                    self.sessions, job.media_id, InternalError("processing failed repeatedly")
-                )
+            log.exception("job failed", extra=extra)
+            await self._fail(job, repr(exc))
         else:
-            await jobs.finish(self.sessions, job.id, now=self.clock())
-        finally:
-            beat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await beat
+            await jobs.finish(self.sessions, job.id, now=self.clock(), worker=self.worker_id)
+            log.info("job done", extra=extra)
         return True
 
-    async def _heartbeat(self, job_id: int) -> None:
-        interval = max(self.lease.total_seconds() / 3, 0.5)
-        while True:
-            await asyncio.sleep(interval)
-            await jobs.heartbeat(
-                self.sessions, job_id, worker=self.worker_id, until=self.clock() + self.lease
+    async def _fail(self, job: jobs.ClaimedJob, error: str) -> None:
+        exhausted = await jobs.retry_or_fail(
+            self.sessions, job.id, error=error, now=self.clock(), worker=self.worker_id
+        )
+        if exhausted and job.media_id is not None:
+            await processing.mark_failed(
+                self.sessions,
+                self.store,
+                job.media_id,
+                InternalError("processing failed repeatedly"),
             )
 
     async def run_forever(self, *, poll_interval: float) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models.base import utcnow
-from app.services import expiry
+from app.services import expiry, oauth
 from app.upload.storage import SegmentStore
 
 __all__ = ["run_sweeper", "sweep_once"]
@@ -31,6 +31,7 @@ async def sweep_once(
             removed += 1
     if removed:
         log.info("expired media swept", extra={"count": removed})
+    await oauth.sweep_nonces(sessions, now=now)
     return removed
 
 

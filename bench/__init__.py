@@ -1,0 +1,1 @@
+"""Upload benchmark: ``python -m bench.run`` (``make bench``)."""

@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import psutil
+from sqlalchemy import select
+
+from app.models import Job, JobState
+from app.models.base import utcnow
+from tests.conftest import Env, User
+from tests.fixtures.protocol import status, upload_file
+from tests.pipeline.conftest import runner
+
+
+async def only_job(env: Env) -> Job:
+    async with env.state.sessions() as session:
+        [job] = list(await session.scalars(select(Job)))
+    assert isinstance(job, Job)
+    return job
+
+
+def block_variants_dir(env: Env, media_id: str) -> Path:
+    """Put a file where the variants directory goes: every write below it fails, as on
+    a broken disk."""
+    blocker: Path = env.state.store.variants_dir(media_id)
+    blocker.write_bytes(b"")
+    return blocker
+
+
+class TestRetries:
+    async def test_a_failed_attempt_is_retried_after_backoff(
+        self, env: Env, alice: User, animated_gif: Path
+    ) -> None:
+        body = await upload_file(
+            env.client, alice.headers, animated_gif, media_type="image/gif", category="tweet_gif"
+        )
+        blocker = block_variants_dir(env, body["media_id_string"])
+
+        assert await runner(env).run_once()
+        blocker.unlink()
+        assert not await runner(env).run_once()  # backing off
+        assert await runner(env, clock=lambda: utcnow() + timedelta(minutes=1)).run_once()
+
+        info = (await status(env.client, alice.headers, body["media_id_string"])).json()
+        assert info["processing_info"]["state"] == "succeeded"
+        job = await only_job(env)
+        assert (job.state, job.attempts) == (JobState.DONE, 2)
+
+    async def test_exhausted_retries_fail_the_media_with_internal_error_131(
+        self, env: Env, alice: User, animated_gif: Path
+    ) -> None:
+        env.state.policy = replace(env.state.policy, job_max_attempts=1)
+        body = await upload_file(
+            env.client, alice.headers, animated_gif, media_type="image/gif", category="tweet_gif"
+        )
+        block_variants_dir(env, body["media_id_string"])
+
+        assert await runner(env).run_once()
+
+        info = (await status(env.client, alice.headers, body["media_id_string"])).json()
+        assert info["processing_info"]["state"] == "failed"
+        assert info["processing_info"]["error"] == {
+            "code": 131,
+            "name": "InternalError",
+            "message": "processing failed repeatedly",
+        }
+        assert (await only_job(env)).state is JobState.FAILED
+
+
+class TestProgress:
+    async def test_status_shows_progress_rising_during_a_transcode(
+        self, env: Env, alice: User, clip_720p_10s: Path
+    ) -> None:
+        body = await upload_file(
+            env.client, alice.headers, clip_720p_10s, media_type="video/mp4", category="tweet_video"
+        )
+        media_id = body["media_id_string"]
+        seen: list[tuple[str, int | None]] = []
+        finished = asyncio.Event()
+
+        async def poll() -> None:
+            while not finished.is_set():
+                info = (await status(env.client, alice.headers, media_id)).json()
+                processing = info["processing_info"]
+                seen.append((processing["state"], processing.get("progress_percent")))
+                await asyncio.sleep(0.02)
+
+        poller = asyncio.create_task(poll())
+        await runner(env).run_once()
+        finished.set()
+        await poller
+
+        final = (await status(env.client, alice.headers, media_id)).json()["processing_info"]
+        assert final == {"state": "succeeded", "progress_percent": 100}
+        running = [p or 0 for state, p in seen if state == "in_progress"]
+        assert running == sorted(running)  # never goes back
+        assert any(0 < p < 100 for p in running), seen
+
+
+WORKER_ENV = {
+    "MEDIASTUDIO_WORKER__LEASE_SECS": "2",
+    "MEDIASTUDIO_WORKER__POLL_INTERVAL_SECS": "0.1",
+    "MEDIASTUDIO_PROCESSING__FFMPEG_PRESET": "ultrafast",
+}
+
+
+def ffmpeg_running_under(pid: int) -> bool:
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return False
+    return any("ffmpeg" in child.name() for child in children)
+
+
+class TestCrashedWorker:
+    async def test_a_job_of_a_killed_worker_is_reclaimed_and_finished(
+        self, env: Env, alice: User, clip_720p_10s: Path, tmp_path: Path
+    ) -> None:
+        body = await upload_file(
+            env.client, alice.headers, clip_720p_10s, media_type="video/mp4", category="tweet_video"
+        )
+        worker = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "mediastudio"),
+            "worker",
+            cwd=tmp_path,
+            env={
+                **os.environ,
+                **WORKER_ENV,
+                "MEDIASTUDIO_DATABASE_URL": env.database_url,
+                "MEDIASTUDIO_DATA_DIR": str(env.data_dir),
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            for _ in range(1500):
+                if ffmpeg_running_under(worker.pid) or worker.returncode is not None:
+                    break
+                await asyncio.sleep(0.01)
+            assert ffmpeg_running_under(worker.pid), "the worker never started ffmpeg"
+        finally:
+            os.killpg(worker.pid, signal.SIGKILL)  # the worker and its ffmpeg
+            await worker.wait()
+        stranded = await only_job(env)
+        assert stranded.state is JobState.RUNNING
+
+        later = runner(env, clock=lambda: utcnow() + timedelta(seconds=30))
+        assert await later.run_once()
+
+        info = (await status(env.client, alice.headers, body["media_id_string"])).json()
+        assert info["processing_info"] == {"state": "succeeded", "progress_percent": 100}
+        job = await only_job(env)
+        assert (job.state, job.attempts, job.worker) == (JobState.DONE, 2, later.worker_id)
+        variants = env.state.store.variants_dir(body["media_id_string"])
+        assert sorted(p.name for p in variants.iterdir()) == ["pl", "preview.jpg", "vid"]

@@ -67,6 +67,7 @@ __all__ = [
     "UploadError",
     "UploadExpired",
     "UploadNotOpen",
+    "UserNotFound",
 ]
 
 
@@ -286,3 +287,11 @@ class Forbidden(ApiError):
     http_status = 403
     twitter_code = 200
     message = "Forbidden."
+
+
+class UserNotFound(ApiError):
+    """No account with that id or screen name."""
+
+    http_status = 404
+    twitter_code = 50
+    message = "User not found."

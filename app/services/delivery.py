@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiofiles
 import aiofiles.os
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import errors
@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 DEFAULT_PHOTO_SIZE = "medium"
+PRIVATE = ("dm_image", "dm_gif", "dm_video")
 _READ_BLOCK = 256 * 1024
 _FORMAT_ALIASES = {"jpeg": "jpg"}
 _HLS_FILE = re.compile(r"^pl/(\d{1,5}x\d{1,5})/(index\.m3u8|seg-\d{5}\.ts)$")
@@ -51,14 +52,17 @@ class DeliveredFile:
     content_type: str
 
 
-async def _media(session: AsyncSession, token: str, kinds: tuple[MediaKind, ...]) -> Media:
-    media = await session.scalar(
-        select(Media).where(
-            Media.delivery_token == token,
-            Media.state == UploadState.SUCCEEDED,
-            Media.kind.in_(kinds),
-        )
+async def _media(
+    session: AsyncSession, token: str, kinds: tuple[MediaKind, ...], *, allow_private: bool
+) -> Media:
+    query = select(Media).where(
+        Media.delivery_token == token,
+        Media.state == UploadState.SUCCEEDED,
+        Media.kind.in_(kinds),
     )
+    if not allow_private:  # DM media is served only to the DM's participants
+        query = query.where(or_(Media.category.is_(None), Media.category.not_in(PRIVATE)))
+    media = await session.scalar(query)
     if media is None:
         raise errors.MediaNotFound()
     return media
@@ -103,10 +107,11 @@ async def find_photo(
     token: str,
     fmt: str | None,
     size: str | None,
+    allow_private: bool = False,
 ) -> DeliveredFile:
     """``/media/<token>.<fmt>?name=<size>``: a photo size (bare: medium). A format
     other than the stored one is not converted: it is not found."""
-    media = await _media(session, token, (MediaKind.IMAGE,))
+    media = await _media(session, token, (MediaKind.IMAGE,), allow_private=allow_private)
     variant = await _variant(session, media.id, VariantKind.PHOTO, size or DEFAULT_PHOTO_SIZE)
     if fmt is not None and not variant.path.endswith("." + _FORMAT_ALIASES.get(fmt, fmt)):
         raise errors.MediaNotFound()
@@ -114,11 +119,19 @@ async def find_photo(
 
 
 async def find_video_file(
-    session: AsyncSession, store: SegmentStore, *, media_key: str, token: str, path: str
+    session: AsyncSession,
+    store: SegmentStore,
+    *,
+    media_key: str,
+    token: str,
+    path: str,
+    allow_private: bool = False,
 ) -> DeliveredFile:
     """``/video/<media_key>/<token>/<path>``: ``<W>x<H>.mp4``, ``preview.jpg``,
     ``pl/master.m3u8`` and the HLS playlists and segments below ``pl/``."""
-    media = await _media(session, token, (MediaKind.VIDEO, MediaKind.GIF))
+    media = await _media(
+        session, token, (MediaKind.VIDEO, MediaKind.GIF), allow_private=allow_private
+    )
     if media.media_key != media_key:
         raise errors.MediaNotFound()
     if path == "preview.jpg":

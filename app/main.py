@@ -15,7 +15,16 @@ from app.auth.oauth1 import OAuth1Authenticator
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.deps import BearerAuthenticator
-from app.routers import delivery, dms, health, v2_media, v2_tweets, v11_media, v11_statuses
+from app.routers import (
+    delivery,
+    dms,
+    health,
+    subtitles,
+    v2_media,
+    v2_tweets,
+    v11_media,
+    v11_statuses,
+)
 from app.routers.errors import install_error_handlers
 from app.routers.ratelimits import RateLimitHeaders
 from app.schemas.common import TwitterJSONResponse
@@ -88,4 +97,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v11_statuses.router)
     app.include_router(v2_tweets.router)
     app.include_router(dms.router)
+    app.include_router(subtitles.router)
     return app

@@ -40,7 +40,8 @@ _READ_BLOCK = 256 * 1024
 _FORMAT_ALIASES = {"jpeg": "jpg"}
 _HLS_FILE = re.compile(r"^pl/(\d{1,5}x\d{1,5})/(index\.m3u8|seg-\d{5}\.ts)$")
 _MP4_FILE = re.compile(r"^(\d{1,5}x\d{1,5})\.mp4$")
-_CONTENT_TYPES = {".m3u8": "application/x-mpegURL", ".ts": "video/mp2t"}
+_SUBS_FILE = re.compile(r"^pl/subs/[a-z]{2,3}(?:-[a-z0-9]{2,8})?\.(?:vtt|m3u8)$")
+_CONTENT_TYPES = {".m3u8": "application/x-mpegURL", ".ts": "video/mp2t", ".vtt": "text/vtt"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,8 @@ async def find_video_file(
         variant = await _variant(session, media.id, VariantKind.HLS, "master")
     elif found := _MP4_FILE.match(path):
         variant = await _variant(session, media.id, VariantKind.MP4, found.group(1))
+    elif _SUBS_FILE.match(path):  # subtitle tracks attached to the video
+        return await _file(store, media.id, path, _CONTENT_TYPES[Path(path).suffix])
     elif found := _HLS_FILE.match(path):
         # Only below a rendition that exists; the regex already rules out "..".
         await _variant(session, media.id, VariantKind.MP4, found.group(1))

@@ -8,7 +8,7 @@ from app.deps import get_clock
 from app.models.base import utcnow
 from tests.conftest import Env, User
 from tests.fixtures.entities import photo
-from tests.fixtures.protocol import upload_file
+from tests.fixtures.protocol import append, finalize, init
 
 NEW = "/1.1/direct_messages/events/new.json"
 
@@ -27,18 +27,16 @@ def _event(recipient: int, text: str, media_id: str | None = None) -> dict[str, 
 
 async def _dm_photo(env: Env, user: User, path: Path, *, shared: bool = False) -> str:
     """DM media goes through the chunked upload with a dm_* category."""
-    body = await upload_file(env.client, user.headers, path, media_type="image/png",
-                             category="dm_image") if not shared else None  # fmt: skip
-    if body is None:
-        from tests.fixtures.protocol import append, finalize, init
-
-        data = path.read_bytes()
-        started = await init(env.client, user.headers, total_bytes=len(data),
-                             media_type="image/png", category="dm_image", shared="true")  # fmt: skip
-        media_id = started.json()["media_id_string"]
-        await append(env.client, user.headers, media_id, 0, data)
-        body = (await finalize(env.client, user.headers, media_id)).json()
-    return str(body["media_id_string"])
+    data = path.read_bytes()
+    extra = {"shared": "true"} if shared else {}
+    started = await init(
+        env.client, user.headers, total_bytes=len(data), media_type="image/png",
+        category="dm_image", **extra,
+    )  # fmt: skip
+    media_id = started.json()["media_id_string"]
+    await append(env.client, user.headers, media_id, 0, data)
+    assert (await finalize(env.client, user.headers, media_id)).status_code == 201
+    return str(media_id)
 
 
 class TestDirectMessages:

@@ -50,11 +50,15 @@ _PROBLEM_TYPES = {
 def render_v2(error: errors.ApiError, *, parameter: str | None = None) -> Response:
     """The v2 problem form; ``errors[0]`` keeps the Twitter code and any detail fields."""
     title, kind = _PROBLEM_TYPES.get(error.http_status, ("Error", "about:blank"))
+    detail = error.detail
     item = ProblemError(message=error.detail, code=error.twitter_code, **error.extra)
     if parameter is not None:
         item.parameters = {parameter: [error.detail]}
+    if parameter == "media.media_ids":  # as Twitter words it (spec §5.1)
+        item.message = "Your media IDs are invalid."
+        detail = "One or more parameters to your request was invalid."
     problem = Problem(
-        type=kind, title=title, detail=error.detail, status=error.http_status, errors=[item]
+        type=kind, title=title, detail=detail, status=error.http_status, errors=[item]
     )
     headers = (
         {"www-authenticate": 'OAuth realm="Media Studio API"'} if error.http_status == 401 else None
@@ -71,7 +75,8 @@ def _render(request: Request, error: errors.ApiError, parameter: str | None = No
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.ApiError)
-    return _render(request, exc)
+    # Posting rules name the offending parameter (v2 puts it in errors[].parameters).
+    return _render(request, exc, getattr(exc, "parameter", None))
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

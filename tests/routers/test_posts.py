@@ -302,6 +302,10 @@ class TestV2Tweets:
         )  # fmt: skip
 
         assert response.status_code == 400
+        problem = response.json()
+        assert problem["type"] == "https://api.twitter.com/2/problems/invalid-request"
+        assert problem["errors"][0]["message"] == "Your media IDs are invalid."
+        assert "media.media_ids" in problem["errors"][0]["parameters"]
 
     async def test_someone_else_cannot_delete(self, env: Env, alice: User, bob: User) -> None:
         created = await env.client.post("/2/tweets", json={"text": "mine"}, headers=alice.headers)

@@ -29,6 +29,9 @@
     │   ├── StatusTooLong         186
     │   └── DuplicateStatus       187
     ├── StatusNotFound            404, code 144
+    ├── UserNotFound              404, code 50
+    ├── ImageUnreadable           400, code 324: profile image/banner missing or undecodable
+    ├── BannerNotResizable        422, code 324: banner too large or crop outside the image
     └── Forbidden                 403, code 200-ish: not yours to see or change
 
 Nothing here knows HTTP or JSON; ``app/routers/errors.py`` renders them.
@@ -42,12 +45,14 @@ __all__ = [
     "ApiError",
     "AttachmentTypesMixed",
     "BadParameter",
+    "BannerNotResizable",
     "ChecksumMismatch",
     "ContentMismatch",
     "DuplicateStatus",
     "FileTooLarge",
     "Forbidden",
     "GifNotAlone",
+    "ImageUnreadable",
     "InvalidMediaId",
     "InvalidMediaIds",
     "MediaIdNotFound",
@@ -279,6 +284,24 @@ class StatusNotFound(ApiError):
     http_status = 404
     twitter_code = 144
     message = "No status found with that ID."
+
+
+class ImageUnreadable(ApiError):
+    """account/update_profile_image or update_profile_banner without usable bytes: not
+    base64, not a GIF/JPEG/PNG, or undecodable (spec §5.3: 400). Twitter documents no
+    code for it; 324 is the code of its other media validation failures."""
+
+    twitter_code = 324
+    message = "The image could not be read: send a GIF, JPG or PNG."
+
+
+class BannerNotResizable(ApiError):
+    """account/update_profile_banner: the banner is too large (bytes or pixels) or the
+    crop region does not lie within it (spec §5.3: 422)."""
+
+    http_status = 422
+    twitter_code = 324
+    message = "The banner could not be resized."
 
 
 class Forbidden(ApiError):

@@ -22,6 +22,7 @@ from app.routers import (
     subtitles,
     v2_media,
     v2_tweets,
+    v11_account,
     v11_media,
     v11_statuses,
 )
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v2_media.router)
     app.include_router(delivery.router)
     app.include_router(v11_statuses.router)
+    app.include_router(v11_account.router)
     app.include_router(v2_tweets.router)
     app.include_router(dms.router)
     app.include_router(subtitles.router)

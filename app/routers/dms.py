@@ -137,7 +137,7 @@ async def v2_send(
 @router.get(
     "/1.1/ton/data/dm/{dm_id}/media/{filename}",
     response_class=Response,
-    responses=v11_error_responses(401, 404),
+    responses=v11_error_responses(400, 401, 404),
 )
 async def dm_photo(
     request: Request,
@@ -164,7 +164,7 @@ async def dm_photo(
 @router.get(
     "/1.1/ton/data/dm/{dm_id}/video/{media_key}/{token}/{path:path}",
     response_class=Response,
-    responses=v11_error_responses(401, 404),
+    responses=v11_error_responses(400, 401, 404),
 )
 async def dm_video(
     request: Request,

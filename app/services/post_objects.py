@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from app.services import profiles
 from app.services.media_objects import media_object_v2, media_object_v11
 from app.services.posts import AttachedMedia, PostView
 
@@ -16,8 +17,22 @@ def twitter_date(moment: datetime) -> str:
     return moment.strftime("%a %b %d %H:%M:%S +0000 %Y")
 
 
-def user_v11(user_id: int, screen_name: str, *, base_url: str) -> dict[str, Any]:
-    return {
+def user_v11(
+    user_id: int,
+    screen_name: str,
+    *,
+    base_url: str,
+    profile_image_token: str | None = None,
+    profile_banner_token: str | None = None,
+) -> dict[str, Any]:
+    """A v1.1 user. The tokens are the account's stored ``<token>.<ext>`` values; without
+    an image token the user has the default avatar, without a banner token no
+    ``profile_banner_url`` (as on Twitter)."""
+    if profile_image_token is None:
+        image = f"{base_url}/profile_images/default_normal.png"
+    else:
+        image = profiles.image_url(base_url, user_id, profile_image_token, "_normal")
+    user: dict[str, Any] = {
         "id": user_id,
         "id_str": str(user_id),
         "name": screen_name,
@@ -29,8 +44,13 @@ def user_v11(user_id: int, screen_name: str, *, base_url: str) -> dict[str, Any]
         "statuses_count": 0,
         "url": None,
         "description": "",
-        "profile_image_url_https": f"{base_url}/profile_images/default_normal.png",
+        "profile_image_url": image,
+        "profile_image_url_https": image,
+        "default_profile_image": profile_image_token is None,
     }
+    if profile_banner_token is not None:
+        user["profile_banner_url"] = profiles.banner_url(base_url, user_id, profile_banner_token)
+    return user
 
 
 def _media_entities(
@@ -89,7 +109,13 @@ def status_v11(
         "in_reply_to_user_id": None,
         "in_reply_to_user_id_str": None,
         "in_reply_to_screen_name": None,
-        "user": user_v11(post.author_id, post.author_screen_name, base_url=base_url),
+        "user": user_v11(
+            post.author_id,
+            post.author_screen_name,
+            base_url=base_url,
+            profile_image_token=post.author_image_token,
+            profile_banner_token=post.author_banner_token,
+        ),
         "geo": None,
         "coordinates": None,
         "place": None,

@@ -49,6 +49,8 @@ class PostView:
     possibly_sensitive: bool
     in_reply_to_status_id: int | None
     media: list[AttachedMedia]
+    author_image_token: str | None = None
+    author_banner_token: str | None = None
 
 
 def check_text(text: str) -> None:
@@ -151,12 +153,12 @@ async def create_post(
 async def get_posts(session: AsyncSession, post_ids: list[int], *, now: datetime) -> list[PostView]:
     """Posts in request order; unknown ids are left out."""
     rows = await session.execute(
-        select(Post, Account.screen_name)
+        select(Post, Account)
         .join(Account, Account.id == Post.author_id)
         .where(Post.id.in_(post_ids))
         .options(selectinload(Post.media))
     )
-    found = {post.id: (post, name) for post, name in rows}
+    found = {post.id: (post, author) for post, author in rows}
     media_ids = [pm.media_id for post, _ in found.values() for pm in post.media]
     media = {m.id: m for m in await session.scalars(select(Media).where(Media.id.in_(media_ids)))}
     variants = await _variants(session, media_ids)
@@ -164,7 +166,9 @@ async def get_posts(session: AsyncSession, post_ids: list[int], *, now: datetime
         PostView(
             id=post.id,
             author_id=post.author_id,
-            author_screen_name=name,
+            author_screen_name=author.screen_name,
+            author_image_token=author.profile_image_token,
+            author_banner_token=author.profile_banner_token,
             text=post.text,
             created_at=post.created_at,
             possibly_sensitive=post.possibly_sensitive,
@@ -174,7 +178,7 @@ async def get_posts(session: AsyncSession, post_ids: list[int], *, now: datetime
                 for pm in post.media
             ],
         )
-        for post, name in (found[i] for i in post_ids if i in found)
+        for post, author in (found[i] for i in post_ids if i in found)
     ]
 
 

@@ -1,21 +1,31 @@
-"""The ``mediastudio`` command: serve, worker, migrate, users, openapi."""
+"""The ``mediastudio`` command: serve, worker, migrate, apps, users, upload, openapi."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from app.config import get_settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from app.upload.ids import IdGenerator
+
+_T = TypeVar("_T")
+
 app = typer.Typer(help="Media Studio API", no_args_is_help=True)
 users = typer.Typer(help="Manage users and their credentials", no_args_is_help=True)
+apps = typer.Typer(help="Manage client apps (OAuth 1.0a consumers)", no_args_is_help=True)
 app.add_typer(users, name="users")
+app.add_typer(apps, name="apps")
 
 
 @app.command()
@@ -47,6 +57,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level="info",
+        # X-Forwarded-* are honoured by the app, from settings.oauth.trusted_proxies only.
+        proxy_headers=False,
     )
 
 
@@ -95,31 +107,67 @@ def _worker_main() -> None:
 @users.command("create")
 def users_create(
     screen_name: str,
+    app_name: Annotated[
+        str | None, typer.Option("--app", help="issue the access token for this app")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Create a user; prints its bearer token and OAuth 1.0a credentials."""
-    from app.db import make_engine, make_sessionmaker
     from app.services import accounts
+
+    async def create(session: AsyncSession, ids: IdGenerator) -> accounts.IssuedCredentials:
+        return await accounts.create_user(session, ids, screen_name=screen_name, app_name=app_name)
+
+    try:
+        creds = _run_with_session(create)
+    except accounts.UnknownApp:
+        typer.echo(f"no app named {app_name!r}; create it with `mediastudio apps create`", err=True)
+        raise typer.Exit(1) from None
+    _print(asdict(creds), as_json)
+
+
+@apps.command("create")
+def apps_create(
+    name: str,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Register a client app; prints its consumer key and secret."""
+    from app.services import oauth
+
+    async def create(session: AsyncSession, ids: IdGenerator) -> oauth.IssuedApp:
+        return await oauth.create_client_app(session, ids, name=name)
+
+    try:
+        issued = _run_with_session(create)
+    except oauth.AppExists:
+        typer.echo(f"an app named {name!r} exists already", err=True)
+        raise typer.Exit(1) from None
+    _print(asdict(issued), as_json)
+
+
+def _run_with_session(use: Callable[[AsyncSession, IdGenerator], Awaitable[_T]]) -> _T:
+    from app.db import make_engine, make_sessionmaker
     from app.upload.ids import IdGenerator
 
     settings = get_settings()
     migrate_quietly(settings.database_url)
 
-    async def create() -> accounts.IssuedCredentials:
+    async def run() -> _T:
         engine = make_engine(settings.database_url)
         try:
             async with make_sessionmaker(engine)() as session:
-                return await accounts.create_user(
-                    session, IdGenerator(settings.node_id), screen_name=screen_name
-                )
+                return await use(session, IdGenerator(settings.node_id))
         finally:
             await engine.dispose()
 
-    creds = asyncio.run(create())
+    return asyncio.run(run())
+
+
+def _print(values: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(asdict(creds)))
+        typer.echo(json.dumps(values))
     else:
-        for key, value in asdict(creds).items():
+        for key, value in values.items():
             typer.echo(f"{key}: {value}")
 
 
@@ -129,6 +177,51 @@ def migrate_quietly(database_url: str) -> None:
     if database_url.startswith("sqlite"):
         get_settings().data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_to_head(database_url)
+
+
+@app.command()
+def upload(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    category: Annotated[
+        str | None, typer.Option(help="media_category, e.g. tweet_video, amplify_video")
+    ] = None,
+    server: Annotated[
+        str | None, typer.Option(help="base URL [default: http://HOST:PORT from settings]")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="MEDIASTUDIO_TOKEN", help="bearer token")
+    ] = None,
+    media_type: Annotated[str | None, typer.Option(help="MIME type [default: guessed]")] = None,
+    segment_size: Annotated[int, typer.Option(min=1024, max=5 * 1024 * 1024)] = 4 * 1024 * 1024,
+    max_rate: Annotated[
+        float | None, typer.Option(help="cap the upload rate, bytes per second")
+    ] = None,
+) -> None:
+    """Upload FILE in segments (3 in flight), resuming an interrupted upload of the same
+    file to the same server; waits for processing and prints the media id."""
+    from rich.console import Console
+
+    from app import uploader
+
+    if not token:
+        typer.echo("a bearer token is needed: --token or MEDIASTUDIO_TOKEN", err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+    job = uploader.UploadJob(
+        path=file,
+        server=(server or f"http://{settings.host}:{settings.port}").rstrip("/"),
+        token=token,
+        category=category,
+        media_type=media_type,
+        segment_size=segment_size,
+        max_rate=max_rate,
+    )
+    try:
+        media_id = asyncio.run(uploader.run_upload(job, Console(stderr=True)))
+    except uploader.UploadFailed as failure:
+        typer.echo(f"upload failed: {failure}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(media_id)
 
 
 @app.command()

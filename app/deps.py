@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated, Protocol
@@ -23,6 +24,8 @@ __all__ = [
     "CurrentUser",
     "IdsDep",
     "PolicyDep",
+    "ReadSessionDep",
+    "ReadSessionsDep",
     "SessionDep",
     "SessionsDep",
     "StoreDep",
@@ -42,6 +45,22 @@ async def get_session(sessions: SessionsDep) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_read_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    return request.app.state.read_sessions  # type: ignore[no-any-return]
+
+
+ReadSessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_read_sessions)]
+
+
+async def get_read_session(sessions: ReadSessionsDep) -> AsyncIterator[AsyncSession]:
+    async with sessions() as session:
+        yield session
+
+
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
+"""A session that only reads (on SQLite it neither waits for nor blocks writers)."""
 
 
 async def get_store(request: Request) -> SegmentStore:
@@ -82,18 +101,33 @@ class Authenticator(Protocol):
 
 
 class BearerAuthenticator:
+    """``Authorization: Bearer <token>``. Known tokens are cached for ``ttl`` seconds, so
+    most requests (every APPEND of an upload) cost no database round trip."""
+
+    def __init__(self, *, ttl: float = 60.0, max_entries: int = 10_000) -> None:
+        self._ttl, self._max = ttl, max_entries
+        self._cache: dict[str, tuple[float, int, int]] = {}
+
     async def authenticate(
         self, request: Request, sessions: async_sessionmaker[AsyncSession]
     ) -> int | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer":
             return None
-        async with sessions() as session:
-            found = await accounts.authenticate_bearer(session, token.strip())
-        if found is None:
-            raise errors.NotAuthenticated()
-        request.state.client_app_id = found[1]  # for per-app rate limits
-        return found[0]
+        key = accounts.hash_token(token.strip())
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is None or cached[0] < now:
+            async with request.app.state.read_sessions() as session:
+                found = await accounts.authenticate_bearer_hash(session, key)
+            if found is None:
+                raise errors.NotAuthenticated()
+            if len(self._cache) >= self._max:
+                self._cache.clear()
+            cached = (now + self._ttl, *found)
+            self._cache[key] = cached
+        request.state.client_app_id = cached[2]  # for per-app rate limits
+        return cached[1]
 
 
 async def get_current_user(request: Request, sessions: SessionsDep) -> int:

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 
 from app.auth.oauth1 import OAuth1Authenticator
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from app.deps import BearerAuthenticator
 from app.routers import (
     delivery,
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url)
         app.state.settings = settings
         app.state.sessions = make_sessionmaker(engine)
+        app.state.read_sessions = make_read_sessionmaker(engine)
         app.state.store = build_store(settings.media_root)
         app.state.policy = UploadPolicy.from_settings(settings)
         app.state.ids = IdGenerator(settings.node_id)

@@ -8,15 +8,15 @@ concurrency (``sendfile`` and ``recv`` release the GIL). Only 127.0.0.1 is ever 
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import socket
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlencode
 
 from bench.payload import Encoded
@@ -41,7 +41,7 @@ class Response:
 
 @dataclass
 class FileSpan:
-    fd: int
+    file: BinaryIO
     offset: int
     count: int
 
@@ -66,9 +66,12 @@ class Connection:
         return self._sock
 
     def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+        """Close; also wakes a thread blocked on this connection (``shutdown``)."""
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
 
     def request(
         self, method: str, target: str, parts: Sequence[Part] = (), content_type: str = ""
@@ -92,7 +95,7 @@ class Connection:
                     pending += part
             if pending:
                 sock.sendall(pending)
-        except OSError:
+        except (BrokenPipeError, ConnectionResetError):
             pass  # the server may answer (and close) before reading the whole body
         try:
             return self._read_response()
@@ -140,19 +143,17 @@ class Connection:
 
 
 def _sendfile(sock: socket.socket, span: FileSpan) -> None:
-    offset, left = span.offset, span.count
-    while left > 0:
-        sent = os.sendfile(sock.fileno(), span.fd, offset, left)
-        if sent == 0:
-            raise OSError("sendfile sent nothing")
-        offset += sent
-        left -= sent
+    """``os.sendfile`` in a loop (``socket.sendfile`` copes with the socket's timeout)."""
+    if sock.sendfile(span.file, span.offset, span.count) != span.count:
+        raise BrokenPipeError("short sendfile")
 
 
-def append_parts(encoded: Encoded, fd: int, media_id: str, index: int) -> tuple[list[Part], str]:
+def append_parts(
+    encoded: Encoded, file: BinaryIO, media_id: str, index: int
+) -> tuple[list[Part], str]:
     """The APPEND body for segment ``index`` as tweepy lays it out (fields, then media)."""
     offset, count = encoded.spans[index]
-    span = FileSpan(fd, offset, count)
+    span = FileSpan(file, offset, count)
     fields = {"command": "APPEND", "media_id": media_id, "segment_index": str(index)}
     if encoded.kind == "base64-percent":
         prefix = (urlencode(fields) + "&media_data=").encode()
@@ -204,10 +205,9 @@ def init(conn: Connection, total_bytes: int) -> str:
 
 
 def append_all(conn: Connection, encoded: Encoded, media_id: str, run: Run) -> None:
-    fd = os.open(encoded.path, os.O_RDONLY)
-    try:
+    with open(encoded.path, "rb") as file:
         for index in range(len(encoded.spans)):
-            parts, content_type = append_parts(encoded, fd, media_id, index)
+            parts, content_type = append_parts(encoded, file, media_id, index)
             started = time.perf_counter()
             try:
                 response = conn.request("POST", PATH, parts, content_type)
@@ -217,8 +217,6 @@ def append_all(conn: Connection, encoded: Encoded, media_id: str, run: Run) -> N
             run.latencies.append(time.perf_counter() - started)
             if response.status not in (200, 204):
                 run.errors.append(f"APPEND {index}: {response.status} {response.body[:200]!r}")
-    finally:
-        os.close(fd)
 
 
 def finalize(conn: Connection, media_id: str, run: Run) -> None:
@@ -248,21 +246,22 @@ def upload(
         gate.wait()
         append_all(conns[k], encoded, ids[k], runs[k])
 
+    pool = ThreadPoolExecutor(clients)
     try:
-        with ThreadPoolExecutor(clients) as pool:
-            futures = [pool.submit(appends, k) for k in range(clients)]
-            gate.wait()
-            started = time.perf_counter()
-            for future in futures:
+        futures = [pool.submit(appends, k) for k in range(clients)]
+        gate.wait(timeout=60)
+        started = time.perf_counter()
+        for future in futures:
+            future.result()
+        wall = time.perf_counter() - started
+        if token:
+            done = [pool.submit(finalize, conns[k], ids[k], runs[k]) for k in range(clients)]
+            for future in done:
                 future.result()
-            wall = time.perf_counter() - started
-            if token:
-                done = [pool.submit(finalize, conns[k], ids[k], runs[k]) for k in range(clients)]
-                for future in done:
-                    future.result()
     finally:
-        for conn in conns:
+        for conn in conns:  # unblocks the threads if we got here by an exception
             conn.close()
+        pool.shutdown(wait=True, cancel_futures=True)
     total = Run(wall=wall)
     for run in runs:
         total.merge(run)

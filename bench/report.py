@@ -45,6 +45,7 @@ def median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     row["peak_rss_mib"] = max(r["peak_rss_mib"] for r in rows)
     row["errors"] = sum(r["errors"] for r in rows)
     finals = [t for r in rows for t in r["finalize_s"]]
+    row["finalize_s"] = finals
     row["finalize_median_s"] = round(statistics.median(finals), 3) if finals else None
     return row
 
@@ -73,6 +74,7 @@ def machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "uvicorn": uvicorn.__version__,
+        "loadavg_1m_at_start": round(os.getloadavg()[0], 2),
     }
 
 

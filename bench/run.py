@@ -89,11 +89,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
 
 
 def create_user(env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", "from app.cli import main; main()", "users", "create", "bench",
-         "--json"],
-        env=env, cwd=servers.REPO, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    """``mediastudio users create bench --json`` (migrates the service's DB first)."""
+    command = [sys.executable, "-c", "from app.cli import main; main()"]
+    command += ["users", "create", "bench", "--json"]
+    done = subprocess.run(command, env=env, cwd=servers.REPO, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"users create failed:\n{done.stdout}{done.stderr[-3000:]}")
     token: str = json.loads(done.stdout.strip().splitlines()[-1])["bearer_token"]
     return token
 
@@ -107,6 +108,7 @@ class Bench:
         self.plan, self.root, self.args = plan, root, args
         self.servers: list[Server] = []
         self.monitors: list[Monitor] = []
+        self.log_tails: dict[str, str] = {}
 
     def start(self) -> None:
         env: dict[str, str] = {}
@@ -148,6 +150,7 @@ class Bench:
             monitor.close()
         for server in self.servers:
             server.stop()
+            self.log_tails[server.name] = server.log.read_text(errors="replace")[-4000:]
 
     def upload(
         self, name: str, encoded: payload.Encoded, *, ceiling: bool = False, clients: int = 1
@@ -172,8 +175,11 @@ class Bench:
         plan = self.plan
         big, small, per_client = (_segments(m) for m in (plan.big_mib, plan.small_mib,
                                                          plan.client_mib))  # fmt: skip
+        self.machine = report.machine()  # load average before we add any
         print(f"preparing {plan.big_mib} MiB of media (mp4 head + random) in {self.root}")
-        media = payload.make_media(self.root, max(big, small, per_client) * SEGMENT)
+        media = payload.make_media(
+            self.root, max(plan.big_mib, plan.small_mib, plan.client_mib) * MiB
+        )
         self.raw = payload.encode(media, SEGMENT, "raw")
         b64 = payload.encode(media, SEGMENT, "base64")
         pct = payload.encode(media, SEGMENT, "base64-percent")
@@ -198,16 +204,16 @@ class Bench:
         uploads["concurrent"] = self.upload(
             "multipart N clients", self.raw.first(per_client), clients=plan.clients
         )
-        result = {
+        result: dict[str, Any] = {
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "machine": report.machine(),
+            "machine": {**self.machine, "loadavg_1m_at_end": round(os.getloadavg()[0], 2)},
             "settings": {
                 **plan.as_dict(),
                 "segment_mib": SEGMENT // MiB,
                 "malloc_tuned": self.args.malloc_tuned,
                 "database": "custom" if self.args.database_url else "sqlite",
                 "upload_client": "python sendfile (bench.client)",
-            },  # fmt: skip
+            },
             "ceiling": ceiling,
             "uploads": uploads,
             "rps": self.small_requests(),
@@ -256,6 +262,8 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args, plan = parse_args(argv)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)
     signal.signal(signal.SIGTERM, _terminate)
     root = Path(tempfile.mkdtemp(prefix="mediastudio-bench-", dir=args.tmp_dir))
     bench = Bench(plan, root, args)
@@ -267,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {root}")
         else:
             shutil.rmtree(root, ignore_errors=True)
+    result["server_log_tails"] = bench.log_tails
     print()
     print(report.table(result))
     path = report.write(result, args.output)

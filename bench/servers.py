@@ -20,6 +20,7 @@ import psutil
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
 UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning"]
+UVICORN_FLAGS += ["--timeout-graceful-shutdown", "5"]
 MiB = 1024 * 1024
 
 
@@ -100,9 +101,9 @@ def _wait_ready(server: Server, path: str, workers: int, timeout: float = 60) ->
             raise RuntimeError(f"{server.name} exited:\n{server.log.read_text()[-3000:]}")
         with contextlib.suppress(OSError), socket.create_connection((HOST, server.port), 1) as s:
             s.sendall(request)
-            if s.recv(64).startswith(b"HTTP/1.1 "):
-                if workers == 1 or len(server.processes()) > workers:
-                    return
+            answered = s.recv(64).startswith(b"HTTP/1.1 ")
+            if answered and (workers == 1 or len(server.processes()) > workers):
+                return
         time.sleep(0.1)
     raise RuntimeError(f"{server.name} not ready after {timeout}s:\n{server.log.read_text()}")
 

@@ -6,7 +6,8 @@
   ``.../pl/master.m3u8`` and the HLS playlists and segments it references
 
 Responses are immutable (a reprocessed file changes its ETag), support a single byte
-range (206, or 416 when unsatisfiable) and conditional requests (304).
+range (206, or 416 when unsatisfiable) and conditional requests (304). HEAD works on
+every path.
 """
 
 from __future__ import annotations
@@ -50,13 +51,13 @@ def _split_photo_name(filename: str) -> tuple[str, str | None, str | None]:
     return token, fmt.lower() or None, size or None
 
 
-@router.api_route(
+@router.get(
     "/media/{filename}",
-    methods=["GET", "HEAD"],
     operation_id="delivery-photo",
     response_class=Response,
     responses=_RESPONSES,
 )
+@router.head("/media/{filename}", include_in_schema=False)
 async def photo(
     request: Request,
     session: SessionDep,
@@ -75,13 +76,13 @@ async def photo(
     return serve(request, found)
 
 
-@router.api_route(
+@router.get(
     "/video/{media_key}/{token}/{path:path}",
-    methods=["GET", "HEAD"],
     operation_id="delivery-video",
     response_class=Response,
     responses=_RESPONSES,
 )
+@router.head("/video/{media_key}/{token}/{path:path}", include_in_schema=False)
 async def video(
     request: Request, session: SessionDep, store: StoreDep, media_key: str, token: str, path: str
 ) -> Response:

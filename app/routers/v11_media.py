@@ -13,7 +13,15 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app import errors
-from app.deps import ClockDep, CurrentUser, IdsDep, PolicyDep, SessionDep, SessionsDep, StoreDep
+from app.deps import (
+    ClockDep,
+    CurrentUser,
+    IdsDep,
+    PolicyDep,
+    ReadSessionDep,
+    SessionsDep,
+    StoreDep,
+)
 from app.routers.errors import v11_error_responses
 from app.routers.streaming import RequestForm, open_form
 from app.schemas.common import TwitterJSONResponse
@@ -334,7 +342,7 @@ async def _simple(
 )
 async def status(
     user: CurrentUser,
-    session: SessionDep,
+    session: ReadSessionDep,
     clock: ClockDep,
     media_id: Annotated[int, Query(description="id from INIT")],
     command: Annotated[str, Query(description="STATUS")],

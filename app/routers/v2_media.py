@@ -12,19 +12,15 @@ after the highest one stored": right for clients that append one segment at a ti
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from collections.abc import AsyncIterator
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ValidationError
-from python_multipart.multipart import parse_options_header
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from app import errors
 from app.deps import ClockDep, CurrentUser, IdsDep, PolicyDep, SessionDep, SessionsDep, StoreDep
+from app.routers import v2_params as v2p
 from app.routers.errors import v2_error_responses
 from app.routers.streaming import RequestForm, open_form
 from app.routers.v11_media import media_response
@@ -42,63 +38,12 @@ from app.schemas.v2 import (
 )
 from app.services import uploads
 from app.services.views import MediaView
-from app.upload import limits, protocol
+from app.upload import protocol
 from app.upload.protocol import UploadState
 
 router = APIRouter(prefix="/2/media", tags=["media-v2"])
 
 MediaIdPath = Annotated[str, Path(pattern=r"^[0-9]{1,19}$", description="id from initialize")]
-_JSON_OVERHEAD = 64 * 1024
-_Body = TypeVar("_Body", V2AppendJSON, V2OneShotJSON)
-
-_SEGMENT_FIELDS: dict[str, Any] = {
-    "segment_index": {"type": "integer", "minimum": 0, "maximum": 999},
-    "media": {"type": "string", "format": "binary", "description": "raw bytes (<= 5 MiB)"},
-}
-_SHA_HEADER = {
-    "name": "X-Segment-SHA256",
-    "in": "header",
-    "required": False,
-    "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
-    "description": "hex SHA-256 of the decoded segment; a mismatch is a 400",
-}
-_APPEND_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {"schema": {"type": "object", "properties": _SEGMENT_FIELDS}},
-            "application/json": {"schema": V2AppendJSON.model_json_schema()},
-        },
-    },
-    "parameters": [_SHA_HEADER],
-}
-_UPLOAD_FIELDS: dict[str, Any] = {
-    "media": {"type": "string", "format": "binary"},
-    "media_category": {"type": "string", "enum": [c.value for c in protocol.MediaCategory]},
-    "additional_owners": {"type": "string", "description": "comma-separated user ids"},
-    "shared": {"type": "boolean"},
-    "command": {
-        "type": "string",
-        "enum": ["INIT", "APPEND", "FINALIZE"],
-        "description": "deprecated generation-A form; use the dedicated endpoints",
-    },
-    "total_bytes": {"type": "integer"},
-    "media_type": {"type": "string"},
-    "media_id": {"type": "string"},
-    "segment_index": {"type": "integer", "minimum": 0, "maximum": 999},
-}
-_UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {"schema": {"type": "object", "properties": _UPLOAD_FIELDS}},
-            "application/x-www-form-urlencoded": {
-                "schema": {"type": "object", "properties": _UPLOAD_FIELDS}
-            },
-            "application/json": {"schema": V2OneShotJSON.model_json_schema()},
-        },
-    }
-}
 
 
 def _json(model: BaseModel, status: int = 200) -> Response:
@@ -117,86 +62,6 @@ def _init(view: MediaView, status: int = 200) -> Response:
         expires_after_secs=view.expires_after_secs,
     )
     return _json(V2InitResponse(data=data), status)
-
-
-def _media_id(raw: str | None) -> int:
-    if not raw:
-        raise errors.ParameterMissing("media_id")
-    if not raw.isdigit() or len(raw) > 19 or int(raw) >= 2**63:
-        raise errors.InvalidMediaId(raw)
-    return int(raw)
-
-
-def _segment_index(raw: object) -> int:
-    text = str(raw).strip()
-    if not text.isdigit() or len(text) > 3:
-        raise errors.BadParameter("segment_index parameter is invalid.")
-    index = int(text)
-    if not 0 <= index <= limits.MAX_SEGMENT_INDEX:
-        raise errors.SegmentIndexOutOfRange()
-    return index
-
-
-def _owner_ids(raw: list[str] | str) -> list[int]:
-    parts = raw.split(",") if isinstance(raw, str) else raw
-    try:
-        return [int(part) for part in parts if part.strip()]
-    except ValueError:
-        raise errors.BadParameter("additional_owners must be user ids.") from None
-
-
-def _is_json(request: Request) -> bool:
-    content_type, _ = parse_options_header(request.headers.get("content-type", ""))
-    return content_type == b"application/json"
-
-
-async def _read_json(request: Request, model: type[_Body], cap: int) -> _Body:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise errors.SegmentTooLarge(cap)
-        chunks.append(chunk)
-    try:
-        return model.model_validate(json.loads(b"".join(chunks)))
-    except (ValueError, ValidationError):
-        raise errors.BadParameter("Request body is not valid JSON with a media field.") from None
-
-
-def _b64(data: str) -> bytes:
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise errors.BadParameter("media is not valid base64.") from None
-
-
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-async def _held(form: RequestForm, cap: int) -> AsyncIterator[bytes]:
-    """Hold one segment (bounded by the segment cap) until the fields after it arrive."""
-    assert form.media is not None
-    held: list[bytes] = []
-    size = 0
-    async for chunk in form.media.chunks():
-        size += len(chunk)
-        if size > cap:
-            raise errors.SegmentTooLarge(cap)
-        held.append(chunk)
-    await form.read_rest()
-    return _once(b"".join(held))
-
-
-def _sha256_header(request: Request) -> str | None:
-    value = request.headers.get("x-segment-sha256")
-    if value is None:
-        return None
-    value = value.strip().lower()
-    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-        raise errors.BadParameter("X-Segment-SHA256 must be 64 hex digits.")
-    return value
 
 
 @router.post(
@@ -227,7 +92,7 @@ async def initialize(
         total_bytes=body.total_bytes,
         media_type=body.media_type,
         category=protocol.parse_category(body.media_category),
-        additional_owners=_owner_ids(body.additional_owners),
+        additional_owners=v2p.parse_owner_ids(body.additional_owners),
         shared=body.shared,
         now=clock(),
     )
@@ -248,21 +113,23 @@ async def _append(
     """Shared by both generations: JSON (base64) or a form with a streamed media part."""
     cap = policy.limits.segment
     raw_index: object = None
-    if form is None and _is_json(request):
-        body = await _read_json(request, V2AppendJSON, cap * 4 // 3 + _JSON_OVERHEAD)
-        chunks = _once(_b64(body.media))
+    if form is None and v2p.is_json(request):
+        body = await v2p.read_json(request, V2AppendJSON, cap * 4 // 3 + v2p.JSON_OVERHEAD)
+        chunks = v2p.once(v2p.b64(body.media))
         raw_index = body.segment_index
     else:
         form = form or await open_form(request)
         if form.media is None:
             await form.read_rest()
             raise errors.ParameterMissing("media")
-        chunks = form.media.chunks() if "segment_index" in form.params else await _held(form, cap)
+        chunks = (
+            form.media.chunks() if "segment_index" in form.params else await v2p.held(form, cap)
+        )
         raw_index = form.params.get("segment_index")
     if raw_index is None or raw_index == "":
         index = await _next_index(sessions, user=user, media_id=media_id, clock=clock)
     else:
-        index = _segment_index(raw_index)
+        index = v2p.parse_segment_index(raw_index)
     await uploads.append_segment(
         sessions,
         store,
@@ -271,7 +138,7 @@ async def _append(
         media_id=media_id,
         index=index,
         chunks=chunks,
-        expected_sha256=_sha256_header(request),
+        expected_sha256=v2p.sha256_header(request),
         now=clock(),
     )
     if form is not None:
@@ -292,7 +159,7 @@ async def _next_index(sessions: SessionsDep, *, user: int, media_id: int, clock:
 @router.post(
     "/upload/{id}/append",
     operation_id="media-v2-append",
-    openapi_extra=_APPEND_BODY,
+    openapi_extra=v2p.APPEND_BODY,
     response_model=V2AppendResponse,
     responses=v2_error_responses(400, 401),
 )
@@ -307,7 +174,7 @@ async def append(
 ) -> Response:
     """Store one segment (`segment_index` 0..999, at most 5 MiB). Up to 3 may be in flight;
     they are assembled by index. Re-sending an index replaces it."""
-    media_id = _media_id(id)
+    media_id = v2p.parse_media_id(id)
     await _append(
         request,
         user=user,
@@ -342,7 +209,7 @@ async def finalize(
     """Complete the upload. The body is ignored (`{}` or none). With `processing_info`,
     poll `GET /2/media/upload` after `check_after_secs`."""
     view = await uploads.finalize_upload(
-        sessions, store, policy, owner_id=user, media_id=_media_id(id), now=clock()
+        sessions, store, policy, owner_id=user, media_id=v2p.parse_media_id(id), now=clock()
     )
     return _media(view)
 
@@ -365,7 +232,7 @@ async def status(
     if command not in (None, "STATUS"):
         raise errors.BadParameter(f"Invalid command: {command}. Use STATUS with GET.")
     view = await uploads.get_status(
-        session, owner_id=user, media_id=_media_id(media_id), now=clock()
+        session, owner_id=user, media_id=v2p.parse_media_id(media_id), now=clock()
     )
     return _media(view)
 
@@ -373,7 +240,7 @@ async def status(
 @router.post(
     "/upload",
     operation_id="media-v2-upload",
-    openapi_extra=_UPLOAD_BODY,
+    openapi_extra=v2p.UPLOAD_BODY,
     response_model=V2MediaUploadResponse,
     response_model_exclude_none=True,
     responses={
@@ -393,20 +260,20 @@ async def upload(
 ) -> Response:
     """One-shot image upload (multipart `media`, or JSON with base64 `media`), or the
     deprecated `command` form (INIT / APPEND / FINALIZE)."""
-    if _is_json(request):
-        body = await _read_json(
-            request, V2OneShotJSON, policy.limits.image * 4 // 3 + _JSON_OVERHEAD
+    if v2p.is_json(request):
+        body = await v2p.read_json(
+            request, V2OneShotJSON, policy.limits.image * 4 // 3 + v2p.JSON_OVERHEAD
         )
-        data = _b64(body.media)
+        data = v2p.b64(body.media)
         view = await uploads.simple_upload(
             sessions,
             store,
             ids,
             policy,
             owner_id=user,
-            chunks=_once(data),
+            chunks=v2p.once(data),
             category=protocol.parse_category(body.media_category),
-            additional_owners=_owner_ids(body.additional_owners),
+            additional_owners=v2p.parse_owner_ids(body.additional_owners),
             shared=body.shared,
             now=clock(),
         )
@@ -422,14 +289,14 @@ async def upload(
             owner_id=user,
             chunks=form.media.chunks(),
             category=protocol.parse_category(form.params.get("media_category")),
-            additional_owners=_owner_ids(form.params.get("additional_owners", "")),
+            additional_owners=v2p.parse_owner_ids(form.params.get("additional_owners", "")),
             shared=form.params.get("shared", "").lower() in ("true", "1"),
             now=clock(),
         )
         await form.read_rest()
         return _media(view)
     if command == "APPEND":
-        media_id = _media_id(form.params.get("media_id"))
+        media_id = v2p.parse_media_id(form.params.get("media_id"))
         await _append(
             request,
             user=user,
@@ -472,7 +339,7 @@ async def _command(
                 total_bytes=int(total),
                 media_type=params["media_type"],
                 category=protocol.parse_category(params.get("media_category")),
-                additional_owners=_owner_ids(params.get("additional_owners", "")),
+                additional_owners=v2p.parse_owner_ids(params.get("additional_owners", "")),
                 shared=params.get("shared", "").lower() in ("true", "1"),
                 now=clock(),
             )
@@ -483,7 +350,7 @@ async def _command(
             store,
             policy,
             owner_id=user,
-            media_id=_media_id(params.get("media_id")),
+            media_id=v2p.parse_media_id(params.get("media_id")),
             now=clock(),
         )
         return _media(view)

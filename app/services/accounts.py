@@ -17,6 +17,7 @@ __all__ = [
     "IssuedCredentials",
     "UnknownApp",
     "authenticate_bearer",
+    "authenticate_bearer_hash",
     "create_user",
     "hash_token",
 ]
@@ -102,10 +103,16 @@ async def create_user(
 
 async def authenticate_bearer(session: AsyncSession, token: str) -> tuple[int, int] | None:
     """(account id, client app id) of a bearer token, or None."""
+    return await authenticate_bearer_hash(session, hash_token(token))
+
+
+async def authenticate_bearer_hash(
+    session: AsyncSession, token_sha256: str
+) -> tuple[int, int] | None:
     row = (
         await session.execute(
             select(BearerToken.account_id, BearerToken.app_id).where(
-                BearerToken.token_sha256 == hash_token(token)
+                BearerToken.token_sha256 == token_sha256
             )
         )
     ).first()

@@ -82,6 +82,12 @@ async def _variant(
     return variant
 
 
+async def _end_transaction(session: AsyncSession) -> None:
+    """Lookups end their (read) transaction before the file streams: on SQLite every
+    transaction holds the write lock, and a slow download must not hold it."""
+    await session.commit()
+
+
 async def _file(
     store: SegmentStore, media_id: int, relative: str, content_type: str
 ) -> DeliveredFile:
@@ -116,6 +122,7 @@ async def find_photo(
     variant = await _variant(session, media.id, VariantKind.PHOTO, size or DEFAULT_PHOTO_SIZE)
     if fmt is not None and not variant.path.endswith("." + _FORMAT_ALIASES.get(fmt, fmt)):
         raise errors.MediaNotFound()
+    await _end_transaction(session)
     return await _file(store, media.id, variant.path, variant.content_type)
 
 
@@ -142,13 +149,16 @@ async def find_video_file(
     elif found := _MP4_FILE.match(path):
         variant = await _variant(session, media.id, VariantKind.MP4, found.group(1))
     elif _SUBS_FILE.match(path):  # subtitle tracks attached to the video
+        await _end_transaction(session)
         return await _file(store, media.id, path, _CONTENT_TYPES[Path(path).suffix])
     elif found := _HLS_FILE.match(path):
         # Only below a rendition that exists; the regex already rules out "..".
         await _variant(session, media.id, VariantKind.MP4, found.group(1))
+        await _end_transaction(session)
         return await _file(store, media.id, path, _CONTENT_TYPES[Path(path).suffix])
     else:
         raise errors.MediaNotFound()
+    await _end_transaction(session)
     return await _file(store, media.id, variant.path, variant.content_type)
 
 

@@ -69,7 +69,9 @@ class TestSignature:
         )
 
         assert response.status_code == 401
-        assert response.json() == {"errors": [{"code": 32, "message": "Could not authenticate you."}]}
+        assert response.json() == {
+            "errors": [{"code": 32, "message": "Could not authenticate you."}]
+        }
 
     async def test_wrong_token_secret_is_refused(self, env: Env, alice: User) -> None:
         status, body = await _post_form(env, alice, _init_form(), token_secret="not-the-secret")
@@ -101,7 +103,9 @@ class TestSignature:
         assert (status, body["errors"][0]["code"]) == (401, 32)
 
     async def test_timestamp_in_the_future_is_refused(self, env: Env, alice: User) -> None:
-        status, _ = await _post_form(env, alice, _init_form(), timestamp=str(int(time.time()) + 400))
+        status, _ = await _post_form(
+            env, alice, _init_form(), timestamp=str(int(time.time()) + 400)
+        )
 
         assert status == 401
 
@@ -226,7 +230,9 @@ PUBLIC = "https://upload.example.com/1.1/media/upload.json"
 async def _via_proxy(env: Env, user: User, headers: dict[str, str]) -> int:
     form = _init_form()
     signed = oauth_header(user.credentials, "POST", PUBLIC, form=form)
-    response = await env.client.post(UPLOAD, content=form, headers={**signed, **URLENCODED, **headers})
+    response = await env.client.post(
+        UPLOAD, content=form, headers={**signed, **URLENCODED, **headers}
+    )
     return response.status_code
 
 

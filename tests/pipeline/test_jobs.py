@@ -115,7 +115,13 @@ def ffmpeg_running_under(pid: int) -> bool:
         children = psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return False
-    return any("ffmpeg" in child.name() for child in children)
+    for child in children:
+        try:
+            if "ffmpeg" in child.name():
+                return True
+        except psutil.NoSuchProcess:  # a short-lived child already gone
+            continue
+    return False
 
 
 class TestCrashedWorker:
@@ -125,6 +131,7 @@ class TestCrashedWorker:
         body = await upload_file(
             env.client, alice.headers, clip_720p_10s, media_type="video/mp4", category="tweet_video"
         )
+        log = (tmp_path / "worker.log").open("wb")
         worker = await asyncio.create_subprocess_exec(
             str(Path(sys.executable).parent / "mediastudio"),
             "worker",
@@ -135,19 +142,21 @@ class TestCrashedWorker:
                 "MEDIASTUDIO_DATABASE_URL": env.database_url,
                 "MEDIASTUDIO_DATA_DIR": str(env.data_dir),
             },
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
             start_new_session=True,
         )
         try:
-            for _ in range(1500):
+            for _ in range(6000):  # generous: a loaded machine starts Python slowly
                 if ffmpeg_running_under(worker.pid) or worker.returncode is not None:
                     break
                 await asyncio.sleep(0.01)
-            assert ffmpeg_running_under(worker.pid), "the worker never started ffmpeg"
+            started = ffmpeg_running_under(worker.pid)
         finally:
             os.killpg(worker.pid, signal.SIGKILL)  # the worker and its ffmpeg
             await worker.wait()
+            log.close()
+        assert started, (tmp_path / "worker.log").read_text()[-3000:]
         stranded = await only_job(env)
         assert stranded.state is JobState.RUNNING
 
@@ -160,3 +169,26 @@ class TestCrashedWorker:
         assert (job.state, job.attempts, job.worker) == (JobState.DONE, 2, later.worker_id)
         variants = env.state.store.variants_dir(body["media_id_string"])
         assert sorted(p.name for p in variants.iterdir()) == ["pl", "preview.jpg", "vid"]
+
+
+class TestSharedQueue:
+    async def test_two_runners_at_once_take_different_jobs(
+        self, env: Env, alice: User, animated_gif: Path
+    ) -> None:
+        for _ in range(2):
+            await upload_file(
+                env.client,
+                alice.headers,
+                animated_gif,
+                media_type="image/gif",
+                category="tweet_gif",
+            )
+        first, second = runner(env, worker_id="one"), runner(env, worker_id="two")
+
+        ran = await asyncio.gather(first.run_once(), second.run_once())
+
+        assert list(ran) == [True, True]
+        async with env.state.sessions() as session:
+            done = list(await session.scalars(select(Job).order_by(Job.id)))
+        assert sorted(job.worker or "" for job in done) == ["one", "two"]
+        assert [(job.state, job.attempts) for job in done] == [(JobState.DONE, 1)] * 2

@@ -106,10 +106,12 @@ class TestDirectMessages:
     ) -> None:
         media_id = await _dm_photo(env, alice, png_file, shared=True)
 
-        codes = [
-            (await env.client.post(NEW, json=_event(bob.id, str(i), media_id), headers=alice.headers)).status_code
-            for i in range(3)
-        ]  # fmt: skip
+        codes = []
+        for i in range(3):
+            sent = await env.client.post(
+                NEW, json=_event(bob.id, str(i), media_id), headers=alice.headers
+            )
+            codes.append(sent.status_code)
 
         assert codes == [200, 200, 200]
 

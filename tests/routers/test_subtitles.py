@@ -74,8 +74,11 @@ class TestSubtitles:
 
         created = await env.client.post(
             "/2/media/subtitles",
-            json={"id": video["id"], "media_category": "TweetVideo",
-                  "subtitles": {"id": subtitle_id, "language_code": "FR", "display_name": "Français"}},
+            json={
+                "id": video["id"],
+                "media_category": "TweetVideo",
+                "subtitles": {"id": subtitle_id, "language_code": "FR", "display_name": "Français"},
+            },
             headers=alice.headers,
         )  # fmt: skip
         deleted = await env.client.request(

@@ -199,9 +199,7 @@ class TestChunked:
         assert done.status_code == 400
         assert done.json()["detail"] == "Segments do not add up to provided total file size."
 
-    async def test_someone_elses_media_is_not_found(
-        self, env: Env, alice: User, bob: User
-    ) -> None:
+    async def test_someone_elses_media_is_not_found(self, env: Env, alice: User, bob: User) -> None:
         media_id = await _initialize(env, alice, b"x" * 10, "image/png")
 
         polled = await env.client.get(UPLOAD, params={"media_id": media_id}, headers=bob.headers)

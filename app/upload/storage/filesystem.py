@@ -24,6 +24,7 @@ import secrets
 import shutil
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import aiofiles
 import aiofiles.os
@@ -34,6 +35,7 @@ __all__ = ["FilesystemStore"]
 
 _BATCH = 1024 * 1024
 _READ_BLOCK = 1024 * 1024
+_COPY_BLOCK = 4 * 1024 * 1024
 _SEGMENT_PREFIX = "seg-"
 
 
@@ -46,6 +48,12 @@ def _writev_all(fd: int, buffers: list[bytes]) -> None:
             views.pop(0)
         if written:
             views[0] = views[0][written:]
+
+
+def _write_batch(fd: int, buffers: list[bytes], digest: Any) -> None:
+    for buffer in buffers:
+        digest.update(buffer)  # hashlib releases the GIL for large buffers
+    _writev_all(fd, buffers)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -80,20 +88,30 @@ class FilesystemStore:
         digest = hashlib.sha256()
         size = 0
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        loop = asyncio.get_running_loop()
+        # Hashing and writing run in a worker thread, one batch at a time, while the
+        # event loop parses the next batch: the two overlap on the two cores.
+        inflight: asyncio.Future[None] | None = None
         try:
             pending: list[bytes] = []
             pending_bytes = 0
             async for chunk in chunks:
-                digest.update(chunk)
                 size += len(chunk)
                 pending.append(chunk)
                 pending_bytes += len(chunk)
                 if pending_bytes >= _BATCH:
-                    await asyncio.to_thread(_writev_all, fd, pending)
+                    if inflight is not None:
+                        await inflight
+                    inflight = loop.run_in_executor(None, _write_batch, fd, pending, digest)
                     pending, pending_bytes = [], 0
+            if inflight is not None:
+                await inflight
+                inflight = None
             if pending:
-                await asyncio.to_thread(_writev_all, fd, pending)
+                await loop.run_in_executor(None, _write_batch, fd, pending, digest)
         except BaseException:
+            if inflight is not None:  # never close a descriptor a thread still writes to
+                await asyncio.wait({inflight})
             os.close(fd)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
@@ -145,13 +163,12 @@ class FilesystemStore:
             raise StorageNotFound(f"{key}: {', '.join(missing)}")
         if len(segments) == 1:
             os.replace(segments[0], blob)  # one segment: no copy at all
+            size, sha256 = _hash_file(blob, fsync=True)
         else:
             tmp = directory / f".blob-{secrets.token_hex(8)}"
             try:
-                with open(tmp, "wb") as out:
-                    for segment in segments:
-                        _copy_into(segment, out.fileno())
-                    out.flush()
+                with open(tmp, "wb", buffering=0) as out:
+                    size, sha256 = _copy_hashing(segments, out.fileno())
                     os.fsync(out.fileno())
                 os.replace(tmp, blob)
             except BaseException:
@@ -160,7 +177,6 @@ class FilesystemStore:
                 raise
             for segment in segments:
                 segment.unlink()
-        size, sha256 = _hash_file(blob, fsync=len(segments) == 1)
         _fsync_dir(directory)
         return BlobRef(key=key, size=size, sha256=sha256)
 
@@ -205,17 +221,21 @@ class FilesystemStore:
             return False
 
 
-def _copy_into(source: Path, out_fd: int) -> None:
-    with open(source, "rb") as src:
-        remaining = os.fstat(src.fileno()).st_size
-        while remaining > 0:
-            try:
-                copied = os.copy_file_range(src.fileno(), out_fd, remaining)
-            except OSError:  # cross-device or unsupported: fall back to sendfile
-                copied = os.sendfile(out_fd, src.fileno(), None, remaining)
-            if copied == 0:
-                break
-            remaining -= copied
+def _copy_hashing(sources: list[Path], out_fd: int) -> tuple[int, str]:
+    """Concatenate ``sources`` into ``out_fd`` and hash them, reading each byte once."""
+    digest = hashlib.sha256()
+    buffer = bytearray(_COPY_BLOCK)
+    view = memoryview(buffer)
+    size = 0
+    for source in sources:
+        with open(source, "rb", buffering=0) as src:
+            while count := src.readinto(buffer):
+                chunk = view[:count]
+                digest.update(chunk)
+                while chunk:
+                    chunk = chunk[os.write(out_fd, chunk) :]
+                size += count
+    return size, digest.hexdigest()
 
 
 def _hash_file(path: Path, *, fsync: bool) -> tuple[int, str]:

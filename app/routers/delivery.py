@@ -21,7 +21,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from app import errors
-from app.deps import SessionDep, StoreDep
+from app.deps import ReadSessionDep, StoreDep
 from app.routers.errors import v11_error_responses
 from app.services import delivery
 from app.services.delivery import DeliveredFile
@@ -60,7 +60,7 @@ def _split_photo_name(filename: str) -> tuple[str, str | None, str | None]:
 @router.head("/media/{filename}", include_in_schema=False)
 async def photo(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     store: StoreDep,
     filename: str,
     fmt: Annotated[str | None, Query(alias="format", description="jpg, png or webp")] = None,
@@ -84,7 +84,12 @@ async def photo(
 )
 @router.head("/video/{media_key}/{token}/{path:path}", include_in_schema=False)
 async def video(
-    request: Request, session: SessionDep, store: StoreDep, media_key: str, token: str, path: str
+    request: Request,
+    session: ReadSessionDep,
+    store: StoreDep,
+    media_key: str,
+    token: str,
+    path: str,
 ) -> Response:
     """A video or GIF rendition (`<W>x<H>.mp4`), its `preview.jpg`, or HLS
     (`pl/master.m3u8` and the playlists and `.ts` segments below `pl/`)."""

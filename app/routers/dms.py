@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app import errors
-from app.deps import ClockDep, CurrentUser, IdsDep, SessionDep, StoreDep
+from app.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep, StoreDep
 from app.routers.delivery import serve
 from app.routers.errors import v11_error_responses
 from app.routers.ratelimits import rate_limited
@@ -91,7 +91,7 @@ async def new_event(
 async def show_event(
     request: Request,
     user: CurrentUser,
-    session: SessionDep,
+    session: ReadSessionDep,
     clock: ClockDep,
     id: Annotated[int, Query(description="event id")],
 ) -> Response:
@@ -144,7 +144,7 @@ async def dm_photo(
     dm_id: int,
     filename: str,
     user: CurrentUser,
-    session: SessionDep,
+    session: ReadSessionDep,
     store: StoreDep,
     clock: ClockDep,
     name: Annotated[str | None, Query()] = None,
@@ -173,7 +173,7 @@ async def dm_video(
     token: str,
     path: str,
     user: CurrentUser,
-    session: SessionDep,
+    session: ReadSessionDep,
     store: StoreDep,
     clock: ClockDep,
 ) -> Response:

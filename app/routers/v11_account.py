@@ -25,7 +25,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from app import errors
-from app.deps import CurrentUser, SessionDep, StoreDep
+from app.deps import CurrentUser, ReadSessionDep, SessionDep, StoreDep
 from app.routers.delivery import serve
 from app.routers.errors import v11_error_responses
 from app.routers.v11_statuses import base_url
@@ -204,7 +204,7 @@ async def remove_profile_banner(
 async def show_user(
     request: Request,
     user: CurrentUser,
-    session: SessionDep,
+    session: ReadSessionDep,
     user_id: Annotated[int | None, Query()] = None,
     screen_name: Annotated[str | None, Query(max_length=50)] = None,
 ) -> Response:
@@ -238,7 +238,7 @@ async def default_profile_image() -> Response:
 )
 async def profile_image(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     store: StoreDep,
     account_id: str,
     token: str,
@@ -262,7 +262,7 @@ async def profile_image(
     responses=_FILE_DOCS,
 )
 async def profile_banner(
-    request: Request, session: SessionDep, store: StoreDep, account_id: str, token: str
+    request: Request, session: ReadSessionDep, store: StoreDep, account_id: str, token: str
 ) -> Response:
     """The banner at its largest size, 1500x500."""
     return serve(request, await _banner(session, store, account_id, token, None))
@@ -276,7 +276,12 @@ async def profile_banner(
     responses=_FILE_DOCS,
 )
 async def profile_banner_size(
-    request: Request, session: SessionDep, store: StoreDep, account_id: str, token: str, size: str
+    request: Request,
+    session: ReadSessionDep,
+    store: StoreDep,
+    account_id: str,
+    token: str,
+    size: str,
 ) -> Response:
     """A banner size: `1500x500`, `600x200`, `300x100`, `web` (520x260), `web_retina`,
     `ipad` (626x313), `ipad_retina`, `mobile` (320x160) or `mobile_retina`. Public and

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app import errors
-from app.deps import ClockDep, CurrentUser, IdsDep, SessionDep
+from app.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep
 from app.routers.errors import v11_error_responses
 from app.routers.ratelimits import rate_limited
 from app.routers.streaming import open_form
@@ -78,7 +78,7 @@ async def update(
 async def show(
     request: Request,
     user: CurrentUser,
-    session: SessionDep,
+    session: ReadSessionDep,
     clock: ClockDep,
     id: Annotated[int, Query(description="status id")],
     include_ext_alt_text: Annotated[str | None, Query()] = None,
@@ -112,7 +112,7 @@ async def destroy(
 async def user_timeline(
     request: Request,
     user: CurrentUser,
-    session: SessionDep,
+    session: ReadSessionDep,
     clock: ClockDep,
     user_id: Annotated[int | None, Query()] = None,
     count: Annotated[int, Query(ge=1, le=200)] = 20,

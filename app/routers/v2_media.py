@@ -19,7 +19,16 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from app import errors
-from app.deps import ClockDep, CurrentUser, IdsDep, PolicyDep, SessionDep, SessionsDep, StoreDep
+from app.deps import (
+    ClockDep,
+    CurrentUser,
+    IdsDep,
+    PolicyDep,
+    ReadSessionDep,
+    SessionDep,
+    SessionsDep,
+    StoreDep,
+)
 from app.routers import v2_params as v2p
 from app.routers.errors import v2_error_responses
 from app.routers.streaming import RequestForm, open_form
@@ -223,7 +232,7 @@ async def finalize(
 )
 async def status(
     user: CurrentUser,
-    session: SessionDep,
+    session: ReadSessionDep,
     clock: ClockDep,
     media_id: Annotated[str, Query(pattern=r"^[0-9]{1,19}$", description="id from initialize")],
     command: Annotated[str | None, Query(description="STATUS (optional)")] = None,

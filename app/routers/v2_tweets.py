@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app import errors
-from app.deps import ClockDep, CurrentUser, IdsDep, SessionDep
+from app.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep
 from app.routers.errors import v11_error_responses
 from app.routers.ratelimits import rate_limited
 from app.routers.v11_statuses import THREE_HOURS, base_url
@@ -130,7 +130,7 @@ async def get_tweet(
     request: Request,
     id: int,
     user: CurrentUser,
-    session: SessionDep,
+    session: ReadSessionDep,
     clock: ClockDep,
     expansions: Annotated[str | None, Query()] = None,
     media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
@@ -155,7 +155,7 @@ async def get_tweet(
 async def get_tweets(
     request: Request,
     user: CurrentUser,
-    session: SessionDep,
+    session: ReadSessionDep,
     clock: ClockDep,
     ids: Annotated[str, Query(description="comma-separated, up to 100")],
     expansions: Annotated[str | None, Query()] = None,
@@ -192,7 +192,7 @@ async def get_media(
     request: Request,
     media_key: str,
     user: CurrentUser,
-    session: SessionDep,
+    session: ReadSessionDep,
     clock: ClockDep,
     media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
 ) -> Response:
@@ -210,7 +210,7 @@ async def get_media(
 async def get_media_many(
     request: Request,
     user: CurrentUser,
-    session: SessionDep,
+    session: ReadSessionDep,
     clock: ClockDep,
     media_keys: Annotated[str, Query(description="comma-separated, up to 100")],
     media_fields: Annotated[str | None, Query(alias="media.fields")] = None,

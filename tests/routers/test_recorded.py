@@ -8,6 +8,7 @@ response keys must match what Twitter answered.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,11 @@ import yaml
 
 from tests.conftest import Env, User
 
-RECORDED = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "twitter-recorded"
+# shared/ sits beside the checkout (in CI too); MEDIASTUDIO_SHARED_DIR may point elsewhere.
+SHARED = Path(
+    os.environ.get("MEDIASTUDIO_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared")
+)
+RECORDED = SHARED / "fixtures" / "twitter-recorded"
 CASSETTES = [
     "testmediauploadmp4.yaml",
     "testvideoupload-tweet_video-2020.yaml",
@@ -28,6 +33,8 @@ CASSETTES = [
 def _interactions(name: str) -> list[dict[str, Any]]:
     path = RECORDED / name
     if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{path} is not there: CI must replay the recorded exchanges")
         pytest.skip(f"{path} is not there")
     with path.open() as handle:
         return [

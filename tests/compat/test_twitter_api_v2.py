@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.compat.conftest import COMPAT, LiveServer
@@ -41,6 +42,14 @@ def test_v1_and_v2_uploads_verify_and_finish(
     assert out["v1_png"].isdigit()
     assert out["v2_png"].isdigit()
     assert out["v1_max_in_flight"] == 3  # three APPENDs at once, as the library sends them
+    shown = httpx.get(
+        f"{proxied_server.base}/1.1/statuses/show.json",
+        params={"id": out["tweet"]["id"], "include_ext_alt_text": "true"},
+        headers={"Authorization": f"Bearer {creds['bearer_token']}"},
+    ).json()
+    media = shown["extended_entities"]["media"]
+    assert [m["id_str"] for m in media] == [out["v1_png"], out["v2_png"]]
+    assert media[0]["ext_alt_text"] == "a pink rectangle"
     paths = {line.split(" ", 1)[1] for line in out["requests"]}
     assert {
         "/1.1/media/upload.json",
@@ -48,6 +57,8 @@ def test_v1_and_v2_uploads_verify_and_finish(
         f"/2/media/upload/{out['v2_video']}/append",
         f"/2/media/upload/{out['v2_video']}/finalize",
         "/2/media/upload",
+        "/1.1/media/metadata/create.json",
+        "/2/tweets",
     } <= paths
 
 

@@ -60,6 +60,11 @@ try {
     64 * 1024,
   );
   out.v2_png = await client.v2.uploadMedia(fs.readFileSync(pngPath), { media_type: 'image/png' });
+  await client.v1.createMediaMetadata(out.v1_png, { alt_text: { text: 'a pink rectangle' } });
+  const posted = await client.v2.tweet('from twitter-api-v2', {
+    media: { media_ids: [out.v1_png, out.v2_png] },
+  });
+  out.tweet = posted.data;
 } catch (error) {
   out.error = { message: String(error), code: error.code, data: error.data };
 }

@@ -291,6 +291,7 @@ async def _append(
         chunks=chunks,
         expected_sha256=_sha256_header(request),
         now=clock(),
+        read_sessions=request.app.state.read_sessions,
     )
     await form.read_rest()
 

@@ -10,7 +10,7 @@ import hmac
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -66,6 +66,25 @@ async def load_owned(
         # Someone else's media is indistinguishable from none at all.
         raise errors.InvalidMediaId(media_id) if missing is errors.InvalidMediaId else missing()
     return media
+
+
+async def _load_for_append(
+    session: AsyncSession, *, owner_id: int, media_id: int, index: int, for_update: bool = False
+) -> tuple[Media, int]:
+    """The media and the bytes its other segments hold, in one query: loading every
+    segment row on each APPEND would make an upload quadratic in its segment count."""
+    others = (
+        select(func.coalesce(func.sum(MediaSegment.size), 0))
+        .where(MediaSegment.media_id == Media.id, MediaSegment.segment_index != index)
+        .scalar_subquery()
+    )
+    query = select(Media, others).where(Media.id == media_id, Media.owner_id == owner_id)
+    if for_update:
+        query = query.with_for_update(of=Media)
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise errors.InvalidMediaId(media_id)
+    return row[0], int(row[1])
 
 
 def _segment_sizes(media: Media) -> dict[int, int]:
@@ -165,16 +184,20 @@ async def append_segment(
     chunks: AsyncIterable[bytes],
     expected_sha256: str | None,
     now: datetime,
+    read_sessions: async_sessionmaker[AsyncSession] | None = None,
 ) -> None:
     """APPEND: check, stream the segment to storage unlocked, then record it under lock.
 
     Re-sending an index replaces it; a failure at any step leaves the previous segment.
+    The first check only reads (``read_sessions`` when given): the record step re-checks.
     """
-    async with sessions() as session:
-        media = await load_owned(session, owner_id=owner_id, media_id=media_id)
-        snapshot = _snapshot(media, _segment_sizes(media))
+    async with (read_sessions or sessions)() as session:
+        media, others = await _load_for_append(
+            session, owner_id=owner_id, media_id=media_id, index=index
+        )
+        snapshot = _snapshot(media, {})
         protocol.check_append(snapshot, index=index, now=now)
-        room = protocol.segment_room(snapshot, index=index)
+        room = snapshot.total_bytes - others
         declared = media.media_type
 
     cap = policy.limits.segment
@@ -210,13 +233,14 @@ async def _record_segment(
 ) -> None:
     media_id = int(staged.key)
     async with sessions() as session:
-        media = await load_owned(session, owner_id=owner_id, media_id=media_id, for_update=True)
-        snapshot = _snapshot(media, _segment_sizes(media))
+        media, others = await _load_for_append(
+            session, owner_id=owner_id, media_id=media_id, index=staged.index, for_update=True
+        )
         # FINALIZE or a concurrent APPEND may have won the race since the first check.
-        protocol.check_append(snapshot, index=staged.index, now=now)
-        protocol.check_segment_fits(snapshot, index=staged.index, size=staged.size)
+        protocol.check_append(_snapshot(media, {}), index=staged.index, now=now)
+        protocol.check_fits(media.total_bytes, others=others, size=staged.size)
         await store.commit_segment(staged)
-        existing = next((s for s in media.segments if s.segment_index == staged.index), None)
+        existing = await session.get(MediaSegment, (media_id, staged.index))
         if existing is None:
             session.add(
                 MediaSegment(

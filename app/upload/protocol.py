@@ -22,6 +22,7 @@ __all__ = [
     "UploadSnapshot",
     "UploadState",
     "check_append",
+    "check_fits",
     "check_segment_fits",
     "media_key",
     "parse_category",
@@ -186,6 +187,13 @@ def segment_room(upload: UploadSnapshot, *, index: int) -> int:
     """How many bytes segment ``index`` may hold without crossing total_bytes."""
     others = sum(size for i, size in upload.segments.items() if i != index)
     return upload.total_bytes - others
+
+
+def check_fits(total_bytes: int, *, others: int, size: int) -> None:
+    """A segment of ``size`` beside ``others`` bytes of other segments stays within
+    total_bytes."""
+    if others + size > total_bytes:
+        raise errors.TotalBytesExceeded(total_bytes, others + size)
 
 
 def check_segment_fits(upload: UploadSnapshot, *, index: int, size: int) -> None:

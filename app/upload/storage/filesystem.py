@@ -23,6 +23,7 @@ import os
 import secrets
 import shutil
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -167,9 +168,14 @@ class FilesystemStore:
         else:
             tmp = directory / f".blob-{secrets.token_hex(8)}"
             try:
-                with open(tmp, "wb", buffering=0) as out:
-                    size, sha256 = _copy_hashing(segments, out.fileno())
+                # The kernel copies while another thread hashes the same (cached) bytes:
+                # both release the GIL, so the two passes run side by side on two cores.
+                with ThreadPoolExecutor(1) as pool, open(tmp, "wb", buffering=0) as out:
+                    hashing = pool.submit(_hash_files, segments)
+                    for segment in segments:
+                        _copy_kernel(segment, out.fileno())
                     os.fsync(out.fileno())
+                    size, sha256 = hashing.result()
                 os.replace(tmp, blob)
             except BaseException:
                 with contextlib.suppress(FileNotFoundError):
@@ -221,8 +227,17 @@ class FilesystemStore:
             return False
 
 
-def _copy_hashing(sources: list[Path], out_fd: int) -> tuple[int, str]:
-    """Concatenate ``sources`` into ``out_fd`` and hash them, reading each byte once."""
+def _copy_kernel(source: Path, out_fd: int) -> None:
+    with open(source, "rb", buffering=0) as src:
+        remaining = os.fstat(src.fileno()).st_size
+        while remaining > 0:
+            copied = os.copy_file_range(src.fileno(), out_fd, remaining)
+            if copied == 0:
+                raise OSError(f"{source} shrank while it was copied")
+            remaining -= copied
+
+
+def _hash_files(sources: list[Path]) -> tuple[int, str]:
     digest = hashlib.sha256()
     buffer = bytearray(_COPY_BLOCK)
     view = memoryview(buffer)
@@ -230,10 +245,7 @@ def _copy_hashing(sources: list[Path], out_fd: int) -> tuple[int, str]:
     for source in sources:
         with open(source, "rb", buffering=0) as src:
             while count := src.readinto(buffer):
-                chunk = view[:count]
-                digest.update(chunk)
-                while chunk:
-                    chunk = chunk[os.write(out_fd, chunk) :]
+                digest.update(view[:count])
                 size += count
     return size, digest.hexdigest()
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -70,21 +73,44 @@ async def load_owned(
 
 async def _load_for_append(
     session: AsyncSession, *, owner_id: int, media_id: int, index: int, for_update: bool = False
-) -> tuple[Media, int]:
-    """The media and the bytes its other segments hold, in one query: loading every
-    segment row on each APPEND would make an upload quadratic in its segment count."""
+) -> tuple[UploadSnapshot, str, int]:
+    """What an APPEND checks, in one query of plain columns: the upload's snapshot, its
+    declared media type, and the bytes its other segments hold (loading every segment
+    row on each APPEND would make an upload quadratic in its segment count)."""
     others = (
         select(func.coalesce(func.sum(MediaSegment.size), 0))
         .where(MediaSegment.media_id == Media.id, MediaSegment.segment_index != index)
         .scalar_subquery()
     )
-    query = select(Media, others).where(Media.id == media_id, Media.owner_id == owner_id)
+    query = select(
+        Media.state, Media.total_bytes, Media.expires_at, Media.media_type, others
+    ).where(Media.id == media_id, Media.owner_id == owner_id)
     if for_update:
         query = query.with_for_update(of=Media)
     row = (await session.execute(query)).first()
     if row is None:
         raise errors.InvalidMediaId(media_id)
-    return row[0], int(row[1])
+    state, total_bytes, expires_at, media_type, other_bytes = row
+    snapshot = UploadSnapshot(
+        media_id=media_id,
+        state=state,
+        total_bytes=total_bytes,
+        segments={},
+        expires_at=expires_at,
+    )
+    return snapshot, media_type, int(other_bytes)
+
+
+def _upsert_segment(session: AsyncSession, staged: StagedSegment, *, now: datetime) -> Any:
+    """INSERT, or replace the row of a re-sent index, in one statement."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    values = {"size": staged.size, "sha256": staged.sha256, "received_at": now}
+    return (
+        insert(MediaSegment)
+        .values(media_id=int(staged.key), segment_index=staged.index, **values)
+        .on_conflict_do_update(index_elements=["media_id", "segment_index"], set_=values)
+    )
 
 
 def _segment_sizes(media: Media) -> dict[int, int]:
@@ -192,13 +218,11 @@ async def append_segment(
     The first check only reads (``read_sessions`` when given): the record step re-checks.
     """
     async with (read_sessions or sessions)() as session:
-        media, others = await _load_for_append(
+        snapshot, declared, others = await _load_for_append(
             session, owner_id=owner_id, media_id=media_id, index=index
         )
-        snapshot = _snapshot(media, {})
-        protocol.check_append(snapshot, index=index, now=now)
-        room = snapshot.total_bytes - others
-        declared = media.media_type
+    protocol.check_append(snapshot, index=index, now=now)
+    room = snapshot.total_bytes - others
 
     cap = policy.limits.segment
     stream = capped(chunks, cap, lambda _: errors.SegmentTooLarge(cap))
@@ -233,26 +257,14 @@ async def _record_segment(
 ) -> None:
     media_id = int(staged.key)
     async with sessions() as session:
-        media, others = await _load_for_append(
+        snapshot, _, others = await _load_for_append(
             session, owner_id=owner_id, media_id=media_id, index=staged.index, for_update=True
         )
         # FINALIZE or a concurrent APPEND may have won the race since the first check.
-        protocol.check_append(_snapshot(media, {}), index=staged.index, now=now)
-        protocol.check_fits(media.total_bytes, others=others, size=staged.size)
+        protocol.check_append(snapshot, index=staged.index, now=now)
+        protocol.check_fits(snapshot.total_bytes, others=others, size=staged.size)
         await store.commit_segment(staged)
-        existing = await session.get(MediaSegment, (media_id, staged.index))
-        if existing is None:
-            session.add(
-                MediaSegment(
-                    media_id=media_id,
-                    segment_index=staged.index,
-                    size=staged.size,
-                    sha256=staged.sha256,
-                    received_at=now,
-                )
-            )
-        else:
-            existing.size, existing.sha256, existing.received_at = staged.size, staged.sha256, now
+        await session.execute(_upsert_segment(session, staged, now=now))
         await session.commit()
 
 

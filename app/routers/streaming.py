@@ -9,9 +9,11 @@ caps plain fields at 1 MB.
 
 from __future__ import annotations
 
+import json
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -20,7 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 from app import errors
 from app.upload.streams import PercentDecoder, b64decoded
 
-__all__ = ["MEDIA_FIELDS", "MediaPart", "RequestForm", "open_form"]
+__all__ = ["MEDIA_FIELDS", "MediaPart", "RequestForm", "json_object", "open_form"]
 
 MEDIA_FIELDS = ("media", "media_data")
 MAX_FIELD_BYTES = 64 * 1024
@@ -94,6 +96,21 @@ class RequestForm:
             if event.data:
                 yield event.data
 
+    async def hold_media(self, cap: int) -> AsyncIterator[bytes]:
+        """For the rare client that sends the media part before the fields that say where
+        it goes: hold it (at most ``cap`` decoded bytes, one segment) in memory, read the
+        fields after it, then replay it."""
+        assert self.media is not None
+        held: list[bytes] = []
+        size = 0
+        async for chunk in self.media.chunks():
+            size += len(chunk)
+            if size > cap:
+                raise errors.SegmentTooLarge(cap)
+            held.append(chunk)
+        await self.read_rest()
+        return _replay(held)
+
     async def read_rest(self) -> None:
         """Collect the fields after the media part (its unread bytes are skipped)."""
         while (event := await self._next()) is not None:
@@ -101,6 +118,22 @@ class RequestForm:
                 if event.name in MEDIA_FIELDS:
                     raise errors.BadParameter("Send exactly one of media or media_data.")
                 await self._read_field(event)
+
+
+async def _replay(chunks: list[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A JSON object body, whatever the Content-Type said (real clients vary)."""
+    try:
+        body = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise errors.BadParameter("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise errors.BadParameter("The body must be a JSON object.")
+    return body
 
 
 async def _body(request: Request) -> AsyncIterator[bytes]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,6 +13,7 @@ from app import errors
 from app.deps import ClockDep, CurrentUser, SessionDep, StoreDep
 from app.routers.errors import v11_error_responses
 from app.routers.ratelimits import rate_limited
+from app.routers.streaming import json_object
 from app.schemas.common import TwitterJSONResponse
 from app.services import subtitles
 
@@ -21,16 +21,6 @@ router = APIRouter(tags=["subtitles"])
 
 _LIMIT = rate_limited("media/subtitles", per_user=(100, 900), per_app=(10_000, 86_400))
 _ID = r"^[0-9]{1,19}$"
-
-
-def _json(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise errors.BadParameter("The body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise errors.BadParameter("The body must be a JSON object.")
-    return body
 
 
 def _tracks(body: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
@@ -57,7 +47,7 @@ async def create_v11(
 ) -> Response:
     """`{"media_id","media_category","subtitle_info":{"subtitles":[{"media_id",
     "language_code","display_name"}]}}`: attach subtitle tracks to your video."""
-    video_id, items = _tracks(_json(await request.body()))
+    video_id, items = _tracks(json_object(await request.body()))
     for item in items:
         await subtitles.attach_subtitles(
             session, store, user_id=user, video_id=video_id,
@@ -77,7 +67,7 @@ async def create_v11(
 async def delete_v11(
     request: Request, user: CurrentUser, session: SessionDep, store: StoreDep
 ) -> Response:
-    video_id, items = _tracks(_json(await request.body()))
+    video_id, items = _tracks(json_object(await request.body()))
     for item in items:
         await subtitles.detach_subtitles(
             session, store, user_id=user, video_id=video_id,
@@ -147,7 +137,7 @@ async def delete_v2(
     request: Request, user: CurrentUser, session: SessionDep, store: StoreDep
 ) -> Response:
     """Body: `{"id","language_code","media_category"}` (a DELETE with a JSON body)."""
-    payload = SubtitlesDeleteV2.model_validate(_json(await request.body()))
+    payload = SubtitlesDeleteV2.model_validate(json_object(await request.body()))
     await subtitles.detach_subtitles(
         session, store, user_id=user, video_id=int(payload.id), language_code=payload.language_code
     )

@@ -6,7 +6,6 @@ command), as the real clients send them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Query, Request
@@ -241,26 +240,6 @@ def _media_id(params: dict[str, str]) -> int:
     return int(raw)
 
 
-async def _buffered(form: RequestForm, cap: int) -> AsyncIterator[bytes]:
-    """The rare client that sends media before media_id/segment_index: hold one segment
-    (bounded by the segment cap) in memory until the fields after it arrive."""
-    assert form.media is not None
-    held: list[bytes] = []
-    size = 0
-    async for chunk in form.media.chunks():
-        size += len(chunk)
-        if size > cap:
-            raise errors.SegmentTooLarge(cap)
-        held.append(chunk)
-    await form.read_rest()
-
-    async def replay() -> AsyncIterator[bytes]:
-        for chunk in held:
-            yield chunk
-
-    return replay()
-
-
 async def _append(
     form: RequestForm,
     request: Request,
@@ -276,7 +255,7 @@ async def _append(
     if "media_id" in form.params and "segment_index" in form.params:
         chunks = form.media.chunks()
     else:
-        chunks = await _buffered(form, policy.limits.segment)
+        chunks = await form.hold_media(policy.limits.segment)
     index = _int_param(form.params, "segment_index")
     assert index is not None
     if not 0 <= index <= limits.MAX_SEGMENT_INDEX:

@@ -3,8 +3,7 @@ media/metadata/create. Parameters come from the query string, the body, or both.
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -13,7 +12,7 @@ from app import errors
 from app.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep
 from app.routers.errors import v11_error_responses
 from app.routers.ratelimits import rate_limited
-from app.routers.streaming import open_form
+from app.routers.streaming import json_object, open_form
 from app.schemas.common import TwitterJSONResponse
 from app.services import metadata, post_objects, posts
 
@@ -156,7 +155,7 @@ async def metadata_create(
 ) -> Response:
     """Set a media's alt text. The body is JSON whatever its Content-Type says (or none);
     `media_id` may be a number or a string. Answers 204 with an empty body."""
-    body = _json_body(await request.body())
+    body = json_object(await request.body())
     media_id = str(body.get("media_id", ""))
     alt = body.get("alt_text")
     if not media_id.isdigit():
@@ -167,13 +166,3 @@ async def metadata_create(
         session, user_id=user, media_id=int(media_id), text=alt["text"], now=clock()
     )
     return Response(status_code=204)
-
-
-def _json_body(raw: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise errors.BadParameter("The body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise errors.BadParameter("The body must be a JSON object.")
-    return body

@@ -132,7 +132,7 @@ async def _append(
             await form.read_rest()
             raise errors.ParameterMissing("media")
         chunks = (
-            form.media.chunks() if "segment_index" in form.params else await v2p.held(form, cap)
+            form.media.chunks() if "segment_index" in form.params else await form.hold_media(cap)
         )
         raw_index = form.params.get("segment_index")
     if raw_index is None or raw_index == "":

@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from python_multipart.multipart import parse_options_header
 
 from app import errors
-from app.routers.streaming import RequestForm
 from app.schemas.v2 import V2AppendJSON, V2OneShotJSON
 from app.upload import limits, protocol
 
@@ -125,20 +124,6 @@ def b64(data: str) -> bytes:
 
 async def once(data: bytes) -> AsyncIterator[bytes]:
     yield data
-
-
-async def held(form: RequestForm, cap: int) -> AsyncIterator[bytes]:
-    """Hold one segment (bounded by the segment cap) until the fields after it arrive."""
-    assert form.media is not None
-    held: list[bytes] = []
-    size = 0
-    async for chunk in form.media.chunks():
-        size += len(chunk)
-        if size > cap:
-            raise errors.SegmentTooLarge(cap)
-        held.append(chunk)
-    await form.read_rest()
-    return once(b"".join(held))
 
 
 def sha256_header(request: Request) -> str | None:

@@ -28,6 +28,7 @@ from app.upload.storage.base import SupportsLocalPath
 __all__ = [
     "DEFAULT_PHOTO_SIZE",
     "DeliveredFile",
+    "delivered_file",
     "find_photo",
     "find_video_file",
     "load_deliverable",
@@ -93,7 +94,11 @@ async def _file(
 ) -> DeliveredFile:
     if not isinstance(store, SupportsLocalPath):
         raise errors.MediaNotFound()
-    path = store.variants_dir(str(media_id)) / relative
+    return await delivered_file(store.variants_dir(str(media_id)) / relative, content_type)
+
+
+async def delivered_file(path: Path, content_type: str) -> DeliveredFile:
+    """A file to serve, with its validators; MediaNotFound when it is not there."""
     try:
         stat = await aiofiles.os.stat(path)
     except FileNotFoundError:

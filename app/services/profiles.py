@@ -28,11 +28,9 @@ import secrets
 import shutil
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-import aiofiles.os
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,7 +38,7 @@ from app import errors
 from app.models import Account
 from app.processing import profile
 from app.processing.errors import InvalidMedia, UnsupportedMedia
-from app.services.delivery import DeliveredFile
+from app.services.delivery import DeliveredFile, delivered_file
 from app.upload.storage import SegmentStore
 from app.upload.storage.base import SupportsLocalPath
 
@@ -248,20 +246,6 @@ def _sweep_stale(root: Path, *, keep: str) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
-async def _deliver(path: Path, ext: str) -> DeliveredFile:
-    try:
-        stat = await aiofiles.os.stat(path)
-    except FileNotFoundError:
-        raise errors.MediaNotFound() from None
-    return DeliveredFile(
-        path=path,
-        size=stat.st_size,
-        modified=datetime.fromtimestamp(int(stat.st_mtime), UTC),
-        etag=f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"',
-        content_type=_CONTENT_TYPES[ext],
-    )
-
-
 async def find_image(
     session: AsyncSession, store: SegmentStore, *, account_id: int, token: str, filename: str
 ) -> DeliveredFile:
@@ -274,7 +258,9 @@ async def find_image(
     names = {f"{profile.AVATAR_NAME}{suffix}.{ext}" for suffix in ("", *profile.AVATAR_SIZES)}
     if filename not in names:
         raise errors.MediaNotFound()
-    return await _deliver(_root(store, account_id, "images") / token / filename, ext)
+    return await delivered_file(
+        _root(store, account_id, "images") / token / filename, _CONTENT_TYPES[ext]
+    )
 
 
 async def find_banner(
@@ -289,4 +275,6 @@ async def find_banner(
     size = size or profile.BANNER_SIZES[0].name
     if size not in {s.name for s in profile.BANNER_SIZES}:
         raise errors.MediaNotFound()
-    return await _deliver(_root(store, account_id, "banners") / token / f"{size}.{ext}", ext)
+    return await delivered_file(
+        _root(store, account_id, "banners") / token / f"{size}.{ext}", _CONTENT_TYPES[ext]
+    )

@@ -31,6 +31,7 @@ from app.deps import (
 )
 from app.routers import v2_params as v2p
 from app.routers.errors import v2_error_responses
+from app.routers.ratelimits import rate_limited
 from app.routers.streaming import RequestForm, open_form
 from app.routers.v11_media import media_response
 from app.schemas.common import TwitterJSONResponse
@@ -51,6 +52,14 @@ from app.upload import protocol
 from app.upload.protocol import UploadState
 
 router = APIRouter(prefix="/2/media", tags=["media-v2"])
+
+# X API v2 rate limits (spec §9): per user per 15 minutes, per app per 24 hours.
+_DAY = 86_400
+_INIT_LIMIT = rate_limited("media:initialize", per_user=(1875, 900), per_app=(180_000, _DAY))
+_APPEND_LIMIT = rate_limited("media:append", per_user=(1875, 900), per_app=(180_000, _DAY))
+_FINALIZE_LIMIT = rate_limited("media:finalize", per_user=(1875, 900), per_app=(180_000, _DAY))
+_STATUS_LIMIT = rate_limited("media:status", per_user=(1000, 900), per_app=(100_000, _DAY))
+_UPLOAD_LIMIT = rate_limited("media:upload", per_user=(500, 900), per_app=(50_000, _DAY))
 
 MediaIdPath = Annotated[str, Path(pattern=r"^[0-9]{1,19}$", description="id from initialize")]
 
@@ -76,6 +85,7 @@ def _init(view: MediaView, status: int = 200) -> Response:
 @router.post(
     "/upload/initialize",
     operation_id="media-v2-initialize",
+    dependencies=[_INIT_LIMIT],
     response_model=V2InitResponse,
     response_model_exclude_none=True,
     responses=v2_error_responses(400, 401),
@@ -168,6 +178,7 @@ async def _next_index(sessions: SessionsDep, *, user: int, media_id: int, clock:
 @router.post(
     "/upload/{id}/append",
     operation_id="media-v2-append",
+    dependencies=[_APPEND_LIMIT],
     openapi_extra=v2p.APPEND_BODY,
     response_model=V2AppendResponse,
     responses=v2_error_responses(400, 401),
@@ -203,6 +214,7 @@ async def append(
 @router.post(
     "/upload/{id}/finalize",
     operation_id="media-v2-finalize",
+    dependencies=[_FINALIZE_LIMIT],
     response_model=V2MediaUploadResponse,
     response_model_exclude_none=True,
     responses=v2_error_responses(400, 401),
@@ -226,6 +238,7 @@ async def finalize(
 @router.get(
     "/upload",
     operation_id="media-v2-status",
+    dependencies=[_STATUS_LIMIT],
     response_model=V2MediaUploadResponse,
     response_model_exclude_none=True,
     responses=v2_error_responses(400, 401, 404),
@@ -249,6 +262,7 @@ async def status(
 @router.post(
     "/upload",
     operation_id="media-v2-upload",
+    dependencies=[_UPLOAD_LIMIT],
     openapi_extra=v2p.UPLOAD_BODY,
     response_model=V2MediaUploadResponse,
     response_model_exclude_none=True,

@@ -269,3 +269,17 @@ class TestCommandForm:
 
         assert response.status_code == 400
         _is_problem(response.json(), 400)
+
+
+async def test_v2_upload_endpoints_are_rate_limited_with_headers(env: Env, alice: User) -> None:
+    env.state.settings.rate_limits["media:initialize"] = {"user": (1, 900)}
+    body = {"media_type": "image/png", "total_bytes": 10}
+
+    first = await env.client.post("/2/media/upload/initialize", json=body, headers=alice.headers)
+    second = await env.client.post("/2/media/upload/initialize", json=body, headers=alice.headers)
+
+    assert first.status_code == 200
+    assert first.headers["x-rate-limit-limit"] == "1"
+    assert second.status_code == 429
+    assert second.json()["title"] == "Too Many Requests"
+    assert second.headers["x-rate-limit-remaining"] == "0"

@@ -7,7 +7,9 @@ Locking: the record step of APPEND and all of FINALIZE hold the media row
 from __future__ import annotations
 
 import hmac
+from collections import OrderedDict
 from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -199,6 +201,36 @@ def _check_head(head: bytes, declared: str) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class _UploadFacts:
+    """What INIT fixed about an open upload; it never changes while APPENDs arrive."""
+
+    owner_id: int
+    total_bytes: int
+    expires_at: datetime
+    media_type: str
+
+    def snapshot(self, media_id: int) -> UploadSnapshot:
+        return UploadSnapshot(
+            media_id=media_id,
+            state=UploadState.UPLOADING,
+            total_bytes=self.total_bytes,
+            segments={},
+            expires_at=self.expires_at,
+        )
+
+
+# Per process: saves the pre-check query on every APPEND after an upload's first.
+_FACTS: OrderedDict[int, _UploadFacts] = OrderedDict()
+_FACTS_MAX = 10_000
+
+
+def _remember(media_id: int, owner_id: int, snapshot: UploadSnapshot, media_type: str) -> None:
+    _FACTS[media_id] = _UploadFacts(owner_id, snapshot.total_bytes, snapshot.expires_at, media_type)
+    if len(_FACTS) > _FACTS_MAX:
+        _FACTS.popitem(last=False)
+
+
 async def append_segment(
     sessions: async_sessionmaker[AsyncSession],
     store: SegmentStore,
@@ -217,21 +249,26 @@ async def append_segment(
     Re-sending an index replaces it; a failure at any step leaves the previous segment.
     The first check only reads (``read_sessions`` when given): the record step re-checks.
     """
-    async with (read_sessions or sessions)() as session:
-        snapshot, declared, others = await _load_for_append(
-            session, owner_id=owner_id, media_id=media_id, index=index
-        )
-    protocol.check_append(snapshot, index=index, now=now)
-    room = snapshot.total_bytes - others
+    facts = _FACTS.get(media_id)
+    if facts is not None and facts.owner_id == owner_id:
+        # Later segments of an upload this process has seen: what INIT fixed is cached;
+        # the state and the exact room are checked by the record step, under the lock.
+        protocol.check_append(facts.snapshot(media_id), index=index, now=now)
+        total, others, declared = facts.total_bytes, 0, facts.media_type
+    else:
+        async with (read_sessions or sessions)() as session:
+            snapshot, declared, others = await _load_for_append(
+                session, owner_id=owner_id, media_id=media_id, index=index
+            )
+        protocol.check_append(snapshot, index=index, now=now)
+        _remember(media_id, owner_id, snapshot, declared)
+        total = snapshot.total_bytes
+    room = total - others
 
     cap = policy.limits.segment
     stream = capped(chunks, cap, lambda _: errors.SegmentTooLarge(cap))
     stream = capped(
-        stream,
-        room,
-        lambda seen: errors.TotalBytesExceeded(
-            snapshot.total_bytes, snapshot.total_bytes - room + seen
-        ),
+        stream, room, lambda seen: errors.TotalBytesExceeded(total, total - room + seen)
     )
     if index == 0:
         stream = _sniffed(stream, declared)

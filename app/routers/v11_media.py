@@ -36,7 +36,7 @@ from app.schemas.v11 import (
     VideoInfoV11,
     check_after,
 )
-from app.services import uploads
+from app.services import appends, uploads
 from app.services.views import MediaView
 from app.upload import limits, protocol
 from app.upload.protocol import MediaKind, UploadState
@@ -260,7 +260,7 @@ async def _append(
     assert index is not None
     if not 0 <= index <= limits.MAX_SEGMENT_INDEX:
         raise errors.SegmentIndexOutOfRange()
-    await uploads.append_segment(
+    await appends.append_segment(
         sessions,
         store,
         policy,

@@ -46,7 +46,7 @@ from app.schemas.v2 import (
     V2MediaUploadResponse,
     V2OneShotJSON,
 )
-from app.services import uploads
+from app.services import appends, uploads
 from app.services.views import MediaView
 from app.upload import protocol
 from app.upload.protocol import UploadState
@@ -149,7 +149,7 @@ async def _append(
         index = await _next_index(sessions, user=user, media_id=media_id, clock=clock)
     else:
         index = v2p.parse_segment_index(raw_index)
-    await uploads.append_segment(
+    await appends.append_segment(
         sessions,
         store,
         policy,

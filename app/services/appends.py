@@ -1,0 +1,203 @@
+"""APPEND: stream a segment to storage unlocked, then record it under the row lock.
+
+The hot path of every upload: one query before the bytes move (skipped for an upload this
+process has seen: what INIT fixed is cached), none while they stream, one short locked
+transaction after.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections import OrderedDict
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app import errors
+from app.models import Media, MediaSegment
+from app.processing.sniff import SNIFF_BYTES, compatible, sniff
+from app.services.policy import UploadPolicy
+from app.services.uploads import storage_key
+from app.upload import protocol
+from app.upload.protocol import UploadSnapshot, UploadState
+from app.upload.storage import SegmentStore, StagedSegment
+from app.upload.streams import capped
+
+__all__ = ["append_segment"]
+
+
+async def _load_for_append(
+    session: AsyncSession, *, owner_id: int, media_id: int, index: int, for_update: bool = False
+) -> tuple[UploadSnapshot, str, int]:
+    """What an APPEND checks, in one query of plain columns: the upload's snapshot, its
+    declared media type, and the bytes its other segments hold (loading every segment
+    row on each APPEND would make an upload quadratic in its segment count)."""
+    others = (
+        select(func.coalesce(func.sum(MediaSegment.size), 0))
+        .where(MediaSegment.media_id == Media.id, MediaSegment.segment_index != index)
+        .scalar_subquery()
+    )
+    query = select(
+        Media.state, Media.total_bytes, Media.expires_at, Media.media_type, others
+    ).where(Media.id == media_id, Media.owner_id == owner_id)
+    if for_update:
+        query = query.with_for_update(of=Media)
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise errors.InvalidMediaId(media_id)
+    state, total_bytes, expires_at, media_type, other_bytes = row
+    snapshot = UploadSnapshot(
+        media_id=media_id,
+        state=state,
+        total_bytes=total_bytes,
+        segments={},
+        expires_at=expires_at,
+    )
+    return snapshot, media_type, int(other_bytes)
+
+
+def _upsert_segment(session: AsyncSession, staged: StagedSegment, *, now: datetime) -> Any:
+    """INSERT, or replace the row of a re-sent index, in one statement."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    values = {"size": staged.size, "sha256": staged.sha256, "received_at": now}
+    return (
+        insert(MediaSegment)
+        .values(media_id=int(staged.key), segment_index=staged.index, **values)
+        .on_conflict_do_update(index_elements=["media_id", "segment_index"], set_=values)
+    )
+
+
+async def _sniffed(chunks: AsyncIterable[bytes], declared: str) -> AsyncIterator[bytes]:
+    """Refuse segment 0 early when its first bytes cannot be ``declared``."""
+    head = b""
+    checked = False
+    async for chunk in chunks:
+        if not checked:
+            head += chunk[: SNIFF_BYTES - len(head)]
+            if len(head) >= SNIFF_BYTES:
+                _check_head(head, declared)
+                checked = True
+        yield chunk
+    if not checked:
+        _check_head(head, declared)
+
+
+def _check_head(head: bytes, declared: str) -> None:
+    detected = sniff(head)
+    if not compatible(declared, detected):
+        raise errors.ContentMismatch(
+            f"File content does not match media_type {declared}: "
+            f"detected {detected or 'unrecognized data'}.",
+            detected_type=detected,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _UploadFacts:
+    """What INIT fixed about an open upload; it never changes while APPENDs arrive."""
+
+    owner_id: int
+    total_bytes: int
+    expires_at: datetime
+    media_type: str
+
+    def snapshot(self, media_id: int) -> UploadSnapshot:
+        return UploadSnapshot(
+            media_id=media_id,
+            state=UploadState.UPLOADING,
+            total_bytes=self.total_bytes,
+            segments={},
+            expires_at=self.expires_at,
+        )
+
+
+# Per process: saves the pre-check query on every APPEND after an upload's first.
+_FACTS: OrderedDict[int, _UploadFacts] = OrderedDict()
+_FACTS_MAX = 10_000
+
+
+def _remember(media_id: int, owner_id: int, snapshot: UploadSnapshot, media_type: str) -> None:
+    _FACTS[media_id] = _UploadFacts(owner_id, snapshot.total_bytes, snapshot.expires_at, media_type)
+    if len(_FACTS) > _FACTS_MAX:
+        _FACTS.popitem(last=False)
+
+
+async def append_segment(
+    sessions: async_sessionmaker[AsyncSession],
+    store: SegmentStore,
+    policy: UploadPolicy,
+    *,
+    owner_id: int,
+    media_id: int,
+    index: int,
+    chunks: AsyncIterable[bytes],
+    expected_sha256: str | None,
+    now: datetime,
+    read_sessions: async_sessionmaker[AsyncSession] | None = None,
+) -> None:
+    """APPEND: check, stream the segment to storage unlocked, then record it under lock.
+
+    Re-sending an index replaces it; a failure at any step leaves the previous segment.
+    The first check only reads (``read_sessions`` when given): the record step re-checks.
+    """
+    facts = _FACTS.get(media_id)
+    if facts is not None and facts.owner_id == owner_id:
+        # Later segments of an upload this process has seen: what INIT fixed is cached;
+        # the state and the exact room are checked by the record step, under the lock.
+        protocol.check_append(facts.snapshot(media_id), index=index, now=now)
+        total, others, declared = facts.total_bytes, 0, facts.media_type
+    else:
+        async with (read_sessions or sessions)() as session:
+            snapshot, declared, others = await _load_for_append(
+                session, owner_id=owner_id, media_id=media_id, index=index
+            )
+        protocol.check_append(snapshot, index=index, now=now)
+        _remember(media_id, owner_id, snapshot, declared)
+        total = snapshot.total_bytes
+    room = total - others
+
+    cap = policy.limits.segment
+    stream = capped(chunks, cap, lambda _: errors.SegmentTooLarge(cap))
+    stream = capped(
+        stream, room, lambda seen: errors.TotalBytesExceeded(total, total - room + seen)
+    )
+    if index == 0:
+        stream = _sniffed(stream, declared)
+    staged = await store.stage_segment(storage_key(media_id), index, stream)
+    try:
+        if expected_sha256 is not None and not hmac.compare_digest(
+            expected_sha256.lower(), staged.sha256
+        ):
+            raise errors.ChecksumMismatch(expected_sha256.lower(), staged.sha256)
+        await _record_segment(sessions, store, staged, owner_id=owner_id, now=now)
+    except BaseException:
+        await store.abort_segment(staged)
+        raise
+
+
+async def _record_segment(
+    sessions: async_sessionmaker[AsyncSession],
+    store: SegmentStore,
+    staged: StagedSegment,
+    *,
+    owner_id: int,
+    now: datetime,
+) -> None:
+    media_id = int(staged.key)
+    async with sessions() as session:
+        snapshot, _, others = await _load_for_append(
+            session, owner_id=owner_id, media_id=media_id, index=staged.index, for_update=True
+        )
+        # FINALIZE or a concurrent APPEND may have won the race since the first check.
+        protocol.check_append(snapshot, index=staged.index, now=now)
+        protocol.check_fits(snapshot.total_bytes, others=others, size=staged.size)
+        await store.commit_segment(staged)
+        await session.execute(_upsert_segment(session, staged, now=now))
+        await session.commit()

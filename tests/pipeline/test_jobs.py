@@ -19,7 +19,7 @@ from tests.pipeline.conftest import runner
 
 
 async def only_job(env: Env) -> Job:
-    async with env.state.sessions() as session:
+    async with env.state.read_sessions() as session:
         [job] = list(await session.scalars(select(Job)))
     assert isinstance(job, Job)
     return job
@@ -147,11 +147,18 @@ class TestCrashedWorker:
             start_new_session=True,
         )
         try:
+            started = False
             for _ in range(6000):  # generous: a loaded machine starts Python slowly
-                if ffmpeg_running_under(worker.pid) or worker.returncode is not None:
+                # Kill it mid-job: once its ffmpeg runs, or at the latest once it holds
+                # the job (a fast machine may finish a transcode between two looks).
+                started = ffmpeg_running_under(worker.pid)
+                if started or worker.returncode is not None:
+                    break
+                claimed = await only_job(env)
+                if claimed.state is JobState.RUNNING and claimed.attempts >= 1:
+                    started = True
                     break
                 await asyncio.sleep(0.01)
-            started = ffmpeg_running_under(worker.pid)
         finally:
             os.killpg(worker.pid, signal.SIGKILL)  # the worker and its ffmpeg
             await worker.wait()

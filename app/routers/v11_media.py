@@ -18,6 +18,7 @@ from app.deps import (
     IdsDep,
     PolicyDep,
     ReadSessionDep,
+    ReadSessionsDep,
     SessionsDep,
     StoreDep,
 )
@@ -172,6 +173,7 @@ async def upload(
     request: Request,
     user: CurrentUser,
     sessions: SessionsDep,
+    read_sessions: ReadSessionsDep,
     store: StoreDep,
     policy: PolicyDep,
     ids: IdsDep,
@@ -184,7 +186,7 @@ async def upload(
     if command is None and form.media is not None:
         return await _simple(form, user, sessions, store, policy, ids, clock)
     if command == "APPEND":
-        await _append(form, request, user, sessions, store, policy, clock)
+        await _append(form, request, user, sessions, read_sessions, store, policy, clock)
         return Response(status_code=204)
     if form.media is not None:
         raise errors.BadParameter(f"media is only accepted with APPEND, not {command}.")
@@ -245,6 +247,7 @@ async def _append(
     request: Request,
     user: int,
     sessions: SessionsDep,
+    read_sessions: ReadSessionsDep,
     store: StoreDep,
     policy: PolicyDep,
     clock: ClockDep,
@@ -270,7 +273,7 @@ async def _append(
         chunks=chunks,
         expected_sha256=_sha256_header(request),
         now=clock(),
-        read_sessions=request.app.state.read_sessions,
+        read_sessions=read_sessions,
     )
     await form.read_rest()
 

@@ -18,7 +18,7 @@ from app.services import delivery, media_objects
 from app.services.policy import ProcessingOptions
 from app.workers.runner import Runner
 from tests.conftest import Env
-from tests.fixtures.media import ffmpeg
+from tests.fixtures.media import make_clip
 
 FAST = ProcessingOptions(ffmpeg_threads=2, ffmpeg_preset="ultrafast")
 BASE_URL = "http://testserver"
@@ -51,17 +51,6 @@ def decode_errors(path: Path) -> str:
     return result.stderr if result.returncode == 0 else f"exit {result.returncode}: {result.stderr}"
 
 
-def clip(path: Path, *, size: str, rate: int, seconds: float, audio: bool = True) -> Path:
-    args = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
-    if audio:
-        args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"]
-    args += ["-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
-    if audio:
-        args += ["-c:a", "aac", "-b:a", "64k"]
-    ffmpeg(*args, str(path))
-    return path
-
-
 @pytest.fixture(scope="session")
 def pipeline_media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pipeline-media")
@@ -70,19 +59,19 @@ def pipeline_media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def clip_720p(pipeline_media: Path) -> Path:
     """3 s, 1280x720, 30 fps, H.264 + AAC-LC."""
-    return clip(pipeline_media / "720p.mp4", size="1280x720", rate=30, seconds=3)
+    return make_clip(pipeline_media / "720p.mp4", size="1280x720", rate=30, seconds=3)
 
 
 @pytest.fixture(scope="session")
 def clip_720p_10s(pipeline_media: Path) -> Path:
     """10 s of 720p (about 9 MB): its transcode lasts long enough to watch."""
-    return clip(pipeline_media / "720p-10s.mp4", size="1280x720", rate=30, seconds=10)
+    return make_clip(pipeline_media / "720p-10s.mp4", size="1280x720", rate=30, seconds=10)
 
 
 @pytest.fixture(scope="session")
 def clip_150s(pipeline_media: Path) -> Path:
     """150 s at 64x64 and 1 fps: too long for tweet_video, yet tiny."""
-    return clip(pipeline_media / "long.mp4", size="64x64", rate=1, seconds=150, audio=False)
+    return make_clip(pipeline_media / "long.mp4", size="64x64", rate=1, seconds=150, audio=False)
 
 
 @pytest.fixture(scope="session")

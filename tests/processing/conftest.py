@@ -6,13 +6,13 @@ Images come from Pillow.
 """
 
 import struct
-import subprocess
 import zlib
 from pathlib import Path
 
-import imageio_ffmpeg
 import pytest
 from PIL import ExifTags, Image
+
+from tests.fixtures.media import ffmpeg, make_clip
 
 GPS_XMP = (
     b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
@@ -20,32 +20,6 @@ GPS_XMP = (
     b'xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="52,31.2N"/>'
     b"</rdf:RDF></x:xmpmeta>"
 )
-
-
-def ffmpeg(*args: str) -> None:
-    """Run the bundled ffmpeg, failing the test session loudly if it fails."""
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y"]
-    subprocess.run([*command, *args], check=True, capture_output=True)
-
-
-def make_clip(
-    path: Path,
-    *,
-    size: str,
-    rate: int,
-    seconds: float,
-    audio: bool = True,
-    extra: tuple[str, ...] = (),
-) -> Path:
-    args = ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
-    if audio:
-        args += ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"]
-    args += ["-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast"]
-    args += ["-pix_fmt", "yuv420p", *extra]
-    if audio:
-        args += ["-c:a", "aac", "-b:a", "64k"]
-    ffmpeg(*args, str(path))
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -13,7 +15,12 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.sqlite_inloop import InLoopConnection, WriteGate
+
 __all__ = ["make_engine", "make_read_sessionmaker", "make_sessionmaker"]
+
+# How long a SQLite statement waits for another writer before "database is locked".
+_SQLITE_LOCK_TIMEOUT = 30.0
 
 # Sessions made with this engine option only read: on SQLite they BEGIN DEFERRED, so in
 # WAL mode they neither wait for nor block the writer.
@@ -22,11 +29,24 @@ READ_ONLY = "mediastudio_read_only"
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
-        kwargs.setdefault("connect_args", {"timeout": 30})
+        kwargs.setdefault("async_creator", _in_loop_creator(url))
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _sqlite_explicit_transactions(engine)
     return engine
+
+
+def _in_loop_creator(url: str) -> Callable[[], Awaitable[InLoopConnection]]:
+    """SQLite connections that run on the event loop (``app.sqlite_inloop``)."""
+    args, options = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
+    gate = WriteGate()
+
+    async def connect() -> InLoopConnection:
+        return InLoopConnection(
+            args[0], gate=gate, timeout=_SQLITE_LOCK_TIMEOUT, uri=bool(options.get("uri"))
+        )
+
+    return connect
 
 
 def _sqlite_explicit_transactions(engine: AsyncEngine) -> None:
@@ -36,7 +56,6 @@ def _sqlite_explicit_transactions(engine: AsyncEngine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         # WAL + NORMAL: a commit survives a crash of the process (not of the machine);
         # it saves an fsync per transaction.
         cursor.execute("PRAGMA synchronous=NORMAL")

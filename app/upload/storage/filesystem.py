@@ -11,7 +11,8 @@ Layout under ``root``::
 ``aa/bb`` are the first hex digits of sha1(key), so no directory grows unbounded.
 Segments and blobs appear by ``rename``, which is atomic on POSIX: a reader sees a whole
 file or none. Writes are batched (>= 1 MiB) and done in a worker thread with
-``os.writev``, so the event loop never waits on the disk and no byte is copied twice.
+``os.writev`` (hashing in another), so the event loop never waits on the disk and no
+byte is copied twice.
 """
 
 from __future__ import annotations
@@ -51,10 +52,9 @@ def _writev_all(fd: int, buffers: list[bytes]) -> None:
             views[0] = views[0][written:]
 
 
-def _write_batch(fd: int, buffers: list[bytes], digest: Any) -> None:
+def _hash_batch(digest: Any, buffers: list[bytes]) -> None:
     for buffer in buffers:
         digest.update(buffer)  # hashlib releases the GIL for large buffers
-    _writev_all(fd, buffers)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -90,9 +90,10 @@ class FilesystemStore:
         size = 0
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         loop = asyncio.get_running_loop()
-        # Hashing and writing run in a worker thread, one batch at a time, while the
-        # event loop parses the next batch: the two overlap on the two cores.
-        inflight: asyncio.Future[None] | None = None
+        # Each batch is hashed in one worker thread and written in another while the
+        # event loop parses the next batch: hashlib and writev both release the GIL, so
+        # the three overlap. A batch waits for the previous one's hash and write (order).
+        inflight: list[asyncio.Future[None]] = []
         try:
             pending: list[bytes] = []
             pending_bytes = 0
@@ -101,18 +102,26 @@ class FilesystemStore:
                 pending.append(chunk)
                 pending_bytes += len(chunk)
                 if pending_bytes >= _BATCH:
-                    if inflight is not None:
-                        await inflight
-                    inflight = loop.run_in_executor(None, _write_batch, fd, pending, digest)
+                    for future in inflight:
+                        await future
+                    inflight = [
+                        loop.run_in_executor(None, _hash_batch, digest, pending),
+                        loop.run_in_executor(None, _writev_all, fd, pending),
+                    ]
                     pending, pending_bytes = [], 0
-            if inflight is not None:
-                await inflight
-                inflight = None
+            for future in inflight:
+                await future
+            inflight = []
             if pending:
-                await loop.run_in_executor(None, _write_batch, fd, pending, digest)
+                inflight = [
+                    loop.run_in_executor(None, _hash_batch, digest, pending),
+                    loop.run_in_executor(None, _writev_all, fd, pending),
+                ]
+                for future in inflight:
+                    await future
         except BaseException:
-            if inflight is not None:  # never close a descriptor a thread still writes to
-                await asyncio.wait({inflight})
+            if inflight:  # never close a descriptor a thread still writes to
+                await asyncio.wait(inflight)
             os.close(fd)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)

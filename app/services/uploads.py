@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from app import errors
-from app.models import Media, MediaOwner
+from app.models import Media, MediaOwner, MediaSegment
 from app.services import finalize as finalize_step
 from app.services.policy import UploadPolicy
 from app.services.views import MediaView, media_view
@@ -35,6 +36,20 @@ __all__ = [
 
 def storage_key(media_id: int) -> str:
     return str(media_id)
+
+
+_MEDIA_TABLE = cast(Table, Media.__table__)
+_OWNERS_TABLE = cast(Table, MediaOwner.__table__)
+_MEDIA = _MEDIA_TABLE.c
+_INIT_COLUMNS = [c for c in Media.__table__.c if c.key not in ("id", "media_key")]
+_SEGMENTS = MediaSegment.__table__.c
+# Core statements on the tables (no ORM entities): STATUS is polled, so it stays lean.
+_STATUS_MEDIA = select(*Media.__table__.c).where(
+    _MEDIA.id == bindparam("media_id"), _MEDIA.owner_id == bindparam("owner_id")
+)
+_STATUS_SEGMENTS = select(_SEGMENTS.segment_index, _SEGMENTS.size, _SEGMENTS.sha256).where(
+    _SEGMENTS.media_id == bindparam("media_id")
+)
 
 
 def _snapshot(media: Media, segments: dict[int, int]) -> UploadSnapshot:
@@ -118,10 +133,25 @@ async def init_upload(
         created_at=now,
         expires_at=now + policy.upload_ttl,
     )
-    await _insert_media(session, ids, media)
-    session.add_all(
-        MediaOwner(media_id=media.id, account_id=uid) for uid in sorted(set(additional_owners))
-    )
+    values = {column.key: getattr(media, column.key) for column in _INIT_COLUMNS}
+    for _ in range(5):
+        media.id = ids.next_id()
+        media.media_key = protocol.media_key(media.id, media.kind, category)
+        try:
+            # Core, not the ORM unit of work: INIT is one INSERT and runs often.
+            await session.execute(
+                insert(_MEDIA_TABLE), {**values, "id": media.id, "media_key": media.media_key}
+            )
+            break
+        except IntegrityError:  # an id collision between nodes: draw again
+            await session.rollback()
+    else:
+        raise RuntimeError("could not allocate a media id")
+    owners = sorted(set(additional_owners))
+    if owners:
+        await session.execute(
+            insert(_OWNERS_TABLE), [{"media_id": media.id, "account_id": u} for u in owners]
+        )
     await session.commit()
     return media_view(media, now=now)
 
@@ -166,13 +196,16 @@ async def get_status(
 
     Media that needed no processing answers 404 (code 34), as Twitter does for images.
     """
-    media = await load_owned(
-        session, owner_id=owner_id, media_id=media_id, missing=errors.MediaNotFound
-    )
+    media = (
+        await session.execute(_STATUS_MEDIA, {"media_id": media_id, "owner_id": owner_id})
+    ).first()
+    if media is None:
+        raise errors.MediaNotFound()  # someone else's media is indistinguishable from none
     if now >= media.expires_at and not media.is_used:
         raise errors.UploadExpired(media_id)
     if media.state is UploadState.UPLOADING:
-        return media_view(media, now=now, segments=list(media.segments))
+        segments = (await session.execute(_STATUS_SEGMENTS, {"media_id": media_id})).all()
+        return media_view(media, now=now, segments=segments)
     if not media.is_async:
         raise errors.MediaNotFound()
     return media_view(media, now=now)

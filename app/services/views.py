@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Protocol
 
-from app.models import Media, MediaSegment, MediaVariant, VariantKind
+from sqlalchemy import Row
+
+from app.models import Media, MediaVariant, VariantKind
 from app.upload.protocol import MediaKind, UploadState
 from app.upload.storage import StoredSegment
 
@@ -47,9 +51,16 @@ class MediaView:
         return sum(s.size for s in self.segments)
 
 
+class _SegmentRow(Protocol):
+    segment_index: int
+    size: int
+    sha256: str
+
+
 def media_view(
-    media: Media, *, now: datetime, segments: list[MediaSegment] | None = None
+    media: Media | Row[Any], *, now: datetime, segments: Sequence[_SegmentRow] | None = None
 ) -> MediaView:
+    """From an ORM ``Media`` or a row of the media table's columns (same names)."""
     error = None
     if media.error_code is not None:
         error = MediaError(media.error_code, media.error_name or "", media.error_message or "")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import weakref
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from app.sqlite_inloop import InLoopConnection, WriteGate
+from app.sqlite_inloop import InLoopConnector
 
-__all__ = ["make_engine", "make_read_sessionmaker", "make_sessionmaker"]
+__all__ = ["in_loop_connector", "make_engine", "make_read_sessionmaker", "make_sessionmaker"]
 
 # How long a SQLite statement waits for another writer before "database is locked".
 _SQLITE_LOCK_TIMEOUT = 30.0
@@ -28,25 +28,28 @@ READ_ONLY = "mediastudio_read_only"
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    connector = None
     if url.startswith("sqlite"):
-        kwargs.setdefault("async_creator", _in_loop_creator(url))
+        args, options = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
+        connector = InLoopConnector(
+            args[0], uri=bool(options.get("uri")), timeout=_SQLITE_LOCK_TIMEOUT
+        )
+        kwargs.setdefault("async_creator", connector.connect)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _sqlite_explicit_transactions(engine)
+        if connector is not None:
+            _CONNECTORS[engine.sync_engine] = connector
     return engine
 
 
-def _in_loop_creator(url: str) -> Callable[[], Awaitable[InLoopConnection]]:
-    """SQLite connections that run on the event loop (``app.sqlite_inloop``)."""
-    args, options = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
-    gate = WriteGate()
+def in_loop_connector(engine: AsyncEngine) -> InLoopConnector | None:
+    """The connector behind a SQLite engine made by ``make_engine`` (``app.statements``
+    uses it to run compiled statements without SQLAlchemy's per-call machinery)."""
+    return _CONNECTORS.get(engine.sync_engine)
 
-    async def connect() -> InLoopConnection:
-        return InLoopConnection(
-            args[0], gate=gate, timeout=_SQLITE_LOCK_TIMEOUT, uri=bool(options.get("uri"))
-        )
 
-    return connect
+_CONNECTORS: weakref.WeakKeyDictionary[Engine, InLoopConnector] = weakref.WeakKeyDictionary()
 
 
 def _sqlite_explicit_transactions(engine: AsyncEngine) -> None:
@@ -54,11 +57,8 @@ def _sqlite_explicit_transactions(engine: AsyncEngine) -> None:
     def _connect(dbapi_conn: Any, _: Any) -> None:
         dbapi_conn.isolation_level = None  # the driver stops issuing BEGIN itself
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL: a commit survives a crash of the process (not of the machine);
-        # it saves an fsync per transaction.
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        for pragma in InLoopConnector.PRAGMAS:
+            cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

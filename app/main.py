@@ -31,6 +31,7 @@ from app.routers.errors import install_error_handlers
 from app.routers.ratelimits import RateLimitHeaders
 from app.schemas.common import TwitterJSONResponse
 from app.services.policy import UploadPolicy
+from app.statements import Statements
 from app.upload.ids import IdGenerator
 from app.upload.storage import build_store
 from app.workers.runner import Runner
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.sessions = make_sessionmaker(engine)
         app.state.read_sessions = make_read_sessionmaker(engine)
+        app.state.statements = Statements(engine)
         app.state.store = build_store(settings.media_root)
         app.state.policy = UploadPolicy.from_settings(settings)
         app.state.ids = IdGenerator(settings.node_id)
@@ -103,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await app.state.statements.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -115,9 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(RateLimitHeaders)
-    app.include_router(health.router)
-    app.include_router(v11_media.router)
+    app.include_router(v11_media.router)  # first: the upload protocol is the hot path
     app.include_router(v2_media.router)
+    app.include_router(health.router)
     app.include_router(delivery.router)
     app.include_router(v11_statuses.router)
     app.include_router(v11_account.router)

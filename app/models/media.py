@@ -70,7 +70,7 @@ class MediaSegment(Base):
     )
     segment_index: Mapped[int] = mapped_column(Integer, primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64))  # None: not computed yet
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     media: Mapped[Media] = relationship(back_populates="segments", lazy="raise")

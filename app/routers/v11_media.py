@@ -17,9 +17,9 @@ from app.deps import (
     CurrentUser,
     IdsDep,
     PolicyDep,
-    ReadSessionDep,
-    ReadSessionsDep,
+    ServicesDep,
     SessionsDep,
+    StatementsDep,
     StoreDep,
 )
 from app.routers.errors import v11_error_responses
@@ -172,39 +172,36 @@ def vars_of(error: Any) -> dict[str, Any]:
 async def upload(
     request: Request,
     user: CurrentUser,
-    sessions: SessionsDep,
-    read_sessions: ReadSessionsDep,
-    store: StoreDep,
-    policy: PolicyDep,
-    ids: IdsDep,
+    services: ServicesDep,
     clock: ClockDep,
 ) -> Response:
     """Chunked upload commands (`command` = INIT, APPEND, FINALIZE), or, without a
     command and with a `media`/`media_data` part, the one-shot image upload."""
+    sessions, statements, store = services.sessions, services.statements, services.store
+    policy, ids = services.policy, services.ids
     form = await open_form(request)
     command = form.params.get("command")
     if command is None and form.media is not None:
         return await _simple(form, user, sessions, store, policy, ids, clock)
     if command == "APPEND":
-        await _append(form, request, user, sessions, read_sessions, store, policy, clock)
+        await _append(form, request, user, statements, store, policy, clock)
         return Response(status_code=204)
     if form.media is not None:
         raise errors.BadParameter(f"media is only accepted with APPEND, not {command}.")
     await form.read_rest()
     if command == "INIT":
-        async with sessions() as session:
-            view = await uploads.init_upload(
-                session,
-                ids,
-                policy,
-                owner_id=user,
-                total_bytes=_int_param(form.params, "total_bytes") or 0,
-                media_type=_required(form.params, "media_type"),
-                category=protocol.parse_category(form.params.get("media_category")),
-                additional_owners=_owners(form.params),
-                shared=_flag(form.params, "shared"),
-                now=clock(),
-            )
+        view = await uploads.init_upload(
+            statements,
+            ids,
+            policy,
+            owner_id=user,
+            total_bytes=_int_param(form.params, "total_bytes") or 0,
+            media_type=_required(form.params, "media_type"),
+            category=protocol.parse_category(form.params.get("media_category")),
+            additional_owners=_owners(form.params),
+            shared=_flag(form.params, "shared"),
+            now=clock(),
+        )
         body = InitResponseV11(
             media_id=view.media_id,
             media_id_string=str(view.media_id),
@@ -246,8 +243,7 @@ async def _append(
     form: RequestForm,
     request: Request,
     user: int,
-    sessions: SessionsDep,
-    read_sessions: ReadSessionsDep,
+    statements: StatementsDep,
     store: StoreDep,
     policy: PolicyDep,
     clock: ClockDep,
@@ -264,7 +260,7 @@ async def _append(
     if not 0 <= index <= limits.MAX_SEGMENT_INDEX:
         raise errors.SegmentIndexOutOfRange()
     await appends.append_segment(
-        sessions,
+        statements,
         store,
         policy,
         owner_id=user,
@@ -273,7 +269,6 @@ async def _append(
         chunks=chunks,
         expected_sha256=_sha256_header(request),
         now=clock(),
-        read_sessions=read_sessions,
     )
     await form.read_rest()
 
@@ -325,7 +320,7 @@ async def _simple(
 )
 async def status(
     user: CurrentUser,
-    session: ReadSessionDep,
+    services: ServicesDep,
     clock: ClockDep,
     media_id: Annotated[int, Query(description="id from INIT")],
     command: Annotated[str, Query(description="STATUS")],
@@ -334,5 +329,7 @@ async def status(
     upload is open, `upload_info` lists the stored segments (for resuming)."""
     if command != "STATUS":
         raise errors.BadParameter(f"Invalid command: {command}. Use STATUS with GET.")
-    view = await uploads.get_status(session, owner_id=user, media_id=media_id, now=clock())
+    view = await uploads.get_status(
+        services.statements, owner_id=user, media_id=media_id, now=clock(), checksums=services.store
+    )
     return _json(media_response(view, with_key=view.category is not None), 200)

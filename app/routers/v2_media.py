@@ -24,9 +24,8 @@ from app.deps import (
     CurrentUser,
     IdsDep,
     PolicyDep,
-    ReadSessionDep,
-    SessionDep,
     SessionsDep,
+    StatementsDep,
     StoreDep,
 )
 from app.routers import v2_params as v2p
@@ -93,7 +92,7 @@ def _init(view: MediaView, status: int = 200) -> Response:
 async def initialize(
     body: V2InitRequest,
     user: CurrentUser,
-    session: SessionDep,
+    statements: StatementsDep,
     ids: IdsDep,
     policy: PolicyDep,
     clock: ClockDep,
@@ -104,7 +103,7 @@ async def initialize(
     if body.total_bytes is None:
         raise errors.ParameterMissing("total_bytes")
     view = await uploads.init_upload(
-        session,
+        statements,
         ids,
         policy,
         owner_id=user,
@@ -123,7 +122,7 @@ async def _append(
     *,
     user: int,
     media_id: int,
-    sessions: SessionsDep,
+    statements: StatementsDep,
     store: StoreDep,
     policy: PolicyDep,
     clock: ClockDep,
@@ -146,11 +145,11 @@ async def _append(
         )
         raw_index = form.params.get("segment_index")
     if raw_index is None or raw_index == "":
-        index = await _next_index(sessions, user=user, media_id=media_id, clock=clock)
+        index = await _next_index(statements, user=user, media_id=media_id, clock=clock)
     else:
         index = v2p.parse_segment_index(raw_index)
     await appends.append_segment(
-        sessions,
+        statements,
         store,
         policy,
         owner_id=user,
@@ -164,12 +163,13 @@ async def _append(
         await form.read_rest()
 
 
-async def _next_index(sessions: SessionsDep, *, user: int, media_id: int, clock: ClockDep) -> int:
-    async with sessions() as session:
-        try:
-            view = await uploads.get_status(session, owner_id=user, media_id=media_id, now=clock())
-        except errors.MediaNotFound:
-            raise errors.InvalidMediaId(media_id) from None
+async def _next_index(
+    statements: StatementsDep, *, user: int, media_id: int, clock: ClockDep
+) -> int:
+    try:
+        view = await uploads.get_status(statements, owner_id=user, media_id=media_id, now=clock())
+    except errors.MediaNotFound:
+        raise errors.InvalidMediaId(media_id) from None
     if view.state is not UploadState.UPLOADING:
         return 0  # APPEND after FINALIZE: append_segment refuses it
     return max((s.index for s in view.segments), default=-1) + 1
@@ -187,7 +187,7 @@ async def append(
     id: MediaIdPath,
     request: Request,
     user: CurrentUser,
-    sessions: SessionsDep,
+    statements: StatementsDep,
     store: StoreDep,
     policy: PolicyDep,
     clock: ClockDep,
@@ -199,14 +199,13 @@ async def append(
         request,
         user=user,
         media_id=media_id,
-        sessions=sessions,
+        statements=statements,
         store=store,
         policy=policy,
         clock=clock,
     )
     now = clock()
-    async with sessions() as session:
-        view = await uploads.get_status(session, owner_id=user, media_id=media_id, now=now)
+    view = await uploads.get_status(statements, owner_id=user, media_id=media_id, now=now)
     expires_at = int(now.timestamp()) + view.expires_after_secs
     return _json(V2AppendResponse(data=V2AppendData(expires_at=expires_at)))
 
@@ -245,7 +244,8 @@ async def finalize(
 )
 async def status(
     user: CurrentUser,
-    session: ReadSessionDep,
+    statements: StatementsDep,
+    store: StoreDep,
     clock: ClockDep,
     media_id: Annotated[str, Query(pattern=r"^[0-9]{1,19}$", description="id from initialize")],
     command: Annotated[str | None, Query(description="STATUS (optional)")] = None,
@@ -254,7 +254,11 @@ async def status(
     if command not in (None, "STATUS"):
         raise errors.BadParameter(f"Invalid command: {command}. Use STATUS with GET.")
     view = await uploads.get_status(
-        session, owner_id=user, media_id=v2p.parse_media_id(media_id), now=clock()
+        statements,
+        owner_id=user,
+        media_id=v2p.parse_media_id(media_id),
+        now=clock(),
+        checksums=store,
     )
     return _media(view)
 
@@ -276,6 +280,7 @@ async def upload(
     request: Request,
     user: CurrentUser,
     sessions: SessionsDep,
+    statements: StatementsDep,
     store: StoreDep,
     policy: PolicyDep,
     ids: IdsDep,
@@ -324,7 +329,7 @@ async def upload(
             request,
             user=user,
             media_id=media_id,
-            sessions=sessions,
+            statements=statements,
             store=store,
             policy=policy,
             clock=clock,
@@ -334,7 +339,9 @@ async def upload(
     await form.read_rest()
     if form.media is not None:
         raise errors.BadParameter(f"media is only accepted with APPEND, not {command}.")
-    return await _command(form.params, command, user, sessions, store, policy, ids, clock)
+    return await _command(
+        form.params, command, user, sessions, statements, store, policy, ids, clock
+    )
 
 
 async def _command(
@@ -342,6 +349,7 @@ async def _command(
     command: str | None,
     user: int,
     sessions: SessionsDep,
+    statements: StatementsDep,
     store: StoreDep,
     policy: PolicyDep,
     ids: IdsDep,
@@ -353,19 +361,18 @@ async def _command(
             raise errors.ParameterMissing("total_bytes")
         if not params.get("media_type"):
             raise errors.ParameterMissing("media_type")
-        async with sessions() as session:
-            view = await uploads.init_upload(
-                session,
-                ids,
-                policy,
-                owner_id=user,
-                total_bytes=int(total),
-                media_type=params["media_type"],
-                category=protocol.parse_category(params.get("media_category")),
-                additional_owners=v2p.parse_owner_ids(params.get("additional_owners", "")),
-                shared=params.get("shared", "").lower() in ("true", "1"),
-                now=clock(),
-            )
+        view = await uploads.init_upload(
+            statements,
+            ids,
+            policy,
+            owner_id=user,
+            total_bytes=int(total),
+            media_type=params["media_type"],
+            category=protocol.parse_category(params.get("media_category")),
+            additional_owners=v2p.parse_owner_ids(params.get("additional_owners", "")),
+            shared=params.get("shared", "").lower() in ("true", "1"),
+            now=clock(),
+        )
         return _init(view, 202)
     if command == "FINALIZE":
         view = await uploads.finalize_upload(

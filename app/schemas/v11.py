@@ -62,7 +62,7 @@ class ProcessingInfo(BaseModel):
 class SegmentInfo(BaseModel):
     segment_index: int
     size: int
-    sha256: str
+    sha256: str | None = None  # absent only if the segment vanished from storage
 
 
 class UploadInfo(BaseModel):

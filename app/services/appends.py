@@ -12,18 +12,18 @@ from collections import OrderedDict
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app import errors
 from app.models import Media, MediaSegment
 from app.processing.sniff import SNIFF_BYTES, compatible, sniff
 from app.services.policy import UploadPolicy
 from app.services.uploads import storage_key
+from app.statements import Prepared, Statements, Transaction
 from app.upload import protocol
 from app.upload.protocol import UploadSnapshot, UploadState
 from app.upload.storage import SegmentStore, StagedSegment
@@ -32,46 +32,54 @@ from app.upload.streams import capped
 __all__ = ["append_segment"]
 
 
-async def _load_for_append(
-    session: AsyncSession, *, owner_id: int, media_id: int, index: int, for_update: bool = False
-) -> tuple[UploadSnapshot, str, int]:
-    """What an APPEND checks, in one query of plain columns: the upload's snapshot, its
-    declared media type, and the bytes its other segments hold (loading every segment
-    row on each APPEND would make an upload quadratic in its segment count)."""
-    others = (
-        select(func.coalesce(func.sum(MediaSegment.size), 0))
-        .where(MediaSegment.media_id == Media.id, MediaSegment.segment_index != index)
-        .scalar_subquery()
+_MEDIA_TABLE = cast(Table, Media.__table__)
+_SEGMENTS_TABLE = cast(Table, MediaSegment.__table__)
+_MEDIA, _SEGMENTS = _MEDIA_TABLE.c, _SEGMENTS_TABLE.c
+
+# What an APPEND checks, in one query of plain columns: the upload's state and size, its
+# declared media type, and the bytes its other segments hold (loading every segment row
+# on each APPEND would make an upload quadratic in its segment count).
+_OTHERS = (
+    select(func.coalesce(func.sum(_SEGMENTS.size), 0))
+    .where(_SEGMENTS.media_id == _MEDIA.id, _SEGMENTS.segment_index != bindparam("index"))
+    .scalar_subquery()
+)
+_CHECK = select(
+    _MEDIA.state, _MEDIA.total_bytes, _MEDIA.expires_at, _MEDIA.media_type, _OTHERS.label("others")
+).where(_MEDIA.id == bindparam("media_id"), _MEDIA.owner_id == bindparam("owner_id"))
+_LOAD = Prepared(_CHECK)
+_LOAD_LOCKED = Prepared(_CHECK.with_for_update(of=_MEDIA_TABLE))
+
+
+def _upsert(insert: Any) -> Prepared:
+    """INSERT, or replace the row of a re-sent index, in one statement."""
+    statement = insert(_SEGMENTS_TABLE)
+    replaced = {key: statement.excluded[key] for key in ("size", "sha256", "received_at")}
+    statement = statement.on_conflict_do_update(
+        index_elements=["media_id", "segment_index"], set_=replaced
     )
-    query = select(
-        Media.state, Media.total_bytes, Media.expires_at, Media.media_type, others
-    ).where(Media.id == media_id, Media.owner_id == owner_id)
-    if for_update:
-        query = query.with_for_update(of=Media)
-    row = (await session.execute(query)).first()
+    return Prepared(statement, columns=["media_id", "segment_index", *replaced])
+
+
+_UPSERT = {"sqlite": _upsert(sqlite_insert), "postgresql": _upsert(postgresql_insert)}
+
+
+async def _load_for_append(
+    transaction: Transaction, prepared: Prepared, *, owner_id: int, media_id: int, index: int
+) -> tuple[UploadSnapshot, str, int]:
+    row = await transaction.one(
+        prepared, {"media_id": media_id, "owner_id": owner_id, "index": index}
+    )
     if row is None:
         raise errors.InvalidMediaId(media_id)
-    state, total_bytes, expires_at, media_type, other_bytes = row
     snapshot = UploadSnapshot(
         media_id=media_id,
-        state=state,
-        total_bytes=total_bytes,
+        state=row.state,
+        total_bytes=row.total_bytes,
         segments={},
-        expires_at=expires_at,
+        expires_at=row.expires_at,
     )
-    return snapshot, media_type, int(other_bytes)
-
-
-def _upsert_segment(session: AsyncSession, staged: StagedSegment, *, now: datetime) -> Any:
-    """INSERT, or replace the row of a re-sent index, in one statement."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    values = {"size": staged.size, "sha256": staged.sha256, "received_at": now}
-    return (
-        insert(MediaSegment)
-        .values(media_id=int(staged.key), segment_index=staged.index, **values)
-        .on_conflict_do_update(index_elements=["media_id", "segment_index"], set_=values)
-    )
+    return snapshot, row.media_type, int(row.others)
 
 
 async def _sniffed(chunks: AsyncIterable[bytes], declared: str) -> AsyncIterator[bytes]:
@@ -130,7 +138,7 @@ def _remember(media_id: int, owner_id: int, snapshot: UploadSnapshot, media_type
 
 
 async def append_segment(
-    sessions: async_sessionmaker[AsyncSession],
+    statements: Statements,
     store: SegmentStore,
     policy: UploadPolicy,
     *,
@@ -140,12 +148,11 @@ async def append_segment(
     chunks: AsyncIterable[bytes],
     expected_sha256: str | None,
     now: datetime,
-    read_sessions: async_sessionmaker[AsyncSession] | None = None,
 ) -> None:
     """APPEND: check, stream the segment to storage unlocked, then record it under lock.
 
     Re-sending an index replaces it; a failure at any step leaves the previous segment.
-    The first check only reads (``read_sessions`` when given): the record step re-checks.
+    The first check only reads: the record step re-checks under the lock.
     """
     facts = _FACTS.get(media_id)
     if facts is not None and facts.owner_id == owner_id:
@@ -154,9 +161,9 @@ async def append_segment(
         protocol.check_append(facts.snapshot(media_id), index=index, now=now)
         total, others, declared = facts.total_bytes, 0, facts.media_type
     else:
-        async with (read_sessions or sessions)() as session:
+        async with statements.transaction(write=False) as transaction:
             snapshot, declared, others = await _load_for_append(
-                session, owner_id=owner_id, media_id=media_id, index=index
+                transaction, _LOAD, owner_id=owner_id, media_id=media_id, index=index
             )
         protocol.check_append(snapshot, index=index, now=now)
         _remember(media_id, owner_id, snapshot, declared)
@@ -170,20 +177,24 @@ async def append_segment(
     )
     if index == 0:
         stream = _sniffed(stream, declared)
-    staged = await store.stage_segment(storage_key(media_id), index, stream)
+    # SHA-256 only when the client sent one to check: STATUS computes the others on
+    # demand, so the common upload does not pay a hash pass over every byte.
+    staged = await store.stage_segment(
+        storage_key(media_id), index, stream, checksum=expected_sha256 is not None
+    )
     try:
         if expected_sha256 is not None and not hmac.compare_digest(
-            expected_sha256.lower(), staged.sha256
+            expected_sha256.lower(), staged.sha256 or ""
         ):
-            raise errors.ChecksumMismatch(expected_sha256.lower(), staged.sha256)
-        await _record_segment(sessions, store, staged, owner_id=owner_id, now=now)
+            raise errors.ChecksumMismatch(expected_sha256.lower(), staged.sha256 or "")
+        await _record_segment(statements, store, staged, owner_id=owner_id, now=now)
     except BaseException:
         await store.abort_segment(staged)
         raise
 
 
 async def _record_segment(
-    sessions: async_sessionmaker[AsyncSession],
+    statements: Statements,
     store: SegmentStore,
     staged: StagedSegment,
     *,
@@ -191,13 +202,21 @@ async def _record_segment(
     now: datetime,
 ) -> None:
     media_id = int(staged.key)
-    async with sessions() as session:
+    async with statements.transaction(write=True) as transaction:
         snapshot, _, others = await _load_for_append(
-            session, owner_id=owner_id, media_id=media_id, index=staged.index, for_update=True
+            transaction, _LOAD_LOCKED, owner_id=owner_id, media_id=media_id, index=staged.index
         )
         # FINALIZE or a concurrent APPEND may have won the race since the first check.
         protocol.check_append(snapshot, index=staged.index, now=now)
         protocol.check_fits(snapshot.total_bytes, others=others, size=staged.size)
         await store.commit_segment(staged)
-        await session.execute(_upsert_segment(session, staged, now=now))
-        await session.commit()
+        await transaction.execute(
+            _UPSERT[statements.dialect],
+            {
+                "media_id": media_id,
+                "segment_index": staged.index,
+                "size": staged.size,
+                "sha256": staged.sha256,
+                "received_at": now,
+            },
+        )

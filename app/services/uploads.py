@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable
 from datetime import datetime
-from typing import cast
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -20,10 +21,11 @@ from app.models import Media, MediaOwner, MediaSegment
 from app.services import finalize as finalize_step
 from app.services.policy import UploadPolicy
 from app.services.views import MediaView, media_view
+from app.statements import Prepared, Statements
 from app.upload import limits, protocol
 from app.upload.ids import IdGenerator
 from app.upload.protocol import MediaKind, UploadSnapshot, UploadState
-from app.upload.storage import SegmentStore
+from app.upload.storage import SegmentStore, StoredSegment
 from app.upload.streams import capped
 
 __all__ = [
@@ -41,15 +43,29 @@ def storage_key(media_id: int) -> str:
 _MEDIA_TABLE = cast(Table, Media.__table__)
 _OWNERS_TABLE = cast(Table, MediaOwner.__table__)
 _MEDIA = _MEDIA_TABLE.c
-_INIT_COLUMNS = [c for c in Media.__table__.c if c.key not in ("id", "media_key")]
-_SEGMENTS = MediaSegment.__table__.c
-# Core statements on the tables (no ORM entities): STATUS is polled, so it stays lean.
-_STATUS_MEDIA = select(*Media.__table__.c).where(
-    _MEDIA.id == bindparam("media_id"), _MEDIA.owner_id == bindparam("owner_id")
+_SEGMENTS = cast(Table, MediaSegment.__table__).c
+# INIT and STATUS run often: prepared Core statements (app.statements), no ORM.
+_STATUS_MEDIA = Prepared(
+    select(*_MEDIA).where(
+        _MEDIA.id == bindparam("media_id"), _MEDIA.owner_id == bindparam("owner_id")
+    )
 )
-_STATUS_SEGMENTS = select(_SEGMENTS.segment_index, _SEGMENTS.size, _SEGMENTS.sha256).where(
-    _SEGMENTS.media_id == bindparam("media_id")
+_STATUS_SEGMENTS = Prepared(
+    select(_SEGMENTS.segment_index, _SEGMENTS.size, _SEGMENTS.sha256)
+    .where(_SEGMENTS.media_id == bindparam("media_id"))
+    .order_by(_SEGMENTS.segment_index)
 )
+_INSERT_MEDIA = Prepared(insert(_MEDIA_TABLE), columns=[c.key for c in _MEDIA])
+_INSERT_OWNER = Prepared(insert(_OWNERS_TABLE), columns=["media_id", "account_id"])
+
+
+async def _with_checksum(store: SegmentStore | None, media_id: int, row: Any) -> StoredSegment:
+    """A segment row's SHA-256, computed from the stored bytes when APPEND was not asked
+    to check one (the common case); not saved, since only resuming clients ask."""
+    sha256 = row.sha256
+    if sha256 is None and store is not None:
+        sha256 = await store.segment_sha256(storage_key(media_id), row.segment_index)
+    return StoredSegment(index=row.segment_index, size=row.size, sha256=sha256)
 
 
 def _snapshot(media: Media, segments: dict[int, int]) -> UploadSnapshot:
@@ -102,7 +118,7 @@ def _category(media: Media) -> protocol.MediaCategory | None:
 
 
 async def init_upload(
-    session: AsyncSession,
+    statements: Statements,
     ids: IdGenerator,
     policy: UploadPolicy,
     *,
@@ -120,40 +136,42 @@ async def init_upload(
     )
     if len(additional_owners) > limits.MAX_ADDITIONAL_OWNERS:
         raise errors.BadParameter("additional_owners may list at most 100 users.")
-    media = Media(
-        owner_id=owner_id,
-        state=UploadState.UPLOADING,
-        kind=plan.kind,
-        category=category.value if category else None,
-        is_async=plan.is_async,
-        is_shared=shared,
-        is_used=False,
-        media_type=media_type.split(";")[0].strip().lower(),
-        total_bytes=total_bytes,
-        created_at=now,
-        expires_at=now + policy.upload_ttl,
-    )
-    values = {column.key: getattr(media, column.key) for column in _INIT_COLUMNS}
+    # A plain row, not an ORM object: INIT runs often and needs no unit of work.
+    row = dict.fromkeys(_MEDIA.keys())
+    row |= {
+        "owner_id": owner_id,
+        "state": UploadState.UPLOADING,
+        "kind": plan.kind,
+        "category": category.value if category else None,
+        "is_async": plan.is_async,
+        "is_shared": shared,
+        "is_used": False,
+        "media_type": media_type.split(";")[0].strip().lower(),
+        "total_bytes": total_bytes,
+        "created_at": now,
+        "expires_at": now + policy.upload_ttl,
+    }
     for _ in range(5):
-        media.id = ids.next_id()
-        media.media_key = protocol.media_key(media.id, media.kind, category)
+        media_id = row["id"] = ids.next_id()
+        row["media_key"] = protocol.media_key(media_id, plan.kind, category)
         try:
-            # Core, not the ORM unit of work: INIT is one INSERT and runs often.
-            await session.execute(
-                insert(_MEDIA_TABLE), {**values, "id": media.id, "media_key": media.media_key}
-            )
-            break
-        except IntegrityError:  # an id collision between nodes: draw again
-            await session.rollback()
-    else:
-        raise RuntimeError("could not allocate a media id")
-    owners = sorted(set(additional_owners))
-    if owners:
-        await session.execute(
-            insert(_OWNERS_TABLE), [{"media_id": media.id, "account_id": u} for u in owners]
-        )
-    await session.commit()
-    return media_view(media, now=now)
+            async with statements.transaction(write=True) as transaction:
+                try:
+                    await transaction.execute(_INSERT_MEDIA, row)
+                except IntegrityError:
+                    raise _IdTaken() from None
+                for account_id in sorted(set(additional_owners)):  # any id, as on Twitter
+                    await transaction.execute(
+                        _INSERT_OWNER, {"media_id": media_id, "account_id": account_id}
+                    )
+            return media_view(SimpleNamespace(**row), now=now)
+        except _IdTaken:  # an id collision between nodes: draw again
+            continue
+    raise RuntimeError("could not allocate a media id")
+
+
+class _IdTaken(Exception):
+    pass
 
 
 async def finalize_upload(
@@ -190,21 +208,31 @@ async def finalize_upload(
 
 
 async def get_status(
-    session: AsyncSession, *, owner_id: int, media_id: int, now: datetime
+    statements: Statements,
+    *,
+    owner_id: int,
+    media_id: int,
+    now: datetime,
+    checksums: SegmentStore | None = None,
 ) -> MediaView:
     """STATUS: the upload's progress while uploading, else its processing state.
 
+    With ``checksums`` (the store), every listed segment carries its SHA-256, computed
+    from the stored bytes where APPEND did not compute one.
+
     Media that needed no processing answers 404 (code 34), as Twitter does for images.
     """
-    media = (
-        await session.execute(_STATUS_MEDIA, {"media_id": media_id, "owner_id": owner_id})
-    ).first()
+    async with statements.transaction(write=False) as transaction:
+        media = await transaction.one(_STATUS_MEDIA, {"media_id": media_id, "owner_id": owner_id})
+        rows = []
+        if media is not None and media.state is UploadState.UPLOADING:
+            rows = await transaction.all(_STATUS_SEGMENTS, {"media_id": media_id})
     if media is None:
         raise errors.MediaNotFound()  # someone else's media is indistinguishable from none
     if now >= media.expires_at and not media.is_used:
         raise errors.UploadExpired(media_id)
     if media.state is UploadState.UPLOADING:
-        segments = (await session.execute(_STATUS_SEGMENTS, {"media_id": media_id})).all()
+        segments = [await _with_checksum(checksums, media_id, row) for row in rows]
         return media_view(media, now=now, segments=segments)
     if not media.is_async:
         raise errors.MediaNotFound()
@@ -256,7 +284,8 @@ async def simple_upload(
     media_id = media.id
     try:
         stream = capped(chunks, cap, lambda _: errors.FileTooLarge("Image", cap))
-        staged = await store.stage_segment(storage_key(media_id), 0, stream)
+        # No segment checksum: assembling the one segment hashes the blob anyway.
+        staged = await store.stage_segment(storage_key(media_id), 0, stream, checksum=False)
         await store.commit_segment(staged)
         async with sessions() as session:
             media = await load_owned(session, owner_id=owner_id, media_id=media_id, for_update=True)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
-
-from sqlalchemy import Row
+from typing import Any
 
 from app.models import Media, MediaVariant, VariantKind
 from app.upload.protocol import MediaKind, UploadState
@@ -51,16 +49,10 @@ class MediaView:
         return sum(s.size for s in self.segments)
 
 
-class _SegmentRow(Protocol):
-    segment_index: int
-    size: int
-    sha256: str
-
-
 def media_view(
-    media: Media | Row[Any], *, now: datetime, segments: Sequence[_SegmentRow] | None = None
+    media: Media | Any, *, now: datetime, segments: Sequence[StoredSegment] = ()
 ) -> MediaView:
-    """From an ORM ``Media`` or a row of the media table's columns (same names)."""
+    """From an ORM ``Media``, or any row with the media table's columns by name."""
     error = None
     if media.error_code is not None:
         error = MediaError(media.error_code, media.error_name or "", media.error_message or "")
@@ -84,10 +76,7 @@ def media_view(
         duration_ms=media.duration_ms,
         delivery_token=media.delivery_token,
         alt_text=media.alt_text,
-        segments=[
-            StoredSegment(index=s.segment_index, size=s.size, sha256=s.sha256)
-            for s in sorted(segments or [], key=lambda s: s.segment_index)
-        ],
+        segments=sorted(segments, key=lambda s: s.index),
     )
 
 

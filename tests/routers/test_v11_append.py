@@ -5,6 +5,9 @@ import base64
 import hashlib
 from pathlib import Path
 
+from sqlalchemy import select
+
+from app.models import MediaSegment
 from tests.conftest import Env, User
 from tests.fixtures.protocol import MIB, URL, append, finalize, init, segments, status
 
@@ -122,6 +125,36 @@ class TestAppend:
 
         assert response.status_code == 400
         assert "0 and 999" in response.json()["error"]
+
+    async def test_status_reports_checksums_whether_or_not_append_computed_them(
+        self, env: Env, alice: User, mp4_file: Path
+    ) -> None:
+        data = mp4_file.read_bytes()
+        media_id = await _open(env, alice, data)
+        half = len(data) // 2
+        first, second = data[:half], data[half:]
+
+        await append(env.client, alice.headers, media_id, 0, first)  # no X-Segment-SHA256
+        await append(
+            env.client, alice.headers, media_id, 1, second,
+            sha256=hashlib.sha256(second).hexdigest(),
+        )  # fmt: skip
+        async with env.state.sessions() as session:
+            stored = dict(
+                (await session.execute(
+                    select(MediaSegment.segment_index, MediaSegment.sha256)
+                    .where(MediaSegment.media_id == int(media_id))
+                )).all()
+            )  # fmt: skip
+        info = (await status(env.client, alice.headers, media_id)).json()["upload_info"]
+
+        # APPEND hashed only the segment whose client asked for a check ...
+        assert stored == {0: None, 1: hashlib.sha256(second).hexdigest()}
+        # ... and STATUS lists both checksums, the first computed from the stored bytes.
+        assert [s["sha256"] for s in info["segments"]] == [
+            hashlib.sha256(first).hexdigest(),
+            hashlib.sha256(second).hexdigest(),
+        ]
 
     async def test_checksum_mismatch_is_refused_and_segment_not_kept(
         self, env: Env, alice: User, mp4_file: Path

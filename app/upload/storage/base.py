@@ -25,7 +25,7 @@ class StorageNotFound(Exception):
 class StoredSegment:
     index: int
     size: int
-    sha256: str
+    sha256: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class StagedSegment:
     key: str
     index: int
     size: int
-    sha256: str
+    sha256: str | None  # None unless the caller asked for a checksum
     token: str
 
 
@@ -58,9 +58,14 @@ class SegmentStore(Protocol):
     """
 
     async def stage_segment(
-        self, key: str, index: int, chunks: AsyncIterable[bytes]
+        self, key: str, index: int, chunks: AsyncIterable[bytes], *, checksum: bool = True
     ) -> StagedSegment:
-        """Stream ``chunks`` to a staging place; hash and count them."""
+        """Stream ``chunks`` to a staging place and count them; SHA-256 them when
+        ``checksum`` (otherwise ``segment_sha256`` computes it later, if ever asked)."""
+        ...
+
+    async def segment_sha256(self, key: str, index: int) -> str | None:
+        """SHA-256 of committed segment ``index``, or None if it is not there."""
         ...
 
     async def commit_segment(self, staged: StagedSegment) -> StoredSegment:

@@ -57,6 +57,16 @@ def _hash_batch(digest: Any, buffers: list[bytes]) -> None:
         digest.update(buffer)  # hashlib releases the GIL for large buffers
 
 
+def _start_batch(
+    loop: asyncio.AbstractEventLoop, fd: int, buffers: list[bytes], digest: Any | None
+) -> list[asyncio.Future[None]]:
+    """Write ``buffers`` in one worker thread while another hashes them."""
+    started = [loop.run_in_executor(None, _writev_all, fd, buffers)]
+    if digest is not None:
+        started.append(loop.run_in_executor(None, _hash_batch, digest, buffers))
+    return started
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -80,13 +90,13 @@ class FilesystemStore:
         return self._dir(key) / "variants"
 
     async def stage_segment(
-        self, key: str, index: int, chunks: AsyncIterable[bytes]
+        self, key: str, index: int, chunks: AsyncIterable[bytes], *, checksum: bool = True
     ) -> StagedSegment:
         directory = self._dir(key)
         await aiofiles.os.makedirs(directory, exist_ok=True)
         token = secrets.token_hex(8)
         path = directory / f".stage-{index:03d}-{token}"
-        digest = hashlib.sha256()
+        digest = hashlib.sha256() if checksum else None
         size = 0
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         loop = asyncio.get_running_loop()
@@ -104,19 +114,13 @@ class FilesystemStore:
                 if pending_bytes >= _BATCH:
                     for future in inflight:
                         await future
-                    inflight = [
-                        loop.run_in_executor(None, _hash_batch, digest, pending),
-                        loop.run_in_executor(None, _writev_all, fd, pending),
-                    ]
+                    inflight = _start_batch(loop, fd, pending, digest)
                     pending, pending_bytes = [], 0
             for future in inflight:
                 await future
             inflight = []
             if pending:
-                inflight = [
-                    loop.run_in_executor(None, _hash_batch, digest, pending),
-                    loop.run_in_executor(None, _writev_all, fd, pending),
-                ]
+                inflight = _start_batch(loop, fd, pending, digest)
                 for future in inflight:
                     await future
         except BaseException:
@@ -127,12 +131,18 @@ class FilesystemStore:
                 os.unlink(path)
             raise
         os.close(fd)
-        return StagedSegment(
-            key=key, index=index, size=size, sha256=digest.hexdigest(), token=token
-        )
+        sha256 = digest.hexdigest() if digest is not None else None
+        return StagedSegment(key=key, index=index, size=size, sha256=sha256, token=token)
 
     def _staged_path(self, staged: StagedSegment) -> Path:
         return self._dir(staged.key) / f".stage-{staged.index:03d}-{staged.token}"
+
+    async def segment_sha256(self, key: str, index: int) -> str | None:
+        path = self._dir(key) / f"{_SEGMENT_PREFIX}{index:03d}"
+        try:
+            return (await asyncio.to_thread(_hash_file, path, fsync=False))[1]
+        except FileNotFoundError:
+            return None
 
     async def commit_segment(self, staged: StagedSegment) -> StoredSegment:
         target = self._dir(staged.key) / f"{_SEGMENT_PREFIX}{staged.index:03d}"

@@ -1,0 +1,194 @@
+"""Hot-path statements: SQLAlchemy Core, compiled once, run with as little per-call
+machinery as the driver allows.
+
+INIT, STATUS and APPEND's record step run thousands of times per second; through an
+``AsyncSession`` each costs several hundred microseconds of CPU in SQLAlchemy's
+per-execution work (session and pool bookkeeping, greenlet switches, cache keys), far
+more than the statement itself (issue #6 has the profile). Here a statement is written
+once as ordinary Core, compiled once per dialect, and then:
+
+* on SQLite (the embedded default), executed directly on an in-loop driver connection
+  (``app.sqlite_inloop``) from a small pool of this process, with SQLAlchemy's own
+  bind and result processors applied to the values, so types round-trip exactly as
+  through the ORM (dates, enums, booleans);
+* on any other database, executed through ``AsyncConnection`` as usual (asyncpg's
+  round trip dominates there).
+
+Writes on SQLite share the engine's ``WriteGate``, so they queue with the sessions'
+transactions of this process rather than racing them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import namedtuple
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Protocol, cast
+
+from sqlalchemy import exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from app.db import READ_ONLY, in_loop_connector
+from app.sqlite_inloop import InLoopConnection, InLoopConnector
+
+__all__ = ["Prepared", "Statements", "Transaction"]
+
+_POOL_SIZE = 8
+
+
+class Prepared:
+    """A Core statement and its compiled form per dialect. Parameters are bound by name
+    (``bindparam("x")``, or column keys for an ``insert(table)`` given ``columns``)."""
+
+    def __init__(self, statement: ClauseElement, *, columns: Sequence[str] | None = None) -> None:
+        self.statement = statement
+        self.columns = list(columns) if columns is not None else None
+        self._compiled: dict[str, _Compiled] = {}
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            found = self._compiled[dialect.name] = _Compiled(self, dialect)
+        return found
+
+
+class _Compiled:
+    def __init__(self, prepared: Prepared, dialect: Dialect) -> None:
+        compiled = prepared.statement.compile(dialect=dialect, column_keys=prepared.columns)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = compiled.string
+        self.names = list(compiled.positiontup or [])
+        self.binds: list[Callable[[Any], Any] | None] = [
+            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in self.names
+        ]
+        # Literals in the statement (``coalesce(x, 0)``) are binds with a value of their own.
+        self.literals = {
+            name: compiled.binds[name].effective_value
+            for name in self.names
+            if not compiled.binds[name].required
+        }
+        columns = getattr(prepared.statement, "selected_columns", None)
+        self.results: list[Callable[[Any], Any] | None] = []
+        self.record: Any = None
+        if columns is not None and len(columns):
+            self.results = [
+                c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+            ]
+            self.record = namedtuple("Record", [c.key for c in columns])  # type: ignore[misc]
+
+    def parameters(self, values: Mapping[str, Any]) -> list[Any]:
+        out = []
+        for name, process in zip(self.names, self.binds, strict=True):
+            value = values[name] if name in values else self.literals[name]
+            out.append(process(value) if process is not None and value is not None else value)
+        return out
+
+    def rows(self, raw: list[Any]) -> list[Any]:
+        if self.record is None:
+            return []
+        make, results = self.record._make, self.results
+        return [
+            make(
+                (p(v) if p is not None and v is not None else v)
+                for p, v in zip(results, row, strict=True)
+            )
+            for row in raw
+        ]
+
+
+class Transaction(Protocol):
+    async def all(self, prepared: Prepared, values: Mapping[str, Any]) -> list[Any]: ...
+
+    async def one(self, prepared: Prepared, values: Mapping[str, Any]) -> Any | None: ...
+
+    async def execute(self, prepared: Prepared, values: Mapping[str, Any]) -> None: ...
+
+
+class _SQLiteTransaction:
+    def __init__(self, connection: InLoopConnection, dialect: Dialect) -> None:
+        self._connection, self._dialect = connection, dialect
+
+    async def all(self, prepared: Prepared, values: Mapping[str, Any]) -> list[Any]:
+        compiled = prepared.compiled(self._dialect)
+        try:
+            raw = await self._connection.run(compiled.sql, compiled.parameters(values))
+        except sqlite3.IntegrityError as error:
+            raise exc.IntegrityError(compiled.sql, None, error) from error
+        return compiled.rows(raw)
+
+    async def one(self, prepared: Prepared, values: Mapping[str, Any]) -> Any | None:
+        rows = await self.all(prepared, values)
+        return rows[0] if rows else None
+
+    async def execute(self, prepared: Prepared, values: Mapping[str, Any]) -> None:
+        await self.all(prepared, values)
+
+
+class _EngineTransaction:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def all(self, prepared: Prepared, values: Mapping[str, Any]) -> list[Any]:
+        statement = cast(Executable, prepared.statement)
+        result = await self._connection.execute(statement, dict(values))
+        return list(result.all()) if result.returns_rows else []
+
+    async def one(self, prepared: Prepared, values: Mapping[str, Any]) -> Any | None:
+        rows = await self.all(prepared, values)
+        return rows[0] if rows else None
+
+    async def execute(self, prepared: Prepared, values: Mapping[str, Any]) -> None:
+        await self._connection.execute(cast(Executable, prepared.statement), dict(values))
+
+
+class Statements:
+    """Runs ``Prepared`` statements on one engine, in short transactions."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._dialect = engine.sync_engine.dialect
+        self._connector: InLoopConnector | None = in_loop_connector(engine)
+        self._idle: list[InLoopConnection] = []
+        self._read_engine = engine.execution_options(**{READ_ONLY: True})
+        self.dialect: str = self._dialect.name
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool) -> AsyncIterator[Transaction]:
+        """One transaction: committed when the block ends, rolled back if it raises.
+        ``write=False`` only reads (on SQLite it neither waits for nor blocks writers)."""
+        if self._connector is None:
+            async with self._engine_transaction(write=write) as transaction:
+                yield transaction
+            return
+        connection = self._idle.pop() if self._idle else await self._connector.connect()
+        reusable = False
+        try:
+            await connection.begin(write=write)
+            try:
+                yield _SQLiteTransaction(connection, self._dialect)
+            except BaseException:
+                await connection.rollback()
+                reusable = True
+                raise
+            await connection.commit()
+            reusable = True
+        finally:
+            if reusable and len(self._idle) < _POOL_SIZE:
+                self._idle.append(connection)
+            else:
+                await connection.close()
+
+    @asynccontextmanager
+    async def _engine_transaction(self, *, write: bool) -> AsyncIterator[Transaction]:
+        async with (self.engine if write else self._read_engine).begin() as connection:
+            yield _EngineTransaction(connection)
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()

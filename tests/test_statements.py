@@ -1,0 +1,156 @@
+"""app.statements and the in-loop SQLite driver: same values as the ORM, lock waits that
+never block the event loop, and writers of one process taking turns."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db import make_engine, make_sessionmaker
+from app.migrate import upgrade_to_head
+from app.models import Account, Media
+from app.models.base import utcnow
+from app.services import uploads
+from app.services.policy import UploadPolicy
+from app.services.views import media_view
+from app.statements import Prepared, Statements
+from app.upload.ids import IdGenerator
+from app.upload.protocol import MediaCategory, UploadState
+from tests.conftest import Env, User
+
+_ACCOUNTS = Account.__table__
+_NAMES = Prepared(select(_ACCOUNTS.c.screen_name).where(_ACCOUNTS.c.id == bindparam("id")))
+
+
+async def test_a_prepared_read_gives_what_the_orm_loads(
+    env: Env, alice: User, engine: AsyncEngine
+) -> None:
+    statements = Statements(engine)
+    policy = UploadPolicy.from_settings(env.state.settings)
+    opened = await uploads.init_upload(
+        statements, IdGenerator(7), policy, owner_id=alice.id, total_bytes=1234,
+        media_type="video/mp4", category=MediaCategory.AMPLIFY_VIDEO, additional_owners=[],
+        shared=True, now=utcnow(),
+    )  # fmt: skip
+    now = utcnow()
+
+    via_statements = await uploads.get_status(
+        statements, owner_id=alice.id, media_id=opened.media_id, now=now
+    )
+    async with make_sessionmaker(engine)() as session:
+        media = await session.get(Media, opened.media_id)
+        assert media is not None
+        via_orm = media_view(media, now=now)
+    await statements.close()
+
+    assert via_statements == via_orm
+    assert via_orm.state is UploadState.UPLOADING
+    assert via_orm.is_async
+    assert media.expires_at.tzinfo is not None
+    assert media.is_shared is True
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncEngine:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
+    await asyncio.to_thread(upgrade_to_head, url)
+    engine = make_engine(url)
+    yield engine  # type: ignore[misc]
+    await engine.dispose()
+
+
+_ADD_ACCOUNT = Prepared(insert(_ACCOUNTS), columns=["id", "screen_name", "created_at"])
+
+
+def _account(account_id: int) -> dict[str, object]:
+    return {"id": account_id, "screen_name": f"u{account_id}", "created_at": utcnow()}
+
+
+async def _add_account(statements: Statements, account_id: int) -> None:
+    async with statements.transaction(write=True) as transaction:
+        await transaction.execute(_ADD_ACCOUNT, _account(account_id))
+
+
+async def test_a_write_waits_for_another_process_without_blocking_the_loop(
+    sqlite_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    statements = Statements(sqlite_engine)
+    other = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    ticking = asyncio.create_task(ticker())
+    writing = asyncio.create_task(_add_account(statements, 1))
+    await asyncio.sleep(0.3)
+    waited = not writing.done()
+    ticks_while_locked = ticks
+    other.execute("COMMIT")
+    await asyncio.wait_for(writing, 5)
+    ticking.cancel()
+    other.close()
+
+    async with statements.transaction(write=False) as transaction:
+        row = await transaction.one(_NAMES, {"id": 1})
+    await statements.close()
+    assert waited  # the lock was really held ...
+    assert ticks_while_locked >= 20  # ... and the loop ran on meanwhile
+    assert row is not None
+    assert row.screen_name == "u1"
+
+
+async def test_writers_of_one_process_take_turns(sqlite_engine: AsyncEngine) -> None:
+    statements = Statements(sqlite_engine)
+    sessions = make_sessionmaker(sqlite_engine)
+    order: list[str] = []
+
+    async def slow_session_writer() -> None:
+        async with sessions() as session:
+            await session.execute(text("UPDATE accounts SET screen_name = 'x1' WHERE id = 1"))
+            order.append("session holds the lock")
+            await asyncio.sleep(0.1)  # other coroutines run while the lock is held
+            await session.commit()
+            order.append("session committed")
+
+    async def statement_writer() -> None:
+        await asyncio.sleep(0.02)
+        await _add_account(statements, 2)
+        order.append("statement committed")
+
+    await _add_account(statements, 1)
+    await asyncio.gather(slow_session_writer(), statement_writer())
+    await statements.close()
+
+    assert order == ["session holds the lock", "session committed", "statement committed"]
+
+
+async def test_a_failed_transaction_rolls_back_and_the_connection_is_reused(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    statements = Statements(sqlite_engine)
+
+    async def fail_after_insert() -> None:
+        async with statements.transaction(write=True) as transaction:
+            await transaction.execute(_ADD_ACCOUNT, _account(5))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await fail_after_insert()
+    await _add_account(statements, 6)  # the gate was released, the lock too
+
+    async with statements.transaction(write=False) as transaction:
+        gone = await transaction.one(_NAMES, {"id": 5})
+        kept = await transaction.one(_NAMES, {"id": 6})
+    await statements.close()
+    assert gone is None
+    assert kept is not None

@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     secret_key: SecretStr = SecretStr("dev-only-secret")
     node_id: int | None = Field(default=None, ge=0, le=1023)
-    # glibc malloc thresholds for upload buffers (see app.main._tune_malloc).
+    # glibc malloc thresholds for upload buffers (see app.tuning.tune_malloc).
     tune_malloc: bool = True
     limits: LimitSettings = LimitSettings()
     worker: WorkerSettings = WorkerSettings()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,32 +31,13 @@ from app.routers.ratelimits import RateLimitHeaders
 from app.schemas.common import TwitterJSONResponse
 from app.services.policy import UploadPolicy
 from app.statements import Statements
+from app.tuning import tune_malloc
 from app.upload.ids import IdGenerator
 from app.upload.storage import build_store
 from app.workers.runner import Runner
 from app.workers.sweeper import run_sweeper
 
 __all__ = ["create_app"]
-
-
-def _tune_malloc() -> None:
-    """Keep request-body buffers in glibc's heap instead of an mmap/munmap per buffer.
-
-    Receiving an upload allocates and frees a large buffer per read; with glibc's
-    defaults each one is a fresh mapping and a burst of page faults, which costs more CPU
-    than the write itself (shared/perf-notes.md). Same effect as starting the server with
-    ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``; a no-op off glibc.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    for threshold in (256 * 1024 * 1024, 32 * 1024 * 1024):  # glibc may cap the first
-        if mallopt(m_mmap_threshold, threshold):
-            break
-    mallopt(m_trim_threshold, 256 * 1024 * 1024)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -70,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.tune_malloc:
-            _tune_malloc()
+            tune_malloc()
         engine = make_engine(settings.database_url)
         app.state.settings = settings
         app.state.sessions = make_sessionmaker(engine)

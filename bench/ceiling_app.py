@@ -6,17 +6,24 @@ file under ``BENCH_SINK_DIR`` (the same disk as the service's data dir) and answ
 
 ``bare``: a bare FastAPI app with one ``async def`` GET and one urlencoded ``async def``
 POST and no auth or database: the small-request ceiling for INIT and STATUS.
+
+Both set glibc's malloc thresholds at start-up exactly as the service does
+(``app.tuning.tune_malloc``): the ceiling must run with what the service gets for free.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse
+
+from app.tuning import tune_malloc
 
 _SINK_DIR = os.environ.get("BENCH_SINK_DIR", ".")
 _counter = itertools.count()
@@ -30,6 +37,7 @@ async def sink(scope: Scope, receive: Any, send: Any) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                tune_malloc()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
@@ -58,7 +66,13 @@ async def sink(scope: Scope, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": _PING})
 
 
-bare = FastAPI()
+@asynccontextmanager
+async def _bare_lifespan(_: FastAPI) -> AsyncIterator[None]:
+    tune_malloc()
+    yield
+
+
+bare = FastAPI(lifespan=_bare_lifespan)
 
 
 @bare.get("/1.1/media/upload.json")

@@ -1,0 +1,28 @@
+"""Process-level tuning applied at start-up (by the service and by the bench's ceiling
+apps alike, so that ratios compare like with like)."""
+
+from __future__ import annotations
+
+import ctypes
+
+__all__ = ["tune_malloc"]
+
+
+def tune_malloc() -> None:
+    """Keep request-body buffers in glibc's heap instead of an mmap/munmap per buffer.
+
+    Receiving an upload allocates and frees a large buffer per read; with glibc's
+    defaults each one is a fresh mapping and a burst of page faults, which costs more CPU
+    than the write itself (shared/perf-notes.md). Same effect as starting the server with
+    ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``; a no-op off glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    for threshold in (256 * 1024 * 1024, 32 * 1024 * 1024):  # glibc may cap the first
+        if mallopt(m_mmap_threshold, threshold):
+            break
+    mallopt(m_trim_threshold, 256 * 1024 * 1024)

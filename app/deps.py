@@ -34,6 +34,7 @@ __all__ = [
     "SessionsDep",
     "StatementsDep",
     "StoreDep",
+    "solve_by_hand",
 ]
 
 
@@ -194,3 +195,13 @@ async def get_current_user(request: Request) -> int:
 
 
 CurrentUser = Annotated[int, Depends(get_current_user)]
+
+
+async def solve_by_hand(request: Request) -> tuple[int, Services, Callable[[], datetime]]:
+    """``CurrentUser``, ``ServicesDep`` and ``ClockDep`` for the two hottest routes
+    (v1.1 upload and STATUS), which declare no dependencies: FastAPI's solving costs
+    about 80 us per request for these three (issue #6). Overrides of ``get_clock`` in
+    ``app.dependency_overrides`` still apply."""
+    user = await get_current_user(request)
+    provider = request.app.dependency_overrides.get(get_clock, get_clock)
+    return user, Services(request.app.state), await provider()

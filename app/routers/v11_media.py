@@ -6,21 +6,21 @@ command), as the real clients send them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from collections.abc import Mapping
+from typing import Any, cast
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app import errors
 from app.deps import (
     ClockDep,
-    CurrentUser,
     IdsDep,
     PolicyDep,
-    ServicesDep,
     SessionsDep,
     StatementsDep,
     StoreDep,
+    solve_by_hand,
 )
 from app.routers.errors import v11_error_responses
 from app.routers.streaming import RequestForm, open_form
@@ -82,11 +82,26 @@ _UPLOAD_BODY = {
 }
 
 
+_STATUS_PARAMETERS = [
+    {
+        "name": name,
+        "in": "query",
+        "required": True,
+        "description": description,
+        "schema": {"type": kind, "title": title, "description": description},
+    }
+    for name, kind, title, description in (
+        ("media_id", "integer", "Media Id", "id from INIT"),
+        ("command", "string", "Command", "STATUS"),
+    )
+]
+
+
 def _json(model: MediaResponseV11 | InitResponseV11, status: int) -> Response:
     return TwitterJSONResponse(model.model_dump(mode="json", exclude_none=True), status_code=status)
 
 
-def _int_param(params: dict[str, str], name: str, *, required: bool = True) -> int | None:
+def _int_param(params: Mapping[str, str], name: str, *, required: bool = True) -> int | None:
     raw = params.get(name)
     if raw is None or raw == "":
         if required:
@@ -169,14 +184,10 @@ def vars_of(error: Any) -> dict[str, Any]:
         **v11_error_responses(400, 401),
     },
 )
-async def upload(
-    request: Request,
-    user: CurrentUser,
-    services: ServicesDep,
-    clock: ClockDep,
-) -> Response:
+async def upload(request: Request) -> Response:
     """Chunked upload commands (`command` = INIT, APPEND, FINALIZE), or, without a
     command and with a `media`/`media_data` part, the one-shot image upload."""
+    user, services, clock = await solve_by_hand(request)  # see solve_by_hand: hot route
     sessions, statements, store = services.sessions, services.statements, services.store
     policy, ids = services.policy, services.ids
     form = await open_form(request)
@@ -225,8 +236,8 @@ async def upload(
     raise errors.BadParameter(f"Invalid command: {command}.")
 
 
-def _required(params: dict[str, str], name: str) -> str:
-    value = params.get(name)
+def _required(params: Mapping[str, str], name: str) -> str:
+    value: str | None = params.get(name)
     if not value:
         raise errors.ParameterMissing(name)
     return value
@@ -317,16 +328,16 @@ async def _simple(
     response_model=MediaResponseV11,
     response_model_exclude_none=True,
     responses=v11_error_responses(400, 401, 404),
+    openapi_extra={"parameters": _STATUS_PARAMETERS},
 )
-async def status(
-    user: CurrentUser,
-    services: ServicesDep,
-    clock: ClockDep,
-    media_id: Annotated[int, Query(description="id from INIT")],
-    command: Annotated[str, Query(description="STATUS")],
-) -> Response:
+async def status(request: Request) -> Response:
     """Processing state of an upload; poll again after `check_after_secs`. While the
     upload is open, `upload_info` lists the stored segments (for resuming)."""
+    user, services, clock = await solve_by_hand(request)  # see solve_by_hand: hot route
+    params = request.query_params
+    media_id = _int_param(params, "media_id")
+    assert media_id is not None
+    command = _required(params, "command")
     if command != "STATUS":
         raise errors.BadParameter(f"Invalid command: {command}. Use STATUS with GET.")
     view = await uploads.get_status(

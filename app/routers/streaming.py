@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
@@ -276,6 +276,20 @@ async def open_form(request: Request) -> RequestForm:
     elif content_type == b"application/x-www-form-urlencoded" or (
         not content_type and request.method == "POST"
     ):
-        form._events = _urlencoded_events(_body(request))
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) <= MAX_FIELD_BYTES:
+            # INIT, FINALIZE: a few short fields, parsed in one go.
+            raw = b"".join([chunk async for chunk in _body(request)])
+            pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True,
+                              encoding="utf-8", errors="replace")  # fmt: skip
+            if len(pairs) > MAX_FIELDS:
+                raise errors.BadParameter("Too many parameters.")
+            if not any(name in MEDIA_FIELDS for name, _ in pairs):
+                for name, value in pairs:
+                    params.setdefault(name, value)
+                return form
+            form._events = _urlencoded_events(_replay([raw]))
+        else:
+            form._events = _urlencoded_events(_body(request))
     await form._read_until_media()
     return form

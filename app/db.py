@@ -28,18 +28,14 @@ READ_ONLY = "mediastudio_read_only"
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    connector = None
-    if url.startswith("sqlite"):
-        args, options = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
-        connector = InLoopConnector(
-            args[0], uri=bool(options.get("uri")), timeout=_SQLITE_LOCK_TIMEOUT
-        )
-        kwargs.setdefault("async_creator", connector.connect)
-    engine = create_async_engine(url, **kwargs)
-    if engine.dialect.name == "sqlite":
-        _sqlite_explicit_transactions(engine)
-        if connector is not None:
-            _CONNECTORS[engine.sync_engine] = connector
+    if not url.startswith("sqlite"):
+        return create_async_engine(url, **kwargs)
+    # SQLite: connections from the in-loop connector (PRAGMAs, autocommit driver mode).
+    args, options = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
+    connector = InLoopConnector(args[0], uri=bool(options.get("uri")), timeout=_SQLITE_LOCK_TIMEOUT)
+    engine = create_async_engine(url, async_creator=connector.connect, **kwargs)
+    _sqlite_explicit_transactions(engine)
+    _CONNECTORS[engine.sync_engine] = connector
     return engine
 
 
@@ -53,14 +49,6 @@ _CONNECTORS: weakref.WeakKeyDictionary[Engine, InLoopConnector] = weakref.WeakKe
 
 
 def _sqlite_explicit_transactions(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _connect(dbapi_conn: Any, _: Any) -> None:
-        dbapi_conn.isolation_level = None  # the driver stops issuing BEGIN itself
-        cursor = dbapi_conn.cursor()
-        for pragma in InLoopConnector.PRAGMAS:
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
-
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Connection) -> None:
         if conn.get_execution_options().get(READ_ONLY):

@@ -70,9 +70,6 @@ class _Cursor:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def __await__(self) -> Any:
-        return self.__aenter__().__await__()
-
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> _Cursor:
         await self._owner._run(sql, lambda: self._cursor.execute(sql, parameters or ()))
         return self
@@ -165,6 +162,8 @@ class InLoopConnection:
     direct interface (``begin``/``run``) for statements compiled ahead of time."""
 
     def __init__(self, database: str, *, gate: WriteGate, timeout: float, uri: bool) -> None:
+        # isolation_level=None: the driver never issues BEGIN itself (db.py's begin event
+        # and app.statements do); check_same_thread=False: the pool may close it anywhere.
         self._conn = sqlite3.connect(
             database, timeout=0, isolation_level=None, check_same_thread=False, uri=uri
         )

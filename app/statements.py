@@ -24,7 +24,7 @@ import sqlite3
 from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Dialect
@@ -101,15 +101,21 @@ class _Compiled:
         ]
 
 
-class Transaction(Protocol):
-    async def all(self, prepared: Prepared, values: Mapping[str, Any]) -> list[Any]: ...
+class Transaction:
+    """Statements in one transaction; subclasses run them (``all``)."""
 
-    async def one(self, prepared: Prepared, values: Mapping[str, Any]) -> Any | None: ...
+    async def all(self, prepared: Prepared, values: Mapping[str, Any]) -> list[Any]:
+        raise NotImplementedError
 
-    async def execute(self, prepared: Prepared, values: Mapping[str, Any]) -> None: ...
+    async def one(self, prepared: Prepared, values: Mapping[str, Any]) -> Any | None:
+        rows = await self.all(prepared, values)
+        return rows[0] if rows else None
+
+    async def execute(self, prepared: Prepared, values: Mapping[str, Any]) -> None:
+        await self.all(prepared, values)
 
 
-class _SQLiteTransaction:
+class _SQLiteTransaction(Transaction):
     def __init__(self, connection: InLoopConnection, dialect: Dialect) -> None:
         self._connection, self._dialect = connection, dialect
 
@@ -121,15 +127,8 @@ class _SQLiteTransaction:
             raise exc.IntegrityError(compiled.sql, None, error) from error
         return compiled.rows(raw)
 
-    async def one(self, prepared: Prepared, values: Mapping[str, Any]) -> Any | None:
-        rows = await self.all(prepared, values)
-        return rows[0] if rows else None
 
-    async def execute(self, prepared: Prepared, values: Mapping[str, Any]) -> None:
-        await self.all(prepared, values)
-
-
-class _EngineTransaction:
+class _EngineTransaction(Transaction):
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
@@ -137,13 +136,6 @@ class _EngineTransaction:
         statement = cast(Executable, prepared.statement)
         result = await self._connection.execute(statement, dict(values))
         return list(result.all()) if result.returns_rows else []
-
-    async def one(self, prepared: Prepared, values: Mapping[str, Any]) -> Any | None:
-        rows = await self.all(prepared, values)
-        return rows[0] if rows else None
-
-    async def execute(self, prepared: Prepared, values: Mapping[str, Any]) -> None:
-        await self._connection.execute(cast(Executable, prepared.statement), dict(values))
 
 
 class Statements:

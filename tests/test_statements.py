@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -56,11 +57,11 @@ async def test_a_prepared_read_gives_what_the_orm_loads(
 
 
 @pytest.fixture
-async def sqlite_engine(tmp_path: Path) -> AsyncEngine:
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
     await asyncio.to_thread(upgrade_to_head, url)
     engine = make_engine(url)
-    yield engine  # type: ignore[misc]
+    yield engine
     await engine.dispose()
 
 

@@ -22,7 +22,14 @@ from starlette.requests import ClientDisconnect, Request
 from app import errors
 from app.upload.streams import PercentDecoder, b64decoded
 
-__all__ = ["MEDIA_FIELDS", "MediaPart", "RequestForm", "json_object", "open_form"]
+__all__ = [
+    "MEDIA_FIELDS",
+    "MediaPart",
+    "RequestForm",
+    "json_object",
+    "open_form",
+    "segment_sha256_header",
+]
 
 MEDIA_FIELDS = ("media", "media_data")
 MAX_FIELD_BYTES = 64 * 1024
@@ -118,6 +125,17 @@ class RequestForm:
                 if event.name in MEDIA_FIELDS:
                     raise errors.BadParameter("Send exactly one of media or media_data.")
                 await self._read_field(event)
+
+
+def segment_sha256_header(request: Request) -> str | None:
+    """``X-Segment-SHA256`` (APPEND, both generations): lower-case hex, or None."""
+    value = request.headers.get("x-segment-sha256")
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise errors.BadParameter("X-Segment-SHA256 must be 64 hex digits.")
+    return value
 
 
 async def _replay(chunks: list[bytes]) -> AsyncIterator[bytes]:

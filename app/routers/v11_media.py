@@ -23,7 +23,7 @@ from app.deps import (
     solve_by_hand,
 )
 from app.routers.errors import v11_error_responses
-from app.routers.streaming import RequestForm, open_form
+from app.routers.streaming import RequestForm, open_form, segment_sha256_header
 from app.schemas.common import TwitterJSONResponse
 from app.schemas.v11 import (
     ImageInfoV11,
@@ -280,20 +280,10 @@ async def _append(
         media_id=_media_id(form.params),
         index=index,
         chunks=chunks,
-        expected_sha256=_sha256_header(request),
+        expected_sha256=segment_sha256_header(request),
         now=clock(),
     )
     await form.read_rest()
-
-
-def _sha256_header(request: Request) -> str | None:
-    value = request.headers.get("x-segment-sha256")
-    if value is None:
-        return None
-    value = value.strip().lower()
-    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-        raise errors.BadParameter("X-Segment-SHA256 must be 64 hex digits.")
-    return value
 
 
 async def _simple(

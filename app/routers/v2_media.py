@@ -12,6 +12,7 @@ after the highest one stored": right for clients that append one segment at a ti
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -31,7 +32,7 @@ from app.deps import (
 from app.routers import v2_params as v2p
 from app.routers.errors import v2_error_responses
 from app.routers.ratelimits import rate_limited
-from app.routers.streaming import RequestForm, open_form
+from app.routers.streaming import RequestForm, open_form, segment_sha256_header
 from app.routers.v11_media import media_response
 from app.schemas.common import TwitterJSONResponse
 from app.schemas.v2 import (
@@ -127,7 +128,7 @@ async def _append(
     policy: PolicyDep,
     clock: ClockDep,
     form: RequestForm | None = None,
-) -> None:
+) -> datetime:
     """Shared by both generations: JSON (base64) or a form with a streamed media part."""
     cap = policy.limits.segment
     raw_index: object = None
@@ -148,7 +149,7 @@ async def _append(
         index = await _next_index(statements, user=user, media_id=media_id, clock=clock)
     else:
         index = v2p.parse_segment_index(raw_index)
-    await appends.append_segment(
+    expires = await appends.append_segment(
         statements,
         store,
         policy,
@@ -156,11 +157,12 @@ async def _append(
         media_id=media_id,
         index=index,
         chunks=chunks,
-        expected_sha256=v2p.sha256_header(request),
+        expected_sha256=segment_sha256_header(request),
         now=clock(),
     )
     if form is not None:
         await form.read_rest()
+    return expires
 
 
 async def _next_index(
@@ -194,20 +196,16 @@ async def append(
 ) -> Response:
     """Store one segment (`segment_index` 0..999, at most 5 MiB). Up to 3 may be in flight;
     they are assembled by index. Re-sending an index replaces it."""
-    media_id = v2p.parse_media_id(id)
-    await _append(
+    expires = await _append(
         request,
         user=user,
-        media_id=media_id,
+        media_id=v2p.parse_media_id(id),
         statements=statements,
         store=store,
         policy=policy,
         clock=clock,
     )
-    now = clock()
-    view = await uploads.get_status(statements, owner_id=user, media_id=media_id, now=now)
-    expires_at = int(now.timestamp()) + view.expires_after_secs
-    return _json(V2AppendResponse(data=V2AppendData(expires_at=expires_at)))
+    return _json(V2AppendResponse(data=V2AppendData(expires_at=int(expires.timestamp()))))
 
 
 @router.post(

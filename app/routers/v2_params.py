@@ -124,13 +124,3 @@ def b64(data: str) -> bytes:
 
 async def once(data: bytes) -> AsyncIterator[bytes]:
     yield data
-
-
-def sha256_header(request: Request) -> str | None:
-    value = request.headers.get("x-segment-sha256")
-    if value is None:
-        return None
-    value = value.strip().lower()
-    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-        raise errors.BadParameter("X-Segment-SHA256 must be 64 hex digits.")
-    return value

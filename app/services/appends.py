@@ -148,8 +148,9 @@ async def append_segment(
     chunks: AsyncIterable[bytes],
     expected_sha256: str | None,
     now: datetime,
-) -> None:
+) -> datetime:
     """APPEND: check, stream the segment to storage unlocked, then record it under lock.
+    Returns when the upload expires (v2 answers it).
 
     Re-sending an index replaces it; a failure at any step leaves the previous segment.
     The first check only reads: the record step re-checks under the lock.
@@ -187,7 +188,7 @@ async def append_segment(
             expected_sha256.lower(), staged.sha256 or ""
         ):
             raise errors.ChecksumMismatch(expected_sha256.lower(), staged.sha256 or "")
-        await _record_segment(statements, store, staged, owner_id=owner_id, now=now)
+        return await _record_segment(statements, store, staged, owner_id=owner_id, now=now)
     except BaseException:
         await store.abort_segment(staged)
         raise
@@ -200,7 +201,7 @@ async def _record_segment(
     *,
     owner_id: int,
     now: datetime,
-) -> None:
+) -> datetime:
     media_id = int(staged.key)
     async with statements.transaction(write=True) as transaction:
         snapshot, _, others = await _load_for_append(
@@ -220,3 +221,4 @@ async def _record_segment(
                 "received_at": now,
             },
         )
+    return snapshot.expires_at

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     node_id: int | None = Field(default=None, ge=0, le=1023)
     # glibc malloc thresholds for upload buffers (see app.tuning.tune_malloc).
     tune_malloc: bool = True
+    # freeze start-up objects out of the cyclic GC (see app.tuning.tune_gc).
+    tune_gc: bool = True
     limits: LimitSettings = LimitSettings()
     worker: WorkerSettings = WorkerSettings()
     # Per endpoint: {"user": [limit, window_secs], "app": [limit, window_secs]}; the

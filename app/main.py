@@ -31,7 +31,7 @@ from app.routers.ratelimits import RateLimitHeaders
 from app.schemas.common import TwitterJSONResponse
 from app.services.policy import UploadPolicy
 from app.statements import Statements
-from app.tuning import tune_malloc
+from app.tuning import tune_gc, tune_malloc
 from app.upload.ids import IdGenerator
 from app.upload.storage import build_store
 from app.workers.runner import Runner
@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     )
                 )
             )
+        if settings.tune_gc:
+            tune_gc()
         try:
             yield
         finally:

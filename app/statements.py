@@ -16,15 +16,23 @@ once as ordinary Core, compiled once per dialect, and then:
 
 Writes on SQLite share the engine's ``WriteGate``, so they queue with the sessions'
 transactions of this process rather than racing them.
+
+Small independent writes (INIT's new rows) can go through ``Statements.write``: on
+SQLite, the writes that arrive while the event loop is busy are committed together
+(group commit), each inside its own savepoint, so one failing write (an id collision)
+undoes only itself. Every caller still returns only after the COMMIT that holds its
+rows; what is saved is a BEGIN and a COMMIT per write, and the WAL pages that
+consecutive rows share (a COMMIT rewrites each page it touched).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections import namedtuple
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Dialect
@@ -38,6 +46,10 @@ from app.sqlite_inloop import InLoopConnection, InLoopConnector
 __all__ = ["Prepared", "Statements", "Transaction"]
 
 _POOL_SIZE = 8
+_MAX_GROUP = 256  # writes per group commit; the rest wait for the next one
+
+T = TypeVar("T")
+Unit = Callable[["Transaction"], Awaitable[Any]]
 
 
 class Prepared:
@@ -148,6 +160,74 @@ class Statements:
         self._idle: list[InLoopConnection] = []
         self._read_engine = engine.execution_options(**{READ_ONLY: True})
         self.dialect: str = self._dialect.name
+        self._queued: list[tuple[Unit, asyncio.Future[Any]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def write(self, unit: Callable[[Transaction], Awaitable[T]]) -> T:
+        """Run ``unit`` in a write transaction and return its result once committed.
+
+        On SQLite the units queued while the loop was busy share one transaction (group
+        commit), each in a savepoint: a unit that raises is undone alone and its caller
+        gets the exception; a failed COMMIT fails every unit of the group. A unit must
+        only run statements (no other awaits): the group holds the write lock meanwhile.
+        Elsewhere each unit is its own transaction.
+        """
+        if self._connector is None:
+            async with self.transaction(write=True) as transaction:
+                return await unit(transaction)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queued.append((unit, future))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_groups())
+        return await future
+
+    async def _flush_groups(self) -> None:
+        try:
+            while self._queued:
+                group, self._queued = self._queued[:_MAX_GROUP], self._queued[_MAX_GROUP:]
+                await self._commit_group(group)
+        finally:
+            self._flusher = None
+            for _, future in self._queued:  # only if this task itself was cancelled
+                if not future.done():
+                    future.set_exception(RuntimeError("the write queue stopped"))
+            self._queued = []
+
+    async def _commit_group(self, group: list[tuple[Unit, asyncio.Future[Any]]]) -> None:
+        outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        try:
+            async with self.transaction(write=True) as transaction:
+                assert isinstance(transaction, _SQLiteTransaction)
+                run = transaction._connection.run
+                alone = len(group) == 1
+                for unit, future in group:
+                    if not alone:
+                        await run("SAVEPOINT unit", ())
+                    try:
+                        result = await unit(transaction)
+                    except Exception as error:
+                        if alone:
+                            raise
+                        await run("ROLLBACK TO unit", ())
+                        outcomes.append((future, False, error))
+                    else:
+                        outcomes.append((future, True, result))
+                    if not alone:
+                        await run("RELEASE unit", ())
+        except Exception as error:  # BEGIN, COMMIT or a lone unit failed
+            outcomes = [(future, False, error) for _, future in group]
+        except BaseException as error:  # cancelled: nothing was committed
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(error)
+            raise
+        for future, ok, value in outcomes:
+            if future.done():  # its caller went away (the rows stay; they expire)
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
 
     @asynccontextmanager
     async def transaction(self, *, write: bool) -> AsyncIterator[Transaction]:
@@ -181,6 +261,8 @@ class Statements:
             yield _EngineTransaction(connection)
 
     async def close(self) -> None:
+        if self._flusher is not None:  # let queued writes commit (their callers wait)
+            await asyncio.shield(self._flusher)
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.close()

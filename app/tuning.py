@@ -4,8 +4,28 @@ apps alike, so that ratios compare like with like)."""
 from __future__ import annotations
 
 import ctypes
+import gc
 
-__all__ = ["tune_malloc"]
+__all__ = ["tune_gc", "tune_malloc"]
+
+_gc_tuned = False
+
+
+def tune_gc() -> None:
+    """Exempt what start-up built from the cyclic garbage collector (``gc.freeze``).
+
+    A started service holds ~140,000 long-lived objects (ORM metadata, pydantic and
+    FastAPI models, compiled statements) that every full collection traverses again:
+    measured under INIT load, one full collection took ~65 ms (the p99 latency) and the
+    collector ~10% of the CPU (issue #6). Frozen objects are still freed by reference
+    counting; only cycles among them would stay. Once per process, at the end of start-up.
+    """
+    global _gc_tuned
+    if _gc_tuned:
+        return
+    _gc_tuned = True
+    gc.collect()
+    gc.freeze()
 
 
 def tune_malloc() -> None:

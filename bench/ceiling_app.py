@@ -8,7 +8,9 @@ file under ``BENCH_SINK_DIR`` (the same disk as the service's data dir) and answ
 POST and no auth or database: the small-request ceiling for INIT and STATUS.
 
 Both set glibc's malloc thresholds at start-up exactly as the service does
-(``app.tuning.tune_malloc``): the ceiling must run with what the service gets for free.
+(``app.tuning.tune_malloc``), and ``bare`` also freezes its start-up objects out of the
+cyclic GC (``app.tuning.tune_gc``): the ceiling must run with what the service gets for
+free.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse
 
-from app.tuning import tune_malloc
+from app.tuning import tune_gc, tune_malloc
 
 _SINK_DIR = os.environ.get("BENCH_SINK_DIR", ".")
 _counter = itertools.count()
@@ -69,6 +71,7 @@ async def sink(scope: Scope, receive: Any, send: Any) -> None:
 @asynccontextmanager
 async def _bare_lifespan(_: FastAPI) -> AsyncIterator[None]:
     tune_malloc()
+    tune_gc()
     yield
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db import make_engine, make_sessionmaker
@@ -19,7 +20,7 @@ from app.models.base import utcnow
 from app.services import uploads
 from app.services.policy import UploadPolicy
 from app.services.views import media_view
-from app.statements import Prepared, Statements
+from app.statements import Prepared, Statements, Transaction, Unit
 from app.upload.ids import IdGenerator
 from app.upload.protocol import MediaCategory, UploadState
 from tests.conftest import Env, User
@@ -155,3 +156,42 @@ async def test_a_failed_transaction_rolls_back_and_the_connection_is_reused(
     await statements.close()
     assert gone is None
     assert kept is not None
+
+
+async def test_concurrent_writes_commit_together_and_a_failing_one_is_undone_alone(
+    env: Env, engine: AsyncEngine
+) -> None:
+    """``Statements.write``: on SQLite the writes queued together share one transaction
+    (group commit); a unit that fails after writing leaves nothing, the others stay."""
+    statements = Statements(engine)
+    seen: list[object] = []
+
+    def adding(*account_ids: int, fail: bool = False) -> Unit:
+        async def unit(transaction: Transaction) -> int:
+            seen.append(transaction)
+            for account_id in account_ids:
+                await transaction.execute(_ADD_ACCOUNT, _account(account_id))
+            if fail:
+                raise RuntimeError("refused after writing")
+            return account_ids[0]
+
+        return unit
+
+    outcomes = await asyncio.gather(
+        statements.write(adding(21)),
+        statements.write(adding(22, 23, fail=True)),
+        statements.write(adding(21)),  # the same id: IntegrityError, for this one only
+        statements.write(adding(24)),
+        return_exceptions=True,
+    )
+    async with statements.transaction(write=False) as transaction:
+        names = {i: await transaction.one(_NAMES, {"id": i}) for i in (21, 22, 23, 24)}
+    await statements.close()
+
+    assert outcomes[0] == 21
+    assert isinstance(outcomes[1], RuntimeError)
+    assert isinstance(outcomes[2], IntegrityError)
+    assert outcomes[3] == 24
+    assert [i for i, row in names.items() if row is not None] == [21, 24]
+    shared = len({id(t) for t in seen}) == 1
+    assert shared is (statements.dialect == "sqlite")

@@ -21,7 +21,7 @@ from app.models import Media, MediaOwner, MediaSegment
 from app.services import finalize as finalize_step
 from app.services.policy import UploadPolicy
 from app.services.views import MediaView, media_view
-from app.statements import Prepared, Statements
+from app.statements import Prepared, Statements, Transaction
 from app.upload import limits, protocol
 from app.upload.ids import IdGenerator
 from app.upload.protocol import MediaKind, UploadSnapshot, UploadState
@@ -151,19 +151,23 @@ async def init_upload(
         "created_at": now,
         "expires_at": now + policy.upload_ttl,
     }
+    owners = sorted(set(additional_owners))  # any ids, as on Twitter
+
+    async def insert(transaction: Transaction) -> None:
+        try:
+            await transaction.execute(_INSERT_MEDIA, row)
+        except IntegrityError:
+            raise _IdTaken() from None
+        for account_id in owners:
+            await transaction.execute(
+                _INSERT_OWNER, {"media_id": row["id"], "account_id": account_id}
+            )
+
     for _ in range(5):
         media_id = row["id"] = ids.next_id()
         row["media_key"] = protocol.media_key(media_id, plan.kind, category)
         try:
-            async with statements.transaction(write=True) as transaction:
-                try:
-                    await transaction.execute(_INSERT_MEDIA, row)
-                except IntegrityError:
-                    raise _IdTaken() from None
-                for account_id in sorted(set(additional_owners)):  # any id, as on Twitter
-                    await transaction.execute(
-                        _INSERT_OWNER, {"media_id": media_id, "account_id": account_id}
-                    )
+            await statements.write(insert)  # group-committed with concurrent INITs
             return media_view(SimpleNamespace(**row), now=now)
         except _IdTaken:  # an id collision between nodes: draw again
             continue

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
-import pytest
+import asyncio
 
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.models import MediaOwner
+from app.upload.ids import IdGenerator
 from tests.conftest import Env, User
 from tests.fixtures.protocol import MIB, URL, init
+from tests.fixtures.protocol import status as fetch_status
 
 LIMITS = [
     ("tweet_image", "image/jpeg", 5 * MIB),
@@ -210,3 +217,64 @@ class TestAuth:
         response = await env.client.get(URL, params={"command": "STATUS", "media_id": "1"})
 
         assert response.status_code == 401
+
+
+class _RepeatsItsFirstId(IdGenerator):
+    """A node whose first id another node has drawn too: the second INIT collides."""
+
+    def __init__(self) -> None:
+        super().__init__(3)
+        self._first: int | None = None
+        self._handed = 0
+
+    def next_id(self) -> int:
+        self._handed += 1
+        if self._handed <= 2:
+            if self._first is None:
+                self._first = super().next_id()
+            return self._first
+        return super().next_id()
+
+
+class TestConcurrentInits:
+    """Concurrent INITs are committed together on SQLite (``Statements.write``); each
+    still answers only for rows that are committed, and failures stay their own."""
+
+    async def test_concurrent_inits_all_open_their_own_upload(
+        self, env: Env, alice: User, bob: User, engine: AsyncEngine
+    ) -> None:
+        opening = [
+            init(env.client, alice.headers, total_bytes=100 + i, media_type="video/mp4",
+                 category="amplify_video", additional_owners=str(bob.id))
+            for i in range(24)
+        ]  # fmt: skip
+        responses = await asyncio.gather(*opening)
+
+        assert [r.status_code for r in responses] == [202] * 24
+        ids = [r.json()["media_id"] for r in responses]
+        assert len(set(ids)) == 24
+        for media_id, expected in zip(ids, range(100, 124), strict=True):
+            status = await fetch_status(env.client, alice.headers, media_id)
+            assert status.status_code == 200
+            assert status.json()["upload_info"]["total_bytes"] == expected
+        async with engine.connect() as conn:
+            owners = await conn.scalar(
+                select(func.count()).select_from(MediaOwner).where(MediaOwner.account_id == bob.id)
+            )
+        assert owners == 24
+
+    async def test_an_id_collision_in_a_group_is_undone_alone_and_drawn_again(
+        self, env: Env, alice: User
+    ) -> None:
+        env.app.state.ids = _RepeatsItsFirstId()
+        opening = [
+            init(env.client, alice.headers, total_bytes=10, media_type="image/png") for _ in "abc"
+        ]
+        first, second, third = await asyncio.gather(*opening)
+
+        assert [first.status_code, second.status_code, third.status_code] == [202] * 3
+        ids = {r.json()["media_id"] for r in (first, second, third)}
+        assert len(ids) == 3
+        for media_id in ids:
+            status = await fetch_status(env.client, alice.headers, media_id)
+            assert status.status_code == 200

@@ -163,6 +163,24 @@ class Statements:
         self._queued: list[tuple[Unit, asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
+    async def read(self, prepared: Prepared, values: Mapping[str, Any]) -> list[Any]:
+        """The rows of one statement, read on its own: one statement sees one snapshot,
+        so no transaction is opened around it (on SQLite, no BEGIN and no COMMIT)."""
+        if self._connector is None:
+            async with self._read_engine.connect() as connection:
+                return await _EngineTransaction(connection).all(prepared, values)
+        connection = self._idle.pop() if self._idle else await self._connector.connect()
+        try:
+            rows = await _SQLiteTransaction(connection, self._dialect).all(prepared, values)
+        except BaseException:
+            await connection.close()
+            raise
+        if len(self._idle) < _POOL_SIZE:
+            self._idle.append(connection)
+        else:
+            await connection.close()
+        return rows
+
     async def write(self, unit: Callable[[Transaction], Awaitable[T]]) -> T:
         """Run ``unit`` in a write transaction and return its result once committed.
 

@@ -42,7 +42,10 @@ from app.services.views import MediaView
 from app.upload import limits, protocol
 from app.upload.protocol import MediaKind, UploadState
 
-router = APIRouter(prefix="/1.1/media", tags=["media-v1.1"])
+# Installed straight into the app's route table (app.main), so its own defaults apply.
+router = APIRouter(
+    prefix="/1.1/media", tags=["media-v1.1"], default_response_class=TwitterJSONResponse
+)
 
 _FORM_FIELDS: dict[str, Any] = {
     "command": {"type": "string", "enum": ["INIT", "APPEND", "FINALIZE"]},

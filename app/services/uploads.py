@@ -11,7 +11,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, and_, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -45,14 +45,22 @@ _OWNERS_TABLE = cast(Table, MediaOwner.__table__)
 _MEDIA = _MEDIA_TABLE.c
 _SEGMENTS = cast(Table, MediaSegment.__table__).c
 # INIT and STATUS run often: prepared Core statements (app.statements), no ORM.
-_STATUS_MEDIA = Prepared(
-    select(*_MEDIA).where(
-        _MEDIA.id == bindparam("media_id"), _MEDIA.owner_id == bindparam("owner_id")
+# One statement (so one snapshot, and no BEGIN/COMMIT): the media row, joined while it is
+# still uploading with its segments, one row per segment (or one with NULLs).
+_STATUS = Prepared(
+    select(
+        *_MEDIA,
+        _SEGMENTS.segment_index.label("segment_index"),
+        _SEGMENTS.size.label("segment_size"),
+        _SEGMENTS.sha256.label("segment_sha256"),
     )
-)
-_STATUS_SEGMENTS = Prepared(
-    select(_SEGMENTS.segment_index, _SEGMENTS.size, _SEGMENTS.sha256)
-    .where(_SEGMENTS.media_id == bindparam("media_id"))
+    .select_from(
+        _MEDIA_TABLE.outerjoin(
+            MediaSegment.__table__,
+            and_(_SEGMENTS.media_id == _MEDIA.id, _MEDIA.state == UploadState.UPLOADING),
+        )
+    )
+    .where(_MEDIA.id == bindparam("media_id"), _MEDIA.owner_id == bindparam("owner_id"))
     .order_by(_SEGMENTS.segment_index)
 )
 _INSERT_MEDIA = Prepared(insert(_MEDIA_TABLE), columns=[c.key for c in _MEDIA])
@@ -60,12 +68,12 @@ _INSERT_OWNER = Prepared(insert(_OWNERS_TABLE), columns=["media_id", "account_id
 
 
 async def _with_checksum(store: SegmentStore | None, media_id: int, row: Any) -> StoredSegment:
-    """A segment row's SHA-256, computed from the stored bytes when APPEND was not asked
-    to check one (the common case); not saved, since only resuming clients ask."""
-    sha256 = row.sha256
+    """A segment's SHA-256, computed from the stored bytes when APPEND was not asked to
+    check one (the common case); not saved, since only resuming clients ask."""
+    sha256 = row.segment_sha256
     if sha256 is None and store is not None:
         sha256 = await store.segment_sha256(storage_key(media_id), row.segment_index)
-    return StoredSegment(index=row.segment_index, size=row.size, sha256=sha256)
+    return StoredSegment(index=row.segment_index, size=row.segment_size, sha256=sha256)
 
 
 def _snapshot(media: Media, segments: dict[int, int]) -> UploadSnapshot:
@@ -226,17 +234,18 @@ async def get_status(
 
     Media that needed no processing answers 404 (code 34), as Twitter does for images.
     """
-    async with statements.transaction(write=False) as transaction:
-        media = await transaction.one(_STATUS_MEDIA, {"media_id": media_id, "owner_id": owner_id})
-        rows = []
-        if media is not None and media.state is UploadState.UPLOADING:
-            rows = await transaction.all(_STATUS_SEGMENTS, {"media_id": media_id})
+    rows = await statements.read(_STATUS, {"media_id": media_id, "owner_id": owner_id})
+    media = rows[0] if rows else None
     if media is None:
         raise errors.MediaNotFound()  # someone else's media is indistinguishable from none
     if now >= media.expires_at and not media.is_used:
         raise errors.UploadExpired(media_id)
     if media.state is UploadState.UPLOADING:
-        segments = [await _with_checksum(checksums, media_id, row) for row in rows]
+        segments = [
+            await _with_checksum(checksums, media_id, row)
+            for row in rows
+            if row.segment_index is not None
+        ]
         return media_view(media, now=now, segments=segments)
     if not media.is_async:
         raise errors.MediaNotFound()

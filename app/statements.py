@@ -167,19 +167,25 @@ class Statements:
         """The rows of one statement, read on its own: one statement sees one snapshot,
         so no transaction is opened around it (on SQLite, no BEGIN and no COMMIT)."""
         if self._connector is None:
-            async with self._read_engine.connect() as connection:
-                return await _EngineTransaction(connection).all(prepared, values)
-        connection = self._idle.pop() if self._idle else await self._connector.connect()
+            async with self._read_engine.connect() as engine_connection:
+                return await _EngineTransaction(engine_connection).all(prepared, values)
+        connection = await self._checkout(self._connector)
+        reusable = False
         try:
             rows = await _SQLiteTransaction(connection, self._dialect).all(prepared, values)
-        except BaseException:
-            await connection.close()
-            raise
-        if len(self._idle) < _POOL_SIZE:
+            reusable = True
+        finally:
+            await self._checkin(connection, reusable=reusable)
+        return rows
+
+    async def _checkout(self, connector: InLoopConnector) -> InLoopConnection:
+        return self._idle.pop() if self._idle else await connector.connect()
+
+    async def _checkin(self, connection: InLoopConnection, *, reusable: bool) -> None:
+        if reusable and len(self._idle) < _POOL_SIZE:
             self._idle.append(connection)
         else:
             await connection.close()
-        return rows
 
     async def write(self, unit: Callable[[Transaction], Awaitable[T]]) -> T:
         """Run ``unit`` in a write transaction and return its result once committed.
@@ -255,7 +261,7 @@ class Statements:
             async with self._engine_transaction(write=write) as transaction:
                 yield transaction
             return
-        connection = self._idle.pop() if self._idle else await self._connector.connect()
+        connection = await self._checkout(self._connector)
         reusable = False
         try:
             await connection.begin(write=write)
@@ -268,10 +274,7 @@ class Statements:
             await connection.commit()
             reusable = True
         finally:
-            if reusable and len(self._idle) < _POOL_SIZE:
-                self._idle.append(connection)
-            else:
-                await connection.close()
+            await self._checkin(connection, reusable=reusable)
 
     @asynccontextmanager
     async def _engine_transaction(self, *, write: bool) -> AsyncIterator[Transaction]:

@@ -163,6 +163,19 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
         raise errors.BadParameter("The client closed the connection mid-body.") from None
 
 
+async def _small_body(request: Request) -> bytes:
+    """A body known to be small, read straight from the ASGI messages (INIT, FINALIZE:
+    one message, usually); ``request.stream()`` would cost two generators per request."""
+    chunks = []
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise errors.BadParameter("The client closed the connection mid-body.")
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
 async def _multipart_events(body: AsyncIterator[bytes], boundary: bytes) -> AsyncIterator[_Event]:
     events: deque[_Event] = deque()
     headers: dict[bytes, bytes] = {}
@@ -283,7 +296,8 @@ async def open_form(request: Request) -> RequestForm:
     The caller streams ``form.media.chunks()``, then calls ``read_rest()`` for fields
     that follow the media part.
     """
-    params = dict(request.query_params)
+    query = request.scope["query_string"]  # as Starlette decodes it; the last value wins
+    params = dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)) if query else {}
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     form = RequestForm(params=params)
     if content_type == b"multipart/form-data":
@@ -297,7 +311,7 @@ async def open_form(request: Request) -> RequestForm:
         length = request.headers.get("content-length", "")
         if length.isdigit() and int(length) <= MAX_FIELD_BYTES:
             # INIT, FINALIZE: a few short fields, parsed in one go.
-            raw = b"".join([chunk async for chunk in _body(request)])
+            raw = await _small_body(request)
             pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True,
                               encoding="utf-8", errors="replace")  # fmt: skip
             if len(pairs) > MAX_FIELDS:

@@ -50,6 +50,15 @@ def median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return row
 
 
+def median_rps(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The req/s round with the median rate, plus every round's rate."""
+    ordered = sorted(rows, key=lambda r: float(r["rps"]))
+    row = dict(ordered[len(ordered) // 2])
+    row["runs_rps"] = [r["rps"] for r in rows]
+    row["errors"] = sum(r["errors"] for r in rows)
+    return row
+
+
 def machine() -> dict[str, Any]:
     model = ""
     try:

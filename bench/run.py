@@ -55,7 +55,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
     p.add_argument("--output", type=Path, help="a .json file, or a directory for it")
     p.add_argument("--database-url", default="", help="service DB (default: SQLite in tmp)")
     p.add_argument("--workers", type=int, default=1, help="uvicorn workers for every server")
-    p.add_argument("--repeat", type=int, help="repeats of ceiling/service single (median)")
+    p.add_argument("--repeat", type=int,
+                   help="interleaved repeats of ceiling and service runs: single, concurrent "
+                   "and req/s (median; 3, quick 1)")  # fmt: skip
     p.add_argument("--big-mib", type=int, help="single-upload size (512; quick 20)")
     p.add_argument("--clients", type=int, help="concurrent uploaders (32; quick 4)")
     p.add_argument("--client-mib", type=int, help="MiB per concurrent uploader (50; quick 5)")
@@ -198,12 +200,14 @@ class Bench:
         uploads["base64_multipart"] = self.upload("base64 multipart", b64.first(big))
         uploads["base64_urlencoded"] = self.upload("base64 urlencoded", pct.first(big))
         ceiling = {"single": report.median_row(ceilings)}
-        ceiling["concurrent"] = self.upload(
-            "ceiling N clients", self.raw.first(per_client), ceiling=True, clients=plan.clients
-        )
-        uploads["concurrent"] = self.upload(
-            "multipart N clients", self.raw.first(per_client), clients=plan.clients
-        )
+        ceilings, services = [], []
+        for _ in range(plan.repeat):  # interleaved too: the disk's state drifts between runs
+            ceilings.append(self.upload("ceiling N clients", self.raw.first(per_client),
+                                        ceiling=True, clients=plan.clients))  # fmt: skip
+            services.append(self.upload("multipart N clients", self.raw.first(per_client),
+                                        clients=plan.clients))  # fmt: skip
+        ceiling["concurrent"] = report.median_row(ceilings)
+        uploads["concurrent"] = report.median_row(services)
         result: dict[str, Any] = {
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "machine": {**self.machine, "loadavg_1m_at_end": round(os.getloadavg()[0], 2)},
@@ -246,14 +250,16 @@ class Bench:
                                               init_body.encode(), expect=202)),
             "status": (self.service, rps.Target("GET", status, self.token)),
         }  # fmt: skip
-        out = {}
-        for name, (server, target) in cases.items():
-            out[name] = rps.measure(
-                server.port, target, connections=plan.connections, seconds=plan.rps_seconds
-            )
-            print(f"  {name}: {out[name]['rps']} req/s ({out[name]['client']}), "
-                  f"errors {out[name]['errors']}")  # fmt: skip
-        return out
+        rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
+        for _ in range(plan.repeat):  # rounds of every case, so drift hits all alike
+            for name, (server, target) in cases.items():
+                row = rps.measure(
+                    server.port, target, connections=plan.connections, seconds=plan.rps_seconds
+                )
+                rounds[name].append(row)
+                print(f"  {name}: {row['rps']} req/s ({row['client']}), "
+                      f"errors {row['errors']}")  # fmt: skip
+        return {name: report.median_rps(rows) for name, rows in rounds.items()}
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

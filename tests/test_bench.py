@@ -53,6 +53,7 @@ def test_top_level_sections(result: dict[str, Any]) -> None:
 def test_ceiling_measured(result: dict[str, Any], name: str) -> None:
     row = result["ceiling"][name]
     assert set(row) >= UPLOAD_KEYS
+    assert row["runs_mib_s"] == [row["mib_s"]]  # --quick: one interleaved repeat
     assert row["mib_s"] > 0
     assert row["requests"] > 0
     assert row["errors"] == 0
@@ -81,6 +82,7 @@ def test_small_requests_measured(result: dict[str, Any], name: str) -> None:
     assert row["rps"] > 0
     assert row["requests"] > 0
     assert row["errors"] == 0
+    assert row["runs_rps"] == [row["rps"]]  # --quick: one round; the median is that round
 
 
 def test_every_target_reported(result: dict[str, Any]) -> None:

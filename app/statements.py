@@ -199,7 +199,10 @@ class Statements:
         if self._connector is None:
             async with self.transaction(write=True) as transaction:
                 return await unit(transaction)
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if self._flusher is not None and self._flusher.get_loop() is not loop:
+            self._flusher, self._queued = None, []  # its loop stopped mid-flush
+        future: asyncio.Future[T] = loop.create_future()
         self._queued.append((unit, future))
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_groups())
@@ -282,8 +285,9 @@ class Statements:
             yield _EngineTransaction(connection)
 
     async def close(self) -> None:
-        if self._flusher is not None:  # let queued writes commit (their callers wait)
-            await asyncio.shield(self._flusher)
+        flusher = self._flusher
+        if flusher is not None and flusher.get_loop() is asyncio.get_running_loop():
+            await asyncio.shield(flusher)  # let queued writes commit (their callers wait)
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.close()

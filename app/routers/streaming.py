@@ -165,7 +165,11 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 
 async def _small_body(request: Request) -> bytes:
     """A body known to be small, read straight from the ASGI messages (INIT, FINALIZE:
-    one message, usually); ``request.stream()`` would cost two generators per request."""
+    one message, usually); ``request.stream()`` would cost two generators per request.
+    A body already read (OAuth 1.0a signs urlencoded bodies) is kept by Starlette."""
+    body: bytes | None = getattr(request, "_body", None)
+    if body is not None:
+        return body
     chunks = []
     while True:
         message = await request.receive()

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     port: int = 8000
     data_dir: Path = Path("var")
     database_url: str = ""
+    # Connection pool of each process for a server database (not SQLite): INIT/STATUS at
+    # 64 concurrent clients waited on the default 5 + 10 (issue #6).
+    database_pool_size: int = Field(default=16, ge=1)
+    database_max_overflow: int = Field(default=16, ge=0)
     secret_key: SecretStr = SecretStr("dev-only-secret")
     node_id: int | None = Field(default=None, ge=0, le=1023)
     # glibc malloc thresholds for upload buffers (see app.tuning.tune_malloc).

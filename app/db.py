@@ -27,8 +27,17 @@ _SQLITE_LOCK_TIMEOUT = 30.0
 READ_ONLY = "mediastudio_read_only"
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def make_engine(
+    url: str, *, pool_size: int | None = None, max_overflow: int | None = None, **kwargs: Any
+) -> AsyncEngine:
+    """``pool_size``/``max_overflow`` size a server database's pool (ignored for SQLite,
+    whose connections are in-process, and when a ``poolclass`` is given)."""
     if not url.startswith("sqlite"):
+        if "poolclass" not in kwargs:
+            if pool_size is not None:
+                kwargs["pool_size"] = pool_size
+            if max_overflow is not None:
+                kwargs["max_overflow"] = max_overflow
         return create_async_engine(url, **kwargs)
     # SQLite: connections from the in-loop connector (PRAGMAs, autocommit driver mode).
     args, options = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))

@@ -51,7 +51,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.tune_malloc:
             tune_malloc()
-        engine = make_engine(settings.database_url)
+        engine = make_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
         app.state.settings = settings
         app.state.sessions = make_sessionmaker(engine)
         app.state.read_sessions = make_read_sessionmaker(engine)

@@ -68,6 +68,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
     p.add_argument("--with-worker", action="store_true",
                    help="keep the service's in-process job worker on (it then processes the "
                    "padded videos while later phases run)")  # fmt: skip
+    p.add_argument("--keep-caches", action="store_true",
+                   help="do not drop the page cache before each upload phase (it is synced "
+                   "either way)")  # fmt: skip
     p.add_argument("--tmp-dir", type=Path, help="parent of the temporary data dirs")
     p.add_argument("--keep-tmp", action="store_true", help="do not delete the data dirs")
     args = p.parse_args(argv)
@@ -111,6 +114,7 @@ class Bench:
         self.servers: list[Server] = []
         self.monitors: list[Monitor] = []
         self.log_tails: dict[str, str] = {}
+        self.caches_dropped = not args.keep_caches
 
     def start(self) -> None:
         env: dict[str, str] = {}
@@ -142,6 +146,26 @@ class Bench:
         for server in self.servers:
             print(f"  {server.name}: pid {server.proc.pid} on 127.0.0.1:{server.port}")
 
+    def settle(self, encoded: payload.Encoded) -> None:
+        """Start every upload phase from the same memory state: write back what earlier
+        phases left dirty and, unless ``--keep-caches``, drop the clean page cache
+        (needs root; where refused, the JSON says so), then read the phase's request
+        bodies back in, so the client sends them from memory as before. On this VM,
+        writes into new page cache slow down by ~2x once a few GB are cached (issue #6),
+        which would penalize whichever server keeps its data (the service) and not the
+        sink, which rewrites the same 64 files."""
+        os.sync()
+        if self.args.keep_caches:
+            return
+        try:
+            Path("/proc/sys/vm/drop_caches").write_text("1\n")
+        except OSError:
+            self.caches_dropped = False
+        end = max(offset + length for offset, length in encoded.spans)
+        with open(encoded.path, "rb", buffering=0) as bodies:
+            while bodies.tell() < end and bodies.read(8 * MiB):
+                pass
+
     def _add(self, server: Server) -> Server:
         self.servers.append(server)
         self.monitors.append(Monitor(server))
@@ -161,6 +185,7 @@ class Bench:
         server, monitor = (
             (self.sink, self.sink_mon) if ceiling else (self.service, self.service_mon)
         )
+        self.settle(encoded)
         with monitor.measure() as usage:
             run = client.upload(
                 server.port, None if ceiling else self.token, encoded,
@@ -217,6 +242,7 @@ class Bench:
                 "malloc_tuned": self.args.malloc_tuned,
                 "database": "custom" if self.args.database_url else "sqlite",
                 "upload_client": "python sendfile (bench.client)",
+                "page_cache_dropped_before_each_upload_phase": self.caches_dropped,
             },
             "ceiling": ceiling,
             "uploads": uploads,

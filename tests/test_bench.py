@@ -26,7 +26,7 @@ RPS_KEYS = {"rps", "p50_ms", "p99_ms", "requests", "errors", "client"}
 def result(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("bench")
     done = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--quick", "--output", str(out)],
+        [sys.executable, "-m", "bench.run", "--quick", "--keep-caches", "--output", str(out)],
         cwd=REPO,
         capture_output=True,
         text=True,

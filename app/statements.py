@@ -19,10 +19,11 @@ transactions of this process rather than racing them.
 
 Small independent writes (INIT's new rows) can go through ``Statements.write``: on
 SQLite, the writes that arrive while the event loop is busy are committed together
-(group commit), each inside its own savepoint, so one failing write (an id collision)
-undoes only itself. Every caller still returns only after the COMMIT that holds its
-rows; what is saved is a BEGIN and a COMMIT per write, and the WAL pages that
-consecutive rows share (a COMMIT rewrites each page it touched).
+(group commit). If one of them fails (an id collision), the group is rolled back and
+its writes run again one transaction each, so only the failing one fails. Every caller
+still returns only after the COMMIT that holds its rows; what is saved is a BEGIN and a
+COMMIT per write, and the WAL pages that consecutive rows share (a COMMIT rewrites each
+page it touched).
 """
 
 from __future__ import annotations
@@ -191,10 +192,11 @@ class Statements:
         """Run ``unit`` in a write transaction and return its result once committed.
 
         On SQLite the units queued while the loop was busy share one transaction (group
-        commit), each in a savepoint: a unit that raises is undone alone and its caller
-        gets the exception; a failed COMMIT fails every unit of the group. A unit must
-        only run statements (no other awaits): the group holds the write lock meanwhile.
-        Elsewhere each unit is its own transaction.
+        commit); if any unit raises, the group is rolled back and each unit runs again
+        in a transaction of its own, so only a unit that fails alone reaches its caller
+        as an exception. A unit may therefore run twice, and must only run statements
+        (no other awaits: the group holds the write lock meanwhile). Elsewhere each unit
+        is its own transaction.
         """
         if self._connector is None:
             async with self.transaction(write=True) as transaction:
@@ -221,40 +223,25 @@ class Statements:
             self._queued = []
 
     async def _commit_group(self, group: list[tuple[Unit, asyncio.Future[Any]]]) -> None:
-        outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
         try:
             async with self.transaction(write=True) as transaction:
-                assert isinstance(transaction, _SQLiteTransaction)
-                run = transaction._connection.run
-                alone = len(group) == 1
-                for unit, future in group:
-                    if not alone:
-                        await run("SAVEPOINT unit", ())
-                    try:
-                        result = await unit(transaction)
-                    except Exception as error:
-                        if alone:
-                            raise
-                        await run("ROLLBACK TO unit", ())
-                        outcomes.append((future, False, error))
-                    else:
-                        outcomes.append((future, True, result))
-                    if not alone:
-                        await run("RELEASE unit", ())
-        except Exception as error:  # BEGIN, COMMIT or a lone unit failed
-            outcomes = [(future, False, error) for _, future in group]
+                results = [await unit(transaction) for unit, _ in group]
+        except Exception as error:
+            if len(group) > 1:
+                # Nothing of the group was committed. Failures are rare (an id collision
+                # between nodes), so rather than a savepoint per unit every time, the
+                # units run again one transaction each: only what fails alone fails.
+                for item in group:
+                    await self._commit_group([item])
+                return
+            _settle(group[0][1], False, error)
+            return
         except BaseException as error:  # cancelled: nothing was committed
             for _, future in group:
-                if not future.done():
-                    future.set_exception(error)
+                _settle(future, False, error)
             raise
-        for future, ok, value in outcomes:
-            if future.done():  # its caller went away (the rows stay; they expire)
-                continue
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+        for (_, future), result in zip(group, results, strict=True):
+            _settle(future, True, result)
 
     @asynccontextmanager
     async def transaction(self, *, write: bool) -> AsyncIterator[Transaction]:
@@ -291,3 +278,12 @@ class Statements:
         idle, self._idle = self._idle, []
         for connection in idle:
             await connection.close()
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.done():  # its caller went away (its rows stay, and expire like any upload)
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)

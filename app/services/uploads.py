@@ -63,6 +63,7 @@ _STATUS = Prepared(
     .where(_MEDIA.id == bindparam("media_id"), _MEDIA.owner_id == bindparam("owner_id"))
     .order_by(_SEGMENTS.segment_index)
 )
+_EMPTY_ROW: dict[str, Any] = dict.fromkeys(_MEDIA.keys())
 _INSERT_MEDIA = Prepared(insert(_MEDIA_TABLE), columns=[c.key for c in _MEDIA])
 _INSERT_OWNER = Prepared(insert(_OWNERS_TABLE), columns=["media_id", "account_id"])
 
@@ -145,7 +146,7 @@ async def init_upload(
     if len(additional_owners) > limits.MAX_ADDITIONAL_OWNERS:
         raise errors.BadParameter("additional_owners may list at most 100 users.")
     # A plain row, not an ORM object: INIT runs often and needs no unit of work.
-    row = dict.fromkeys(_MEDIA.keys())
+    row = _EMPTY_ROW.copy()
     row |= {
         "owner_id": owner_id,
         "state": UploadState.UPLOADING,

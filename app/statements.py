@@ -44,7 +44,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from app.db import READ_ONLY, in_loop_connector
 from app.sqlite_inloop import InLoopConnection, InLoopConnector
 
-__all__ = ["Prepared", "Statements", "Transaction"]
+__all__ = ["Prepared", "Statements", "Transaction", "Unit"]
 
 _POOL_SIZE = 8
 _MAX_GROUP = 256  # writes per group commit; the rest wait for the next one

@@ -161,9 +161,9 @@ async def test_a_failed_transaction_rolls_back_and_the_connection_is_reused(
 async def test_concurrent_writes_commit_together_and_a_failing_one_is_undone_alone(
     env: Env, engine: AsyncEngine
 ) -> None:
-    """``Statements.write``: on SQLite the writes queued together share one transaction
-    (group commit); a unit that fails after writing leaves nothing, the others stay
-    (after a failure the group's units run again one transaction each)."""
+    """``Statements.write``: the writes queued together share one transaction (group
+    commit); a unit that fails after writing leaves nothing, the others stay (after a
+    failure the group's units run again one transaction each)."""
     statements = Statements(engine)
     seen: list[object] = []
 
@@ -189,15 +189,9 @@ async def test_concurrent_writes_commit_together_and_a_failing_one_is_undone_alo
         names = {i: await transaction.one(_NAMES, {"id": i}) for i in (21, 22, 23, 24)}
     await statements.close()
 
-    # The two writes of id 21: one wins (on SQLite, in queue order; on PostgreSQL the
-    # units are concurrent transactions, either may), the other gets the IntegrityError.
-    first, second = outcomes[0], outcomes[2]
-    if statements.dialect != "sqlite" and first != 21:
-        first, second = second, first
-    assert first == 21
-    assert isinstance(second, IntegrityError)
+    assert outcomes[0] == 21  # the two writes of id 21: the first queued wins
+    assert isinstance(outcomes[2], IntegrityError)
     assert isinstance(outcomes[1], RuntimeError)
     assert outcomes[3] == 24
     assert [i for i, row in names.items() if row is not None] == [21, 24]
-    shared = seen[0] is seen[1]  # the group ran up to the failing unit, in one transaction
-    assert shared is (statements.dialect == "sqlite")
+    assert seen[0] is seen[1]  # the group ran up to the failing unit, in one transaction

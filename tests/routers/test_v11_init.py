@@ -237,7 +237,7 @@ class _RepeatsItsFirstId(IdGenerator):
 
 
 class TestConcurrentInits:
-    """Concurrent INITs are committed together on SQLite (``Statements.write``); each
+    """Concurrent INITs are committed together (``Statements.write``); each
     still answers only for rows that are committed, and failures stay their own."""
 
     async def test_concurrent_inits_all_open_their_own_upload(

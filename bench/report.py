@@ -37,13 +37,20 @@ def upload_row(name: str, media_bytes: int, run: Run, usage: Usage) -> dict[str,
     }
 
 
+def _median(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """The row with the median ``key``, with every row's value as ``runs_<key>`` and the
+    errors of all rows."""
+    ordered = sorted(rows, key=lambda r: float(r[key]))
+    row = dict(ordered[len(ordered) // 2])
+    row[f"runs_{key}"] = [r[key] for r in rows]
+    row["errors"] = sum(r["errors"] for r in rows)
+    return row
+
+
 def median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The repeat with the median throughput, plus every repeat's MiB/s."""
-    ordered = sorted(rows, key=lambda r: float(r["mib_s"]))
-    row = dict(ordered[len(ordered) // 2])
-    row["runs_mib_s"] = [r["mib_s"] for r in rows]
+    row = _median(rows, "mib_s")
     row["peak_rss_mib"] = max(r["peak_rss_mib"] for r in rows)
-    row["errors"] = sum(r["errors"] for r in rows)
     finals = [t for r in rows for t in r["finalize_s"]]
     row["finalize_s"] = finals
     row["finalize_median_s"] = round(statistics.median(finals), 3) if finals else None
@@ -52,11 +59,7 @@ def median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def median_rps(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The req/s round with the median rate, plus every round's rate."""
-    ordered = sorted(rows, key=lambda r: float(r["rps"]))
-    row = dict(ordered[len(ordered) // 2])
-    row["runs_rps"] = [r["rps"] for r in rows]
-    row["errors"] = sum(r["errors"] for r in rows)
-    return row
+    return _median(rows, "rps")
 
 
 def machine() -> dict[str, Any]:

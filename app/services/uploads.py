@@ -43,7 +43,8 @@ def storage_key(media_id: int) -> str:
 _MEDIA_TABLE = cast(Table, Media.__table__)
 _OWNERS_TABLE = cast(Table, MediaOwner.__table__)
 _MEDIA = _MEDIA_TABLE.c
-_SEGMENTS = cast(Table, MediaSegment.__table__).c
+_SEGMENTS_TABLE = cast(Table, MediaSegment.__table__)
+_SEGMENTS = _SEGMENTS_TABLE.c
 # INIT and STATUS run often: prepared Core statements (app.statements), no ORM.
 # One statement (so one snapshot, and no BEGIN/COMMIT): the media row, joined while it is
 # still uploading with its segments, one row per segment (or one with NULLs).
@@ -56,7 +57,7 @@ _STATUS = Prepared(
     )
     .select_from(
         _MEDIA_TABLE.outerjoin(
-            MediaSegment.__table__,
+            _SEGMENTS_TABLE,
             and_(_SEGMENTS.media_id == _MEDIA.id, _MEDIA.state == UploadState.UPLOADING),
         )
     )

@@ -17,7 +17,7 @@ from app.config import get_settings
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from app.upload.ids import IdGenerator
+    from app.core.ids import IdGenerator
 
 _T = TypeVar("_T")
 
@@ -80,11 +80,11 @@ def worker(
 
 
 def _worker_main() -> None:
-    from app.db import make_engine, make_sessionmaker
+    from app.infra.db import make_engine, make_sessionmaker
+    from app.jobs.runner import Runner
     from app.logging import configure_logging
-    from app.services.policy import UploadPolicy
-    from app.upload.storage import build_store
-    from app.workers.runner import Runner
+    from app.storage import build_store
+    from app.uploads.policy import UploadPolicy
 
     configure_logging()
     settings = get_settings()
@@ -113,7 +113,7 @@ def users_create(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Create a user; prints its bearer token and OAuth 1.0a credentials."""
-    from app.services import accounts
+    from app.accounts import service as accounts
 
     async def create(session: AsyncSession, ids: IdGenerator) -> accounts.IssuedCredentials:
         return await accounts.create_user(session, ids, screen_name=screen_name, app_name=app_name)
@@ -132,7 +132,7 @@ def apps_create(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Register a client app; prints its consumer key and secret."""
-    from app.services import oauth
+    from app.accounts import oauth
 
     async def create(session: AsyncSession, ids: IdGenerator) -> oauth.IssuedApp:
         return await oauth.create_client_app(session, ids, name=name)
@@ -146,8 +146,8 @@ def apps_create(
 
 
 def _run_with_session(use: Callable[[AsyncSession, IdGenerator], Awaitable[_T]]) -> _T:
-    from app.db import make_engine, make_sessionmaker
-    from app.upload.ids import IdGenerator
+    from app.core.ids import IdGenerator
+    from app.infra.db import make_engine, make_sessionmaker
 
     settings = get_settings()
     migrate_quietly(settings.database_url)

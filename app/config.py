@@ -9,7 +9,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.upload import limits
+from app.uploads import limits
 
 __all__ = [
     "LimitSettings",

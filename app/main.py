@@ -11,31 +11,28 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app.auth.oauth1 import OAuth1Authenticator
 from app.config import Settings, get_settings
-from app.db import make_engine, make_read_sessionmaker, make_sessionmaker
-from app.deps import BearerAuthenticator
-from app.routers import (
-    delivery,
-    dms,
-    health,
-    subtitles,
-    v2_media,
-    v2_tweets,
-    v11_account,
-    v11_media,
-    v11_statuses,
-)
-from app.routers.errors import install_error_handlers
-from app.routers.ratelimits import RateLimitHeaders
-from app.schemas.common import TwitterJSONResponse
-from app.services.policy import UploadPolicy
-from app.statements import Statements
-from app.tuning import tune_gc, tune_malloc
-from app.upload.ids import IdGenerator
-from app.upload.storage import build_store
-from app.workers.runner import Runner
-from app.workers.sweeper import run_sweeper
+from app.context import AppContext
+from app.core.ids import IdGenerator
+from app.http import dms, subtitles
+from app.http.auth.oauth1 import OAuth1Authenticator
+from app.http.deps import BearerAuthenticator
+from app.http.errors import install_error_handlers
+from app.http.public import delivery, health
+from app.http.ratelimit import RateLimitHeaders
+from app.http.responses import TwitterJSONResponse
+from app.http.v2 import media as v2_media
+from app.http.v2 import tweets as v2_tweets
+from app.http.v11 import account as v11_account
+from app.http.v11 import media as v11_media
+from app.http.v11 import statuses as v11_statuses
+from app.infra.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from app.infra.statements import Statements
+from app.infra.tuning import tune_gc, tune_malloc
+from app.jobs.runner import Runner
+from app.jobs.sweeper import run_sweeper
+from app.storage import build_store
+from app.uploads.policy import UploadPolicy
 
 __all__ = ["create_app"]
 
@@ -56,17 +53,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         )
-        app.state.settings = settings
-        app.state.sessions = make_sessionmaker(engine)
-        app.state.read_sessions = make_read_sessionmaker(engine)
-        app.state.statements = Statements(engine)
-        app.state.store = build_store(settings.media_root)
-        app.state.policy = UploadPolicy.from_settings(settings)
-        app.state.ids = IdGenerator(settings.node_id)
-        app.state.authenticators = [BearerAuthenticator(), OAuth1Authenticator(settings.oauth)]
+        context = AppContext(
+            settings=settings,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            read_sessions=make_read_sessionmaker(engine),
+            statements=Statements(engine),
+            store=build_store(settings.media_root),
+            policy=UploadPolicy.from_settings(settings),
+            ids=IdGenerator(settings.node_id),
+            authenticators=[BearerAuthenticator(), OAuth1Authenticator(settings.oauth)],
+        )
+        app.state.context = context
         tasks: list[asyncio.Task[None]] = []
         if settings.worker.in_process:
-            runner = Runner(app.state.sessions, app.state.store, app.state.policy)
+            runner = Runner(context.sessions, context.store, context.policy)
             tasks.append(
                 asyncio.create_task(
                     runner.run_forever(poll_interval=settings.worker.poll_interval_secs)
@@ -75,8 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tasks.append(
                 asyncio.create_task(
                     run_sweeper(
-                        app.state.sessions,
-                        app.state.store,
+                        context.sessions,
+                        context.store,
                         interval=settings.worker.sweep_interval_secs,
                     )
                 )
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await app.state.statements.close()
+            await context.statements.close()
             await engine.dispose()
 
     app = FastAPI(

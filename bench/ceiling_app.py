@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI, Request
 from starlette.responses import JSONResponse
 
-from app.tuning import tune_gc, tune_malloc
+from app.infra.tuning import tune_gc, tune_malloc
 
 _SINK_DIR = os.environ.get("BENCH_SINK_DIR", ".")
 _counter = itertools.count()

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
 from app.config import get_settings
-from app.db import make_engine
+from app.infra.db import make_engine
 from app.models import Base
 
 config = context.config

@@ -5,29 +5,37 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import asyncpg
 import pytest
+from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 
+from app.accounts import service as accounts
 from app.config import Settings, WorkerSettings
-from app.db import make_engine, make_sessionmaker
+from app.context import AppContext
+from app.core.ids import IdGenerator
+from app.infra.db import make_engine, make_sessionmaker
 from app.main import create_app
 from app.migrate import upgrade_to_head
 from app.models import Base
-from app.services import accounts
-from app.upload.ids import IdGenerator
 from tests.fixtures import media
 
-PG_URL = os.environ.get(
-    "MEDIASTUDIO_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+# The server to test against; each run creates a database of its own there (named
+# below) and drops it at the end, so two runs on one machine never share one.
+PG_SERVER_URL = os.environ.get(
+    "MEDIASTUDIO_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
+PG_DATABASE = f"mediastudio_test_{os.getpid()}_{secrets.token_hex(4)}"
+PG_URL = PG_SERVER_URL.rsplit("/", 1)[0] + "/" + PG_DATABASE
 
 
 async def _postgres_reachable(url: str) -> bool:
@@ -39,10 +47,18 @@ async def _postgres_reachable(url: str) -> bool:
     return True
 
 
-async def _reset_postgres(url: str) -> None:
-    conn = await asyncpg.connect(url.replace("+asyncpg", ""))
+async def _create_database(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(server_url.replace("+asyncpg", ""))
     try:
-        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def _drop_database(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(server_url.replace("+asyncpg", ""))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
 
@@ -50,18 +66,22 @@ async def _reset_postgres(url: str) -> None:
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 async def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> str:
+) -> AsyncIterator[str]:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    else:
-        url = PG_URL
-        if not await _postgres_reachable(url):
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"PostgreSQL is required in CI and is not reachable at {url}")
-            pytest.skip("PostgreSQL not running")
-        await _reset_postgres(url)
-    await asyncio.to_thread(upgrade_to_head, url)  # the real migrations
-    return url
+        await asyncio.to_thread(upgrade_to_head, url)  # the real migrations
+        yield url
+        return
+    if not await _postgres_reachable(PG_SERVER_URL):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI and is not reachable at {PG_SERVER_URL}")
+        pytest.skip("PostgreSQL not running")
+    await _create_database(PG_SERVER_URL, PG_DATABASE)
+    try:
+        await asyncio.to_thread(upgrade_to_head, PG_URL)
+        yield PG_URL
+    finally:
+        await _drop_database(PG_SERVER_URL, PG_DATABASE)
 
 
 @pytest.fixture(scope="session")
@@ -91,14 +111,15 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
 class Env:
     """One test's service: its app (lifespan running), client and data directory."""
 
-    app: object
+    app: FastAPI
     client: AsyncClient
     data_dir: Path
     database_url: str
 
     @property
-    def state(self):  # type: ignore[no-untyped-def]
-        return self.app.state  # type: ignore[attr-defined]
+    def state(self) -> AppContext:
+        """The app's context (sessions, store, policy, ...); fields may be swapped."""
+        return cast(AppContext, self.app.state.context)
 
 
 @pytest.fixture

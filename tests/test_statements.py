@@ -13,16 +13,16 @@ from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db import make_engine, make_sessionmaker
+from app.core.clock import utcnow
+from app.core.ids import IdGenerator
+from app.infra.db import make_engine, make_sessionmaker
+from app.infra.statements import Prepared, Statements, Transaction, Unit
+from app.media.views import media_view
 from app.migrate import upgrade_to_head
 from app.models import Account, Media
-from app.models.base import utcnow
-from app.services import uploads
-from app.services.policy import UploadPolicy
-from app.services.views import media_view
-from app.statements import Prepared, Statements, Transaction, Unit
-from app.upload.ids import IdGenerator
-from app.upload.protocol import MediaCategory, UploadState
+from app.uploads import service as uploads
+from app.uploads.policy import UploadPolicy
+from app.uploads.protocol import MediaCategory, UploadState
 from tests.conftest import Env, User
 
 _ACCOUNTS = Account.__table__

@@ -1,6 +1,6 @@
 """SQLAlchemy ORM models; importing this package makes ``Base.metadata`` complete.
 
-Must not import app.services, app.routers or fastapi.
+Must not import the domain services, app.http or fastapi.
 """
 
 from app.models.account import AccessToken, Account, BearerToken, ClientApp

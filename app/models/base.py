@@ -11,6 +11,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from app.core.clock import utcnow
+
 __all__ = ["Base", "UTCDateTime", "enum_values", "utcnow"]
 
 NAMING = {
@@ -43,10 +45,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def enum_values(enum_cls: type[Enum]) -> list[Any]:

@@ -14,7 +14,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, enum_values, utcnow
-from app.upload.protocol import MediaKind, UploadState
+from app.uploads.protocol import MediaKind, UploadState
 
 
 class Media(Base):

@@ -1,1 +1,1 @@
-"""Wire models per API surface. Must not import app.services, app.routers or fastapi."""
+"""Wire models per API surface. Must not import the domain services, app.http or fastapi."""

@@ -1,14 +1,10 @@
+"""Wire bodies shared by the surfaces: Twitter's error forms."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, RootModel
-from starlette.responses import JSONResponse
 
-__all__ = ["BadRequestBody", "ErrorItem", "ErrorsBody", "LegacyUploadError", "TwitterJSONResponse"]
-
-
-class TwitterJSONResponse(JSONResponse):
-    # twitter-api-v2 parses a body only when it says exactly this.
-    media_type = "application/json; charset=utf-8"
+__all__ = ["BadRequestBody", "ErrorItem", "ErrorsBody", "LegacyUploadError"]
 
 
 class ErrorItem(BaseModel):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.upload.limits import CHECK_AFTER_SECS
+from app.uploads.limits import CHECK_AFTER_SECS
 
 __all__ = [
     "ImageInfoV11",

@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import OAuthSettings
-from app.db import make_sessionmaker
+from app.core.clock import utcnow
+from app.infra.db import make_sessionmaker
+from app.jobs.sweeper import sweep_once
 from app.main import create_app
 from app.models import OAuthNonce
-from app.models.base import utcnow
-from app.workers.sweeper import sweep_once
 from tests.conftest import Env, User, _truncate, make_settings
 from tests.fixtures.oauth import URLENCODED, oauth_header
 
@@ -129,8 +129,8 @@ class TestSignature:
     async def test_another_apps_consumer_key_is_refused(
         self, env: Env, alice: User, bob: User, engine: AsyncEngine
     ) -> None:
-        from app.services import oauth
-        from app.upload.ids import IdGenerator
+        from app.accounts import oauth
+        from app.core.ids import IdGenerator
 
         async with make_sessionmaker(engine)() as session:
             other = await oauth.create_client_app(session, IdGenerator(), name="other")

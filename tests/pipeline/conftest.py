@@ -13,10 +13,11 @@ import imageio_ffmpeg
 import pytest
 from PIL import ExifTags, Image
 
-from app.models.base import utcnow
-from app.services import delivery, media_objects
-from app.services.policy import ProcessingOptions
-from app.workers.runner import Runner
+from app.core.clock import utcnow
+from app.jobs.runner import Runner
+from app.media import delivery
+from app.media import objects as media_objects
+from app.uploads.policy import ProcessingOptions
 from tests.conftest import Env
 from tests.fixtures.media import make_clip
 

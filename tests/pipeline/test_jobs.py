@@ -11,8 +11,8 @@ from pathlib import Path
 import psutil
 from sqlalchemy import select
 
+from app.core.clock import utcnow
 from app.models import Job, JobState
-from app.models.base import utcnow
 from tests.conftest import Env, User
 from tests.fixtures.protocol import status, upload_file
 from tests.pipeline.conftest import runner

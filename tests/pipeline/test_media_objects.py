@@ -4,10 +4,10 @@ from typing import Any
 
 import pytest
 
+from app.media.objects import media_object_v2, media_object_v11
+from app.media.views import MediaView, VariantView
 from app.models import VariantKind
-from app.services.media_objects import media_object_v2, media_object_v11
-from app.services.views import MediaView, VariantView
-from app.upload.protocol import MediaKind, UploadState
+from app.uploads.protocol import MediaKind, UploadState
 
 BASE = "https://media.example"
 TOKEN = "tok_en-123456789"

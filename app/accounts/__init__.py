@@ -1,0 +1,2 @@
+"""Platform users, client apps, bearer tokens and OAuth 1.0a credentials; rate-limit
+windows. Never imports ``app.http``."""

@@ -1,6 +1,0 @@
-"""Credential schemes beyond the bearer token: OAuth 1.0a user context (``oauth1``).
-
-Each scheme implements ``app.deps.Authenticator``. It may read headers and, where the
-scheme signs it, a bounded request body; it opens only short sessions through services.
-Must not import app.routers.
-"""

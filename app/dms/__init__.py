@@ -1,0 +1,1 @@
+"""Direct messages: events between two accounts, with media. Never imports ``app.http``."""

@@ -1,0 +1,188 @@
+"""Direct messages (v1.1 events and v2 dm_conversations) and their private media URLs.
+
+DM media is served only below ``/1.1/ton/data/dm/<event id>/`` to the two participants
+(authenticated), never by the public delivery routes.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from app.core import errors
+from app.dms import service as dms
+from app.http.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep, StoreDep
+from app.http.errors import v11_error_responses
+from app.http.public.delivery import serve
+from app.http.ratelimit import rate_limited
+from app.http.responses import TwitterJSONResponse
+from app.http.urls import base_url
+from app.media import delivery
+from app.media.objects import media_object_v11
+
+router = APIRouter(tags=["direct-messages"])
+
+DAY = 86_400
+_DM_LIMIT = rate_limited("dm:create", per_user=(1000, DAY), per_app=(15_000, DAY))
+
+
+def _event(dm: dms.DmView, request: Request) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "text": dm.text,
+        "entities": {"hashtags": [], "symbols": [], "user_mentions": [], "urls": []},
+    }
+    if dm.media is not None:
+        private = f"{base_url(request)}/1.1/ton/data/dm/{dm.id}"
+        entity = media_object_v11(dm.media.media, dm.media.variants, base_url=private)
+        data["attachment"] = {"type": "media", "media": entity.model_dump(exclude_none=True)}
+    return {
+        "type": "message_create",
+        "id": str(dm.id),
+        "created_timestamp": str(int(dm.created_at.timestamp() * 1000)),
+        "message_create": {
+            "target": {"recipient_id": str(dm.recipient_id)},
+            "sender_id": str(dm.sender_id),
+            "message_data": data,
+        },
+    }
+
+
+def _digits(value: Any, name: str) -> int:
+    text = str(value or "")
+    if not text.isdigit():
+        raise errors.ParameterMissing(name)
+    return int(text)
+
+
+@router.post(
+    "/1.1/direct_messages/events/new.json",
+    responses=v11_error_responses(400, 401, 403, 404, 429),
+    dependencies=[_DM_LIMIT],
+)
+async def new_event(
+    request: Request, user: CurrentUser, session: SessionDep, ids: IdsDep, clock: ClockDep
+) -> Response:
+    """Send a `message_create` event with at most one media attachment
+    (`message_data.attachment = {"type":"media","media":{"id":"<media_id>"}}`)."""
+    try:
+        event = json.loads(await request.body() or b"{}")["event"]
+        create = event["message_create"]
+        recipient = create["target"]["recipient_id"]
+        message = create.get("message_data", {})
+    except (ValueError, KeyError, TypeError):
+        raise errors.BadParameter("The body must be a message_create event.") from None
+    attachment = message.get("attachment")
+    media_id = None
+    if attachment is not None:
+        if attachment.get("type") != "media":
+            raise errors.BadParameter("Only media attachments are supported.")
+        media_id = _digits((attachment.get("media") or {}).get("id"), "media.id")
+    dm = await dms.send_dm(
+        session, ids, sender_id=user, recipient_id=_digits(recipient, "recipient_id"),
+        text=str(message.get("text", "")), media_id=media_id, now=clock(),
+    )  # fmt: skip
+    return TwitterJSONResponse({"event": _event(dm, request)})
+
+
+@router.get("/1.1/direct_messages/events/show.json", responses=v11_error_responses(400, 401, 404))
+async def show_event(
+    request: Request,
+    user: CurrentUser,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    id: Annotated[int, Query(description="event id")],
+) -> Response:
+    dm = await dms.get_dm(session, user_id=user, dm_id=id, now=clock())
+    return TwitterJSONResponse({"event": _event(dm, request)})
+
+
+class DmAttachment(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    media_id: str = Field(pattern=r"^[0-9]{1,19}$")
+
+
+class DmCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    text: str | None = None
+    attachments: list[DmAttachment] = Field(default_factory=list, max_length=1)
+
+
+@router.post(
+    "/2/dm_conversations/with/{participant_id}/messages",
+    status_code=201,
+    responses=v11_error_responses(400, 401, 403, 404, 429),
+    dependencies=[_DM_LIMIT],
+)
+async def v2_send(
+    participant_id: int,
+    payload: DmCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    ids: IdsDep,
+    clock: ClockDep,
+) -> Response:
+    """One-to-one message: `text` and/or one `attachments[].media_id`."""
+    media_id = int(payload.attachments[0].media_id) if payload.attachments else None
+    dm = await dms.send_dm(
+        session, ids, sender_id=user, recipient_id=participant_id,
+        text=payload.text or "", media_id=media_id, now=clock(),
+    )  # fmt: skip
+    body = {"data": {"dm_conversation_id": dm.conversation_id, "dm_event_id": str(dm.id)}}
+    return TwitterJSONResponse(body, status_code=201)
+
+
+@router.get(
+    "/1.1/ton/data/dm/{dm_id}/media/{filename}",
+    response_class=Response,
+    responses=v11_error_responses(400, 401, 404),
+)
+async def dm_photo(
+    request: Request,
+    dm_id: int,
+    filename: str,
+    user: CurrentUser,
+    session: ReadSessionDep,
+    store: StoreDep,
+    clock: ClockDep,
+    name: Annotated[str | None, Query()] = None,
+    format: Annotated[str | None, Query()] = None,
+) -> Response:
+    """A DM photo, for the DM's sender and recipient only."""
+    dm = await dms.get_dm(session, user_id=user, dm_id=dm_id, now=clock())
+    token, _, fmt = filename.partition(".")
+    if dm.media is None or dm.media.media.delivery_token != token:
+        raise errors.MediaNotFound()
+    found = await delivery.find_photo(
+        session, store, token=token, fmt=format or fmt or None, size=name, allow_private=True
+    )
+    return serve(request, found)
+
+
+@router.get(
+    "/1.1/ton/data/dm/{dm_id}/video/{media_key}/{token}/{path:path}",
+    response_class=Response,
+    responses=v11_error_responses(400, 401, 404),
+)
+async def dm_video(
+    request: Request,
+    dm_id: int,
+    media_key: str,
+    token: str,
+    path: str,
+    user: CurrentUser,
+    session: ReadSessionDep,
+    store: StoreDep,
+    clock: ClockDep,
+) -> Response:
+    """A DM video or GIF file, for the DM's sender and recipient only."""
+    dm = await dms.get_dm(session, user_id=user, dm_id=dm_id, now=clock())
+    if dm.media is None or dm.media.media.delivery_token != token:
+        raise errors.MediaNotFound()
+    found = await delivery.find_video_file(
+        session, store, media_key=media_key, token=token, path=path, allow_private=True
+    )
+    return serve(request, found)

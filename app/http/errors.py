@@ -1,0 +1,138 @@
+"""Render ApiError (and framework errors) in Twitter's shapes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.core import errors
+from app.http.responses import TwitterJSONResponse
+from app.schemas.common import BadRequestBody, ErrorsBody
+from app.schemas.v2 import Problem, ProblemError
+
+__all__ = [
+    "install_error_handlers",
+    "render_v2",
+    "render_v11",
+    "v2_error_responses",
+    "v11_error_responses",
+]
+
+log = logging.getLogger(__name__)
+
+
+def render_v11(error: errors.ApiError, path: str) -> Response:
+    body: dict[str, Any]
+    if error.legacy_form:
+        body = {"request": path, "error": error.detail, **error.extra}
+    else:
+        item: dict[str, Any] = {"code": error.twitter_code, "message": error.detail}
+        body = {"errors": [{**item, **error.extra}]}
+    headers = (
+        {"www-authenticate": 'OAuth realm="Media Studio API"'} if error.http_status == 401 else None
+    )
+    return TwitterJSONResponse(body, status_code=error.http_status, headers=headers)
+
+
+_PROBLEM_TYPES = {
+    400: ("Invalid Request", "https://api.twitter.com/2/problems/invalid-request"),
+    401: ("Unauthorized", "about:blank"),
+    403: ("Forbidden", "https://api.twitter.com/2/problems/client-forbidden"),
+    404: ("Not Found Error", "https://api.twitter.com/2/problems/resource-not-found"),
+    429: ("Too Many Requests", "about:blank"),
+}
+
+
+def render_v2(error: errors.ApiError, *, parameter: str | None = None) -> Response:
+    """The v2 problem form; ``errors[0]`` keeps the Twitter code and any detail fields."""
+    title, kind = _PROBLEM_TYPES.get(error.http_status, ("Error", "about:blank"))
+    detail = error.detail
+    item = ProblemError(message=error.detail, code=error.twitter_code, **error.extra)
+    if parameter is not None:
+        item.parameters = {parameter: [error.detail]}
+    if parameter == "media.media_ids":  # as Twitter words it (spec §5.1)
+        item.message = "Your media IDs are invalid."
+        detail = "One or more parameters to your request was invalid."
+    problem = Problem(
+        type=kind, title=title, detail=detail, status=error.http_status, errors=[item]
+    )
+    headers = (
+        {"www-authenticate": 'OAuth realm="Media Studio API"'} if error.http_status == 401 else None
+    )
+    # application/json, not application/problem+json: twitter-api-v2 parses only the former.
+    return TwitterJSONResponse(problem.to_json(), status_code=error.http_status, headers=headers)
+
+
+def _render(request: Request, error: errors.ApiError, parameter: str | None = None) -> Response:
+    if request.url.path.startswith("/2/"):
+        return render_v2(error, parameter=parameter)
+    return render_v11(error, request.url.path)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.ApiError)
+    # Posting rules name the offending parameter (v2 puts it in errors[].parameters).
+    return _render(request, exc, getattr(exc, "parameter", None))
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    name = str(first.get("loc", ("", "parameter"))[-1])
+    if first.get("type") == "missing":
+        return _render(request, errors.ParameterMissing(name), name)
+    return _render(request, errors.BadParameter(f"{name} parameter is invalid."), name)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return _render(request, errors.MediaNotFound())
+    body = {"errors": [{"code": exc.status_code, "message": str(exc.detail)}]}
+    return TwitterJSONResponse(body, status_code=exc.status_code)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    body = {"errors": [{"code": 131, "message": "Internal error."}]}
+    return TwitterJSONResponse(body, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+_ERROR_DOCS = {
+    400: 'Bad request: `{"request","error"}` for upload validation, else `{"errors":[...]}`.',
+    401: "Could not authenticate you (code 32).",
+    404: "Sorry, that page does not exist (code 34).",
+    429: "Rate limit exceeded (code 88).",
+}
+
+
+def v2_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {
+            "description": _ERROR_DOCS.get(status, "Error") + " In the v2 problem form.",
+            "model": Problem,
+        }
+        for status in statuses
+    }
+
+
+def v11_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {
+            "description": _ERROR_DOCS.get(status, "Error"),
+            "model": BadRequestBody if status == 400 else ErrorsBody,
+        }
+        for status in statuses
+    }

@@ -1,0 +1,331 @@
+"""Request bodies as parameters plus one streamed media part, in constant memory.
+
+Both ``multipart/form-data`` (python-multipart's streaming parser) and urlencoded bodies
+are read incrementally. Small fields are collected as text; the ``media`` or
+``media_data`` field is handed out as an async byte stream as it arrives, never spooled.
+Starlette's ``request.form()`` is not used: it spools file parts to temporary files and
+caps plain fields at 1 MB.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect, Request
+
+from app.core import errors
+from app.uploads.streams import PercentDecoder, b64decoded
+
+__all__ = [
+    "MEDIA_FIELDS",
+    "MediaPart",
+    "RequestForm",
+    "json_object",
+    "open_form",
+    "segment_sha256_header",
+]
+
+MEDIA_FIELDS = ("media", "media_data")
+MAX_FIELD_BYTES = 64 * 1024
+MAX_FIELDS = 200
+_URLENC = "urlencoded"
+
+
+@dataclass
+class _Event:
+    kind: str  # "begin" (name, headers), "data", "end"
+    data: bytes = b""
+    name: str = ""
+    content_type: str = ""
+    transfer_encoding: str = ""
+
+
+@dataclass
+class MediaPart:
+    """The media field: ``chunks()`` yields raw bytes, base64-decoded where needed."""
+
+    name: str
+    is_base64: bool
+    _raw: AsyncIterator[bytes]
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        return b64decoded(self._raw) if self.is_base64 else self._raw
+
+
+@dataclass
+class RequestForm:
+    params: dict[str, str]
+    media: MediaPart | None = None
+    _events: AsyncIterator[_Event] | None = None
+    _pending: deque[_Event] = field(default_factory=deque)
+
+    async def _next(self) -> _Event | None:
+        if self._pending:
+            return self._pending.popleft()
+        if self._events is None:
+            return None
+        try:
+            return await anext(self._events)
+        except StopAsyncIteration:
+            return None
+
+    async def _read_until_media(self) -> None:
+        while (event := await self._next()) is not None:
+            if event.kind != "begin":
+                continue
+            if event.name in MEDIA_FIELDS:
+                is_b64 = event.name == "media_data" or event.transfer_encoding == "base64"
+                self.media = MediaPart(event.name, is_b64, self._part_data())
+                return
+            await self._read_field(event)
+
+    async def _read_field(self, begin: _Event) -> None:
+        name = begin.name
+        value = b""
+        while (event := await self._next()) is not None and event.kind == "data":
+            value += event.data
+            if len(value) > MAX_FIELD_BYTES:
+                raise errors.BadParameter(f"{name} parameter is too long.")
+        if len(self.params) >= MAX_FIELDS:
+            raise errors.BadParameter("Too many parameters.")
+        if begin.transfer_encoding == "urlencoded":
+            value = _unquote_plus(value)
+        self.params.setdefault(name, value.decode("utf-8", errors="replace"))
+
+    async def _part_data(self) -> AsyncIterator[bytes]:
+        while (event := await self._next()) is not None and event.kind == "data":
+            if event.data:
+                yield event.data
+
+    async def hold_media(self, cap: int) -> AsyncIterator[bytes]:
+        """For the rare client that sends the media part before the fields that say where
+        it goes: hold it (at most ``cap`` decoded bytes, one segment) in memory, read the
+        fields after it, then replay it."""
+        assert self.media is not None
+        held: list[bytes] = []
+        size = 0
+        async for chunk in self.media.chunks():
+            size += len(chunk)
+            if size > cap:
+                raise errors.SegmentTooLarge(cap)
+            held.append(chunk)
+        await self.read_rest()
+        return _replay(held)
+
+    async def read_rest(self) -> None:
+        """Collect the fields after the media part (its unread bytes are skipped)."""
+        while (event := await self._next()) is not None:
+            if event.kind == "begin":
+                if event.name in MEDIA_FIELDS:
+                    raise errors.BadParameter("Send exactly one of media or media_data.")
+                await self._read_field(event)
+
+
+def segment_sha256_header(request: Request) -> str | None:
+    """``X-Segment-SHA256`` (APPEND, both generations): lower-case hex, or None."""
+    value = request.headers.get("x-segment-sha256")
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise errors.BadParameter("X-Segment-SHA256 must be 64 hex digits.")
+    return value
+
+
+async def _replay(chunks: list[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A JSON object body, whatever the Content-Type said (real clients vary)."""
+    try:
+        body = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise errors.BadParameter("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise errors.BadParameter("The body must be a JSON object.")
+    return body
+
+
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                yield chunk
+    except ClientDisconnect:
+        raise errors.BadParameter("The client closed the connection mid-body.") from None
+
+
+async def _small_body(request: Request) -> bytes:
+    """A body known to be small, read straight from the ASGI messages (INIT, FINALIZE:
+    one message, usually); ``request.stream()`` would cost two generators per request.
+    A body already read (OAuth 1.0a signs urlencoded bodies) is kept by Starlette."""
+    body: bytes | None = getattr(request, "_body", None)
+    if body is not None:
+        return body
+    chunks = []
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise errors.BadParameter("The client closed the connection mid-body.")
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _multipart_events(body: AsyncIterator[bytes], boundary: bytes) -> AsyncIterator[_Event]:
+    events: deque[_Event] = deque()
+    headers: dict[bytes, bytes] = {}
+    header = [b"", b""]
+
+    def on_part_begin() -> None:
+        headers.clear()
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header[0] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header[1] += data[start:end]
+
+    def on_header_end() -> None:
+        headers[header[0].strip().lower()] = header[1].strip()
+        header[0] = header[1] = b""
+
+    def on_headers_finished() -> None:
+        _, options = parse_options_header(headers.get(b"content-disposition", b""))
+        events.append(
+            _Event(
+                "begin",
+                name=options.get(b"name", b"").decode("utf-8", "replace"),
+                content_type=headers.get(b"content-type", b"").decode("latin-1"),
+                transfer_encoding=headers.get(b"content-transfer-encoding", b"")
+                .decode("latin-1")
+                .lower(),
+            )
+        )
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        events.append(_Event("data", data=data[start:end]))
+
+    def on_part_end() -> None:
+        events.append(_Event("end"))
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    try:
+        async for chunk in body:
+            parser.write(chunk)
+            while events:
+                yield events.popleft()
+        parser.finalize()
+    except errors.ApiError:
+        raise
+    except Exception as exc:  # python-multipart raises its own MultipartParseError family
+        raise errors.BadParameter(f"Malformed multipart body: {exc}") from exc
+    while events:
+        yield events.popleft()
+
+
+async def _urlencoded_events(body: AsyncIterator[bytes]) -> AsyncIterator[_Event]:
+    """Split ``a=1&b=2`` as it streams; only ``media_data`` may be large."""
+    buffer = b""
+    name: str | None = None  # set while inside a value
+    decoder: PercentDecoder | None = None
+    async for chunk in body:
+        buffer += chunk
+        while buffer:
+            if name is None:
+                eq, amp = buffer.find(b"="), buffer.find(b"&")
+                if amp != -1 and (eq == -1 or amp < eq):  # a key without a value
+                    yield _Event("begin", name=_unquote(buffer[:amp]), transfer_encoding=_URLENC)
+                    yield _Event("end")
+                    buffer = buffer[amp + 1 :]
+                    continue
+                if eq == -1:
+                    if len(buffer) > MAX_FIELD_BYTES:
+                        raise errors.BadParameter("Parameter name too long.")
+                    break
+                name, buffer, decoder = _unquote(buffer[:eq]), buffer[eq + 1 :], PercentDecoder()
+                yield _Event("begin", name=name, transfer_encoding=_URLENC)
+            amp = buffer.find(b"&")
+            piece, buffer = (buffer, b"") if amp == -1 else (buffer[:amp], buffer[amp + 1 :])
+            assert decoder is not None
+            if name in MEDIA_FIELDS:
+                yield _Event("data", data=decoder.feed(piece))
+            else:
+                yield _Event("data", data=piece)
+            if amp == -1:
+                break
+            if name in MEDIA_FIELDS:
+                yield _Event("data", data=decoder.finish())
+            yield _Event("end")
+            name = None
+    if name is not None:
+        if name in MEDIA_FIELDS and decoder is not None:
+            yield _Event("data", data=decoder.finish())
+        yield _Event("end")
+    elif buffer:
+        yield _Event("begin", name=_unquote(buffer), transfer_encoding=_URLENC)
+        yield _Event("end")
+
+
+def _unquote(raw: bytes) -> str:
+    return _unquote_plus(raw).decode("utf-8", errors="replace")
+
+
+def _unquote_plus(raw: bytes) -> bytes:
+    return unquote_to_bytes(raw.replace(b"+", b" "))
+
+
+async def open_form(request: Request) -> RequestForm:
+    """Parse the query string and the body up to the media part (if any).
+
+    The caller streams ``form.media.chunks()``, then calls ``read_rest()`` for fields
+    that follow the media part.
+    """
+    query = request.scope["query_string"]  # as Starlette decodes it; the last value wins
+    params = dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)) if query else {}
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    form = RequestForm(params=params)
+    if content_type == b"multipart/form-data":
+        boundary = options.get(b"boundary")
+        if not boundary:
+            raise errors.BadParameter("multipart body without a boundary.")
+        form._events = _multipart_events(_body(request), boundary)
+    elif content_type == b"application/x-www-form-urlencoded" or (
+        not content_type and request.method == "POST"
+    ):
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) <= MAX_FIELD_BYTES:
+            # INIT, FINALIZE: a few short fields, parsed in one go.
+            raw = await _small_body(request)
+            pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True,
+                              encoding="utf-8", errors="replace")  # fmt: skip
+            if len(pairs) > MAX_FIELDS:
+                raise errors.BadParameter("Too many parameters.")
+            if not any(name in MEDIA_FIELDS for name, _ in pairs):
+                for name, value in pairs:
+                    params.setdefault(name, value)
+                return form
+            form._events = _urlencoded_events(_replay([raw]))
+        else:
+            form._events = _urlencoded_events(_body(request))
+    await form._read_until_media()
+    return form

@@ -1,0 +1,1 @@
+"""Routes outside the Twitter API surfaces: CDN-style delivery and health."""

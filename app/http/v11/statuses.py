@@ -1,0 +1,166 @@
+"""v1.1 posts and media metadata: statuses/update, show, destroy, user_timeline,
+media/metadata/create. Parameters come from the query string, the body, or both."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from app.core import errors
+from app.http.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep
+from app.http.errors import v11_error_responses
+from app.http.forms import json_object, open_form
+from app.http.ratelimit import THREE_HOURS, rate_limited
+from app.http.responses import TwitterJSONResponse
+from app.http.urls import base_url
+from app.media import metadata
+from app.posts import objects as post_objects
+from app.posts import service as posts
+
+router = APIRouter(prefix="/1.1", tags=["statuses-v1.1"])
+
+_STATUS_DOC = {"description": "A v1.1 status object", "content": {"application/json": {}}}
+
+
+def _ids(raw: str, name: str) -> list[int]:
+    try:
+        return [int(part) for part in raw.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise errors.BadParameter(f"{name} parameter is invalid.") from None
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("true", "1", "t")
+
+
+@router.post(
+    "/statuses/update.json",
+    responses={200: _STATUS_DOC, **v11_error_responses(400, 401, 403, 429)},
+    dependencies=[
+        rate_limited("statuses/update", per_user=(300, THREE_HOURS), per_app=(300, THREE_HOURS))
+    ],
+    openapi_extra={
+        "parameters": [
+            {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+            for n in ("status", "media_ids", "possibly_sensitive", "in_reply_to_status_id")
+        ]
+    },
+)
+async def update(
+    request: Request, user: CurrentUser, session: SessionDep, ids: IdsDep, clock: ClockDep
+) -> Response:
+    """Post a status with up to 4 photos, or 1 animated GIF, or 1 video (`media_ids`)."""
+    form = await open_form(request)
+    await form.read_rest()
+    params = form.params
+    reply = params.get("in_reply_to_status_id")
+    post = await posts.create_post(
+        session,
+        ids,
+        author_id=user,
+        text=params.get("status", ""),
+        media_ids=_ids(params.get("media_ids", ""), "media_ids"),
+        possibly_sensitive=_flag(params.get("possibly_sensitive")),
+        in_reply_to_status_id=int(reply) if reply and reply.isdigit() else None,
+        now=clock(),
+    )
+    return TwitterJSONResponse(post_objects.status_v11(post, base_url=base_url(request)))
+
+
+@router.get(
+    "/statuses/show.json", responses={200: _STATUS_DOC, **v11_error_responses(400, 401, 404)}
+)
+async def show(
+    request: Request,
+    user: CurrentUser,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    id: Annotated[int, Query(description="status id")],
+    include_ext_alt_text: Annotated[str | None, Query()] = None,
+) -> Response:
+    """One status; `include_ext_alt_text=true` adds each media's `ext_alt_text`."""
+    found = await posts.get_posts(session, [id], now=clock())
+    if not found:
+        raise errors.StatusNotFound()
+    body = post_objects.status_v11(
+        found[0], base_url=base_url(request), include_ext_alt_text=_flag(include_ext_alt_text)
+    )
+    return TwitterJSONResponse(body)
+
+
+@router.post(
+    "/statuses/destroy/{id}.json",
+    responses={200: _STATUS_DOC, **v11_error_responses(400, 401, 403, 404)},
+)
+async def destroy(
+    request: Request, id: int, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> Response:
+    """Delete one of your statuses; answers the deleted status."""
+    post = await posts.delete_post(session, user_id=user, post_id=id, now=clock())
+    return TwitterJSONResponse(post_objects.status_v11(post, base_url=base_url(request)))
+
+
+@router.get(
+    "/statuses/user_timeline.json",
+    responses={200: {"description": "statuses, newest first"}, **v11_error_responses(400, 401)},
+)
+async def user_timeline(
+    request: Request,
+    user: CurrentUser,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    user_id: Annotated[int | None, Query()] = None,
+    count: Annotated[int, Query(ge=1, le=200)] = 20,
+    max_id: Annotated[int | None, Query()] = None,
+) -> Response:
+    """The newest statuses of `user_id` (default: the caller)."""
+    found = await posts.user_timeline(
+        session, user_id=user_id or user, count=count, max_id=max_id, now=clock()
+    )
+    base = base_url(request)
+    return TwitterJSONResponse([post_objects.status_v11(p, base_url=base) for p in found])
+
+
+@router.post(
+    "/media/metadata/create.json",
+    status_code=204,
+    responses={204: {"description": "stored (empty body)"}, **v11_error_responses(400, 401)},
+    dependencies=[rate_limited("media/metadata", per_user=(500, 900), per_app=(50_000, 86_400))],
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["media_id", "alt_text"],
+                        "properties": {
+                            "media_id": {"type": "string"},
+                            "alt_text": {
+                                "type": "object",
+                                "properties": {"text": {"type": "string", "maxLength": 1000}},
+                            },
+                        },
+                    }
+                }
+            }
+        }
+    },
+)
+async def metadata_create(
+    request: Request, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> Response:
+    """Set a media's alt text. The body is JSON whatever its Content-Type says (or none);
+    `media_id` may be a number or a string. Answers 204 with an empty body."""
+    body = json_object(await request.body())
+    media_id = str(body.get("media_id", ""))
+    alt = body.get("alt_text")
+    if not media_id.isdigit():
+        raise errors.ParameterMissing("media_id")
+    if not isinstance(alt, dict) or not isinstance(alt.get("text"), str):
+        raise errors.ParameterMissing("alt_text")
+    await metadata.set_alt_text(
+        session, user_id=user, media_id=int(media_id), text=alt["text"], now=clock()
+    )
+    return Response(status_code=204)

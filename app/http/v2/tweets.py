@@ -1,0 +1,246 @@
+"""v2 posts and media lookup: POST/GET/DELETE /2/tweets, GET /2/media, /2/media/metadata."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from app.core import errors
+from app.http.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep
+from app.http.errors import v11_error_responses
+from app.http.ratelimit import THREE_HOURS, rate_limited
+from app.http.responses import TwitterJSONResponse
+from app.http.urls import base_url
+from app.media import metadata
+from app.posts import objects as post_objects
+from app.posts import service as posts
+
+router = APIRouter(prefix="/2", tags=["tweets-v2"])
+
+MEDIA_FIELDS = frozenset(
+    {"alt_text", "duration_ms", "height", "media_key", "preview_image_url", "type", "url",
+     "variants", "width", "public_metrics", "non_public_metrics", "organic_metrics",
+     "promoted_metrics"}
+)  # fmt: skip
+
+
+class TweetMedia(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    media_ids: list[str] = Field(min_length=1, max_length=4)
+    tagged_user_ids: list[str] = Field(default_factory=list, max_length=10)
+
+
+class TweetCreate(BaseModel):
+    """`text` may be left out when `media` is present."""
+
+    model_config = ConfigDict(extra="ignore")
+    text: str | None = None
+    media: TweetMedia | None = None
+
+
+class AltText(BaseModel):
+    text: str = Field(max_length=1000)
+
+
+class Metadata(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    alt_text: AltText | None = None
+
+
+class MetadataCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(pattern=r"^[0-9]{1,19}$")
+    metadata: Metadata
+
+
+def _media_ids(raw: list[str]) -> list[int]:
+    if not all(item.isdigit() and len(item) <= 19 for item in raw):
+        raise errors.MediaIdNotFound("Your media IDs are invalid.")
+    return [int(item) for item in raw]
+
+
+def _fields(raw: str | None) -> set[str]:
+    fields = {f.strip() for f in (raw or "").split(",") if f.strip()}
+    unknown = fields - MEDIA_FIELDS
+    if unknown:
+        raise errors.BadParameter(f"media.fields has unknown values: {', '.join(sorted(unknown))}")
+    return fields
+
+
+async def _tweets_body(
+    request: Request,
+    found: list[posts.PostView],
+    *,
+    expansions: str | None,
+    media_fields: str | None,
+    tweet_fields: str | None,
+    single: bool,
+) -> dict[str, Any]:
+    expand = "attachments.media_keys" in (expansions or "").split(",")
+    wants = expand or "attachments" in (tweet_fields or "").split(",")
+    data = [post_objects.tweet_v2(p, with_attachments=wants) for p in found]
+    body: dict[str, Any] = {"data": data[0] if single else data}
+    if expand:
+        fields, base = _fields(media_fields), base_url(request)
+        media = [
+            post_objects.media_v2(item, base_url=base, fields=fields)
+            for p in found
+            for item in p.media
+        ]
+        if media:
+            body["includes"] = {"media": media}
+    return body
+
+
+@router.post(
+    "/tweets",
+    status_code=201,
+    responses={201: {"description": '{"data":{"id","text","edit_history_tweet_ids"}}'},
+               **v11_error_responses(400, 401, 403, 429)},
+    dependencies=[rate_limited("tweets:create", per_user=(200, 900), per_app=(300, THREE_HOURS))],
+)  # fmt: skip
+async def create_tweet(
+    request: Request,
+    payload: TweetCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    ids: IdsDep,
+    clock: ClockDep,
+) -> Response:
+    """Post with up to 4 photos, or 1 animated GIF, or 1 video (`media.media_ids`)."""
+    media_ids = _media_ids(payload.media.media_ids) if payload.media else []
+    post = await posts.create_post(
+        session,
+        ids,
+        author_id=user,
+        text=payload.text or "",
+        media_ids=media_ids,
+        possibly_sensitive=False,
+        in_reply_to_status_id=None,
+        now=clock(),
+    )
+    body = {"data": post_objects.tweet_v2(post)}
+    location = f"{base_url(request)}/2/tweets/{post.id}"
+    return TwitterJSONResponse(body, status_code=201, headers={"location": location})
+
+
+@router.get("/tweets/{id}", responses=v11_error_responses(400, 401, 404))
+async def get_tweet(
+    request: Request,
+    id: int,
+    user: CurrentUser,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    expansions: Annotated[str | None, Query()] = None,
+    media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
+    tweet_fields: Annotated[str | None, Query(alias="tweet.fields")] = None,
+) -> Response:
+    """One post; `expansions=attachments.media_keys` puts its media in `includes.media`."""
+    found = await posts.get_posts(session, [id], now=clock())
+    if not found:
+        raise errors.StatusNotFound(f"Could not find tweet with id: [{id}].")
+    body = await _tweets_body(
+        request,
+        found,
+        expansions=expansions,
+        media_fields=media_fields,
+        tweet_fields=tweet_fields,
+        single=True,
+    )
+    return TwitterJSONResponse(body)
+
+
+@router.get("/tweets", responses=v11_error_responses(400, 401))
+async def get_tweets(
+    request: Request,
+    user: CurrentUser,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    ids: Annotated[str, Query(description="comma-separated, up to 100")],
+    expansions: Annotated[str | None, Query()] = None,
+    media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
+    tweet_fields: Annotated[str | None, Query(alias="tweet.fields")] = None,
+) -> Response:
+    wanted = [int(i) for i in ids.split(",") if i.strip().isdigit()][:100]
+    found = await posts.get_posts(session, wanted, now=clock())
+    body = await _tweets_body(
+        request,
+        found,
+        expansions=expansions,
+        media_fields=media_fields,
+        tweet_fields=tweet_fields,
+        single=False,
+    )
+    return TwitterJSONResponse(body)
+
+
+@router.delete(
+    "/tweets/{id}",
+    responses=v11_error_responses(400, 401, 403, 404),
+    dependencies=[rate_limited("tweets:delete", per_user=(50, 900))],
+)
+async def delete_tweet(
+    id: int, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> Response:
+    await posts.delete_post(session, user_id=user, post_id=id, now=clock())
+    return TwitterJSONResponse({"data": {"deleted": True}})
+
+
+@router.get("/media/{media_key}", responses=v11_error_responses(400, 401, 404))
+async def get_media(
+    request: Request,
+    media_key: str,
+    user: CurrentUser,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
+) -> Response:
+    """A processed media by key (`<prefix>_<id>`)."""
+    found = await posts.lookup_media(session, [media_key], now=clock())
+    if not found:
+        raise errors.MediaNotFound()
+    fields, base = _fields(media_fields), base_url(request)
+    return TwitterJSONResponse(
+        {"data": post_objects.media_v2(found[0], base_url=base, fields=fields)}
+    )
+
+
+@router.get("/media", responses=v11_error_responses(400, 401))
+async def get_media_many(
+    request: Request,
+    user: CurrentUser,
+    session: ReadSessionDep,
+    clock: ClockDep,
+    media_keys: Annotated[str, Query(description="comma-separated, up to 100")],
+    media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
+) -> Response:
+    keys = [k.strip() for k in media_keys.split(",") if k.strip()]
+    if len(keys) > 100:
+        raise errors.BadParameter("media_keys takes at most 100 keys.")
+    found = await posts.lookup_media(session, keys, now=clock())
+    fields, base = _fields(media_fields), base_url(request)
+    return TwitterJSONResponse(
+        {"data": [post_objects.media_v2(m, base_url=base, fields=fields) for m in found]}
+    )
+
+
+@router.post(
+    "/media/metadata",
+    responses=v11_error_responses(400, 401, 429),
+    dependencies=[rate_limited("media/metadata", per_user=(500, 900), per_app=(50_000, 86_400))],
+)
+async def create_metadata(
+    payload: MetadataCreate, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> Response:
+    """Set alt text: `{"id": "<media id>", "metadata": {"alt_text": {"text": "..."}}}`."""
+    associated: dict[str, Any] = {}
+    if payload.metadata.alt_text is not None:
+        text = await metadata.set_alt_text(
+            session, user_id=user, media_id=int(payload.id),
+            text=payload.metadata.alt_text.text, now=clock(),
+        )  # fmt: skip
+        associated["alt_text"] = {"text": text}
+    return TwitterJSONResponse({"data": {"id": payload.id, "associated_metadata": associated}})

@@ -1,0 +1,233 @@
+"""Posts (statuses/tweets) and Twitter's attachment rules."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from twitter_text import parse_tweet
+
+from app.core import errors
+from app.core.ids import IdGenerator
+from app.media.views import MediaView, VariantView, media_view, variant_view
+from app.models import Account, Media, MediaVariant, Post, PostMedia
+from app.uploads.protocol import MediaKind, UploadState
+
+__all__ = [
+    "AttachedMedia",
+    "PostView",
+    "check_text",
+    "create_post",
+    "delete_post",
+    "get_posts",
+    "load_attachable_media",
+    "user_timeline",
+]
+
+MAX_PHOTOS = 4
+DUPLICATE_WINDOW = timedelta(hours=24)
+_POSTABLE_CATEGORIES = (None, "tweet_image", "tweet_gif", "tweet_video", "amplify_video")
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedMedia:
+    media: MediaView
+    variants: list[VariantView]
+
+
+@dataclass(frozen=True, slots=True)
+class PostView:
+    id: int
+    author_id: int
+    author_screen_name: str
+    text: str
+    created_at: datetime
+    possibly_sensitive: bool
+    in_reply_to_status_id: int | None
+    media: list[AttachedMedia]
+    author_image_token: str | None = None
+    author_banner_token: str | None = None
+
+
+def check_text(text: str) -> None:
+    """280 weighted characters, counted by twitter-text (URLs 23, CJK 2)."""
+    if text and not parse_tweet(text).valid:
+        raise errors.StatusTooLong()
+
+
+async def load_attachable_media(
+    session: AsyncSession, *, user_id: int, media_ids: list[int], now: datetime
+) -> list[Media]:
+    """The media in request order, each usable by ``user_id``, or the rule it breaks."""
+    if not media_ids:
+        return []
+    if len(set(media_ids)) != len(media_ids):
+        raise errors.InvalidMediaIds()
+    rows = await session.scalars(
+        select(Media).where(Media.id.in_(media_ids)).options(selectinload(Media.additional_owners))
+    )
+    found = {m.id: m for m in rows}
+    ordered = []
+    for media_id in media_ids:
+        media = found.get(media_id)
+        co_owners = {o.account_id for o in media.additional_owners} if media else set()
+        if media is None or (media.owner_id != user_id and user_id not in co_owners):
+            raise errors.MediaIdNotFound(f"A media id was not found: {media_id}.")
+        if media.state is not UploadState.SUCCEEDED:
+            raise errors.InvalidMediaIds(f"Invalid media id {media_id}: not ready.")
+        if not media.is_used and media.expires_at <= now:
+            raise errors.InvalidMediaIds(f"Invalid media id {media_id}: expired.")
+        ordered.append(media)
+    return ordered
+
+
+def _check_mix(media: list[Media]) -> None:
+    kinds = [m.kind for m in media]
+    if any(m.kind is MediaKind.SUBTITLES or m.category not in _POSTABLE_CATEGORIES for m in media):
+        raise errors.InvalidMediaIds("Media of this category cannot be attached to a post.")
+    if len(media) > 1 and MediaKind.GIF in kinds:
+        raise errors.GifNotAlone()
+    if len(media) > 1 and MediaKind.VIDEO in kinds:
+        raise errors.AttachmentTypesMixed()
+    if len(media) > MAX_PHOTOS:
+        raise errors.InvalidMediaIds("A post may carry at most 4 photos.")
+
+
+async def _check_duplicate(
+    session: AsyncSession, *, author_id: int, digest: str, now: datetime
+) -> None:
+    existing = await session.scalar(
+        select(Post.id).where(
+            Post.author_id == author_id,
+            Post.text_sha256 == digest,
+            Post.created_at > now - DUPLICATE_WINDOW,
+        )
+    )
+    if existing is not None:
+        raise errors.DuplicateStatus()
+
+
+async def create_post(
+    session: AsyncSession,
+    ids: IdGenerator,
+    *,
+    author_id: int,
+    text: str,
+    media_ids: list[int],
+    possibly_sensitive: bool,
+    in_reply_to_status_id: int | None,
+    now: datetime,
+) -> PostView:
+    """Check text and media, store the post, mark its media used (it no longer expires)."""
+    if not text and not media_ids:
+        raise errors.ParameterMissing("status")
+    check_text(text)
+    media = await load_attachable_media(session, user_id=author_id, media_ids=media_ids, now=now)
+    _check_mix(media)
+    digest = hashlib.sha256(f"{text}\0{sorted(media_ids)}".encode()).hexdigest()
+    if text:
+        await _check_duplicate(session, author_id=author_id, digest=digest, now=now)
+    post = Post(
+        id=ids.next_id(),
+        author_id=author_id,
+        text=text,
+        text_sha256=digest,
+        possibly_sensitive=possibly_sensitive,
+        in_reply_to_status_id=in_reply_to_status_id,
+        created_at=now,
+    )
+    session.add(post)
+    await session.flush()
+    for position, item in enumerate(media):
+        session.add(PostMedia(post_id=post.id, position=position, media_id=item.id))
+        item.is_used = True
+    await session.commit()
+    views = await get_posts(session, [post.id], now=now)
+    return views[0]
+
+
+async def get_posts(session: AsyncSession, post_ids: list[int], *, now: datetime) -> list[PostView]:
+    """Posts in request order; unknown ids are left out."""
+    rows = await session.execute(
+        select(Post, Account)
+        .join(Account, Account.id == Post.author_id)
+        .where(Post.id.in_(post_ids))
+        .options(selectinload(Post.media))
+    )
+    found = {post.id: (post, author) for post, author in rows}
+    media_ids = [pm.media_id for post, _ in found.values() for pm in post.media]
+    media = {m.id: m for m in await session.scalars(select(Media).where(Media.id.in_(media_ids)))}
+    variants = await _variants(session, media_ids)
+    return [
+        PostView(
+            id=post.id,
+            author_id=post.author_id,
+            author_screen_name=author.screen_name,
+            author_image_token=author.profile_image_token,
+            author_banner_token=author.profile_banner_token,
+            text=post.text,
+            created_at=post.created_at,
+            possibly_sensitive=post.possibly_sensitive,
+            in_reply_to_status_id=post.in_reply_to_status_id,
+            media=[
+                AttachedMedia(media_view(media[pm.media_id], now=now), variants[pm.media_id])
+                for pm in post.media
+            ],
+        )
+        for post, author in (found[i] for i in post_ids if i in found)
+    ]
+
+
+async def delete_post(
+    session: AsyncSession, *, user_id: int, post_id: int, now: datetime
+) -> PostView:
+    post = await session.get(Post, post_id)
+    if post is None:
+        raise errors.StatusNotFound()
+    if post.author_id != user_id:
+        raise errors.Forbidden("You may not delete another user's status.")
+    view = (await get_posts(session, [post_id], now=now))[0]
+    await session.execute(delete(Post).where(Post.id == post_id))  # the DB cascades
+    await session.commit()
+    return view
+
+
+async def user_timeline(
+    session: AsyncSession, *, user_id: int, count: int, max_id: int | None, now: datetime
+) -> list[PostView]:
+    query = select(Post.id).where(Post.author_id == user_id)
+    if max_id is not None:
+        query = query.where(Post.id <= max_id)
+    post_ids = list(await session.scalars(query.order_by(Post.id.desc()).limit(count)))
+    return await get_posts(session, post_ids, now=now)
+
+
+async def lookup_media(
+    session: AsyncSession, media_keys: list[str], *, now: datetime
+) -> list[AttachedMedia]:
+    """Succeeded media by key, in request order; unknown keys are left out."""
+    rows = await session.scalars(
+        select(Media).where(Media.media_key.in_(media_keys), Media.state == UploadState.SUCCEEDED)
+    )
+    found = {m.media_key: m for m in rows}
+    ids = [m.id for m in found.values()]
+    variants = await _variants(session, ids)
+    return [
+        AttachedMedia(media_view(found[k], now=now), variants[found[k].id])
+        for k in media_keys
+        if k in found
+    ]
+
+
+async def _variants(session: AsyncSession, media_ids: list[int]) -> dict[int, list[VariantView]]:
+    found: dict[int, list[VariantView]] = {i: [] for i in media_ids}
+    rows = await session.scalars(
+        select(MediaVariant).where(MediaVariant.media_id.in_(media_ids)).order_by(MediaVariant.id)
+    )
+    for row in rows:
+        found[row.media_id].append(variant_view(row))
+    return found

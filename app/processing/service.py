@@ -1,0 +1,159 @@
+"""The ``process_media`` job: run the pipeline, record variants, publish or fail.
+
+Shared by the worker (async media) and by FINALIZE itself (media finalized without a
+``media_category``). Database transactions are short: none is open while ffmpeg or
+Pillow runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import shutil
+from dataclasses import dataclass
+
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.models import Media, MediaVariant
+from app.processing import pipeline
+from app.processing.errors import InternalError, InvalidMedia, ProcessingError, UnsupportedMedia
+from app.storage import SegmentStore
+from app.storage.base import SupportsLocalPath
+from app.uploads.policy import UploadPolicy
+from app.uploads.protocol import MediaKind, UploadState
+
+__all__ = ["PROGRESS_STEP", "mark_failed", "new_delivery_token", "process_media"]
+
+PROGRESS_STEP = 5  # persist progress only when it moved this many points
+_TERMINAL = (UploadState.SUCCEEDED, UploadState.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    kind: MediaKind
+    category: str | None
+
+
+def new_delivery_token() -> str:
+    return secrets.token_urlsafe(12)  # 96 random bits, 16 URL-safe characters
+
+
+async def _start(sessions: async_sessionmaker[AsyncSession], media_id: int) -> _Work | None:
+    async with sessions() as session:
+        media = await session.get(Media, media_id, with_for_update=True)
+        if media is None or media.state in _TERMINAL:
+            return None
+        media.state, media.progress_percent = UploadState.IN_PROGRESS, 0
+        work = _Work(media.kind, media.category)
+        await session.commit()
+        return work
+
+
+class _ProgressWriter:
+    """Persists rising percentages, at most one write per ``PROGRESS_STEP`` points;
+    100 is written together with the succeeded state."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], media_id: int) -> None:
+        self._sessions, self._media_id, self._written = sessions, media_id, 0
+
+    async def __call__(self, percent: int) -> None:
+        if percent >= 100 or percent - self._written < PROGRESS_STEP:
+            return
+        self._written = percent
+        async with self._sessions() as session:
+            await session.execute(
+                update(Media)
+                .where(Media.id == self._media_id, Media.state == UploadState.IN_PROGRESS)
+                .values(progress_percent=percent)
+            )
+            await session.commit()
+
+
+async def process_media(
+    sessions: async_sessionmaker[AsyncSession],
+    store: SegmentStore,
+    policy: UploadPolicy,
+    *,
+    media_id: int,
+) -> ProcessingError | None:
+    """Move a media through in_progress to succeeded (variants recorded), or to failed
+    with the rule it broke; returns that permanent failure, or None.
+
+    Idempotent: a media already in a terminal state is left alone, and a rerun replaces
+    the previous run's variants. ``InternalError`` and unexpected errors propagate, so
+    the caller retries.
+    """
+    work = await _start(sessions, media_id)
+    if work is None:
+        return None
+    if not isinstance(store, SupportsLocalPath):
+        raise InternalError("storage backend cannot hand files to the processor")
+    key = str(media_id)
+    try:
+        result = await pipeline.run(
+            work.kind,
+            work.category,
+            store.blob_path(key),
+            store.variants_dir(key),
+            policy.processing,
+            on_progress=_ProgressWriter(sessions, media_id),
+        )
+    except (InvalidMedia, UnsupportedMedia) as exc:
+        await mark_failed(sessions, store, media_id, exc)
+        return exc
+    await _succeed(sessions, media_id, result)
+    return None
+
+
+async def _succeed(
+    sessions: async_sessionmaker[AsyncSession], media_id: int, result: pipeline.PipelineResult
+) -> None:
+    async with sessions() as session:
+        media = await session.get(Media, media_id, with_for_update=True)
+        if media is None or media.state in _TERMINAL:
+            return
+        await session.execute(delete(MediaVariant).where(MediaVariant.media_id == media_id))
+        session.add_all(
+            MediaVariant(
+                media_id=media_id,
+                kind=v.kind,
+                name=v.name,
+                path=v.path,
+                content_type=v.content_type,
+                width=v.width,
+                height=v.height,
+                bitrate=v.bitrate,
+                size=v.size,
+            )
+            for v in result.variants
+        )
+        if result.width and result.height:
+            media.width, media.height = result.width, result.height
+        media.duration_ms = result.duration_ms
+        media.delivery_token = media.delivery_token or new_delivery_token()
+        media.state, media.progress_percent = UploadState.SUCCEEDED, 100
+        await session.commit()
+
+
+async def mark_failed(
+    sessions: async_sessionmaker[AsyncSession],
+    store: SegmentStore,
+    media_id: int,
+    error: ProcessingError,
+) -> None:
+    """Record ``error`` as the media's ``processing_info.error`` and drop its variants."""
+    async with sessions() as session:
+        media = await session.get(Media, media_id, with_for_update=True)
+        if media is None or media.state in _TERMINAL:
+            return
+        media.state = UploadState.FAILED
+        media.error_code, media.error_name, media.error_message = (
+            error.code,
+            error.name,
+            error.message,
+        )
+        await session.execute(delete(MediaVariant).where(MediaVariant.media_id == media_id))
+        await session.commit()
+    if isinstance(store, SupportsLocalPath):
+        await asyncio.to_thread(shutil.rmtree, store.variants_dir(str(media_id)), True)

@@ -1,0 +1,1 @@
+"""Profile images and banners: build, swap, look up. Never imports ``app.http``."""

@@ -1,1 +1,0 @@
-"""Background work: the job runner and the expiry sweeper. Imports services, never routers."""

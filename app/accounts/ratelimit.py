@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,9 @@ class RateState:
     limit: int
     used: int
     reset: datetime
+    # The earliest reset among all the subjects counted (``hit`` sets it): until then a
+    # reservation of several requests (``cost``) stays inside every window it counted in.
+    soonest_reset: datetime | None = None
 
     @property
     def remaining(self) -> int:
@@ -36,7 +39,13 @@ class RateState:
 
 
 async def _count(
-    session: AsyncSession, *, subject: str, endpoint: str, rule: RateRule, now: datetime
+    session: AsyncSession,
+    *,
+    subject: str,
+    endpoint: str,
+    rule: RateRule,
+    now: datetime,
+    cost: int,
 ) -> RateState:
     row = await session.get(RateLimitWindow, (subject, endpoint), with_for_update=True)
     if row is None:
@@ -45,7 +54,7 @@ async def _count(
             session.add(row)
     if row.window_start + rule.window <= now:
         row.window_start, row.count = now, 0
-    row.count += 1
+    row.count += cost
     return RateState(limit=rule.limit, used=row.count, reset=row.window_start + rule.window)
 
 
@@ -55,10 +64,12 @@ async def hit(
     checks: list[tuple[str, RateRule]],
     endpoint: str,
     now: datetime,
+    cost: int = 1,
 ) -> RateState:
-    """Count one request for each (subject, rule): the user's window and the app's.
+    """Count ``cost`` requests for each (subject, rule): the user's window and the app's.
 
-    The tightest state is returned (for the ``x-rate-limit-*`` headers).
+    The tightest state is returned (for the ``x-rate-limit-*`` headers), with
+    ``soonest_reset``.
 
     Raises RateLimited, carrying that state, when any subject is over its limit; the
     refused request is not counted.
@@ -67,7 +78,9 @@ async def hit(
         try:
             async with sessions() as session:
                 states = [
-                    await _count(session, subject=subject, endpoint=endpoint, rule=rule, now=now)
+                    await _count(
+                        session, subject=subject, endpoint=endpoint, rule=rule, now=now, cost=cost
+                    )
                     for subject, rule in checks
                 ]
                 tightest = min(states, key=lambda st: st.limit - st.used)
@@ -75,7 +88,7 @@ async def hit(
                     await session.rollback()
                     raise RateLimitExceeded(tightest)
                 await session.commit()
-                return tightest
+                return replace(tightest, soonest_reset=min(st.reset for st in states))
         except IntegrityError:  # a first request for this window raced another process
             continue
     raise errors.RateLimited()

@@ -5,6 +5,7 @@
     ApiError                      status, Twitter code, message; rendered per API surface
     ├── NotAuthenticated          401, code 32
     ├── ParameterMissing          400, code 38 "<name> parameter is missing."
+    ├── InvalidParameter          400, code 44 "<name> parameter is invalid." (API host)
     ├── MediaNotFound             404, code 34 (STATUS of unknown media, or not processed)
     ├── RateLimited               429, code 88
     └── UploadError               400, legacy ``{"request", "error"}`` upload form
@@ -55,6 +56,7 @@ __all__ = [
     "ImageUnreadable",
     "InvalidMediaId",
     "InvalidMediaIds",
+    "InvalidParameter",
     "MediaIdNotFound",
     "MediaNotFound",
     "MediaProcessingFailed",
@@ -105,6 +107,17 @@ class ParameterMissing(ApiError):
 
     def __init__(self, name: str) -> None:
         super().__init__(f"{name} parameter is missing.")
+
+
+class InvalidParameter(ApiError):
+    """A parameter outside the upload host is present but malformed: an id that is not a
+    number in 0..2^63-1, a bad flag or list. The upload host says ``BadParameter``."""
+
+    twitter_code = 44
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} parameter is invalid.")
+        self.parameter = name
 
 
 class MediaNotFound(ApiError):

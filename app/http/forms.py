@@ -9,13 +9,16 @@ caps plain fields at 1 MB.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote_to_bytes
 
+from pydantic import BaseModel, ValidationError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
@@ -23,18 +26,27 @@ from app.core import errors
 from app.uploads.streams import PercentDecoder, b64decoded
 
 __all__ = [
+    "JSON_OVERHEAD",
     "MEDIA_FIELDS",
     "MediaPart",
     "RequestForm",
+    "b64",
+    "is_json",
     "json_object",
+    "once",
     "open_form",
+    "read_json",
     "segment_sha256_header",
+    "sha256_hex",
 ]
 
 MEDIA_FIELDS = ("media", "media_data")
 MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 200
 _URLENC = "urlencoded"
+# A JSON body carrying base64 media: room for the other fields around it.
+JSON_OVERHEAD = 64 * 1024
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 @dataclass
@@ -129,7 +141,11 @@ class RequestForm:
 
 def segment_sha256_header(request: Request) -> str | None:
     """``X-Segment-SHA256`` (APPEND, both generations): lower-case hex, or None."""
-    value = request.headers.get("x-segment-sha256")
+    return sha256_hex(request.headers.get("x-segment-sha256"))
+
+
+def sha256_hex(value: str | None) -> str | None:
+    """A SHA-256 header value as lower-case hex; None stays None."""
     if value is None:
         return None
     value = value.strip().lower()
@@ -329,3 +345,35 @@ async def open_form(request: Request) -> RequestForm:
             form._events = _urlencoded_events(_body(request))
     await form._read_until_media()
     return form
+
+
+def is_json(request: Request) -> bool:
+    content_type, _ = parse_options_header(request.headers.get("content-type", ""))
+    return content_type == b"application/json"
+
+
+async def read_json(request: Request, model: type[_Model], cap: int) -> _Model:
+    """A JSON body of at most ``cap`` bytes (else SegmentTooLarge), validated by ``model``."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in _body(request):
+        size += len(chunk)
+        if size > cap:
+            raise errors.SegmentTooLarge(cap)
+        chunks.append(chunk)
+    try:
+        return model.model_validate(json.loads(b"".join(chunks)))
+    except (ValueError, ValidationError):
+        raise errors.BadParameter("Request body is not valid JSON with a media field.") from None
+
+
+def b64(data: str) -> bytes:
+    """Strict base64 (v2 JSON ``media``); not base64 is a 400."""
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise errors.BadParameter("media is not valid base64.") from None
+
+
+async def once(data: bytes) -> AsyncIterator[bytes]:
+    yield data

@@ -6,33 +6,22 @@ command), as the real clients send them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from app.core import errors
-from app.http.deps import (
-    ClockDep,
-    IdsDep,
-    PolicyDep,
-    SessionsDep,
-    StatementsDep,
-    StoreDep,
-    solve_by_hand,
-)
+from app.http import ratelimit
+from app.http import upload_commands as commands
+from app.http.deps import solve_by_hand
 from app.http.errors import v11_error_responses
-from app.http.forms import RequestForm, open_form, segment_sha256_header
+from app.http.forms import open_form
+from app.http.ratelimit import UPLOAD_V11, Limit
 from app.http.responses import TwitterJSONResponse
 from app.http.upload_json import media_response
-from app.schemas.v11 import (
-    InitResponseV11,
-    MediaResponseV11,
-)
-from app.uploads import append as appends
-from app.uploads import limits, protocol
-from app.uploads import service as uploads
+from app.schemas.v11 import InitResponseV11, MediaResponseV11
+from app.uploads import protocol
+from app.uploads.commands import Append, Command, Finalize, Init, SimpleUpload
 
 # Installed straight into the app's route table (app.main), so its own defaults apply.
 router = APIRouter(
@@ -98,28 +87,14 @@ def _json(model: MediaResponseV11 | InitResponseV11, status: int) -> Response:
     return Response(body, status_code=status, media_type=TwitterJSONResponse.media_type)
 
 
-def _int_param(params: Mapping[str, str], name: str, *, required: bool = True) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        if required:
-            raise errors.ParameterMissing(name)
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise errors.BadParameter(f"{name} parameter is invalid.") from None
-
-
-def _owners(params: dict[str, str]) -> list[int]:
-    raw = params.get("additional_owners", "")
-    try:
-        return [int(part) for part in raw.split(",") if part.strip()]
-    except ValueError:
-        raise errors.BadParameter("additional_owners must be comma-separated user ids.") from None
-
-
-def _flag(params: dict[str, str], name: str) -> bool:
-    return params.get(name, "").lower() in ("true", "1", "t", "yes")
+def _limit(command: Command) -> Limit:
+    if isinstance(command, Init):
+        return UPLOAD_V11["INIT"]
+    if isinstance(command, Append):
+        return UPLOAD_V11["APPEND"]
+    if isinstance(command, Finalize):
+        return UPLOAD_V11["FINALIZE"]
+    return UPLOAD_V11["upload"]
 
 
 @router.post(
@@ -132,38 +107,34 @@ def _flag(params: dict[str, str], name: str) -> bool:
         201: {"model": MediaResponseV11, "description": "FINALIZE, media ready to use"},
         202: {"model": InitResponseV11, "description": "INIT"},
         204: {"description": "APPEND stored the segment (empty body)"},
-        **v11_error_responses(400, 401),
+        **v11_error_responses(400, 401, 429),
     },
 )
 async def upload(request: Request) -> Response:
     """Chunked upload commands (`command` = INIT, APPEND, FINALIZE), or, without a
-    command and with a `media`/`media_data` part, the one-shot image upload."""
+    command and with a `media`/`media_data` part, the one-shot image upload. Each command
+    is rate-limited in its own window (`x-rate-limit-*` headers)."""
     user, context, clock = await solve_by_hand(request)  # see solve_by_hand: hot route
-    sessions, statements, store = context.sessions, context.statements, context.store
-    policy, ids = context.policy, context.ids
     form = await open_form(request)
-    command = form.params.get("command")
-    if command is None and form.media is not None:
-        return await _simple(form, user, sessions, store, policy, ids, clock)
-    if command == "APPEND":
-        await _append(form, request, user, statements, store, policy, clock)
+    command = await commands.from_form(
+        form,
+        segment_cap=context.policy.limits.segment,
+        index_optional=False,
+        sha256_header=request.headers.get("x-segment-sha256"),
+    )
+    now = clock()
+    await ratelimit.count(request, user=user, limit=_limit(command), now=now)
+    if isinstance(command, Append):
+        await commands.run(command, context, owner_id=user, now=now)
+        await form.read_rest()
         return Response(status_code=204)
-    if form.media is not None:
-        raise errors.BadParameter(f"media is only accepted with APPEND, not {command}.")
-    await form.read_rest()
-    if command == "INIT":
-        view = await uploads.init_upload(
-            statements,
-            ids,
-            policy,
-            owner_id=user,
-            total_bytes=_int_param(form.params, "total_bytes") or 0,
-            media_type=_required(form.params, "media_type"),
-            category=protocol.parse_category(form.params.get("media_category")),
-            additional_owners=_owners(form.params),
-            shared=_flag(form.params, "shared"),
-            now=clock(),
-        )
+    if isinstance(command, SimpleUpload):
+        view = await commands.run(command, context, owner_id=user, now=now)
+        await form.read_rest()
+        with_key = bool(form.params.get("media_category"))  # may follow the media part
+        return _json(media_response(view, with_key=with_key), 200)
+    view = await commands.run(command, context, owner_id=user, now=now)
+    if isinstance(command, Init):
         body = InitResponseV11(
             media_id=view.media_id,
             media_id_string=str(view.media_id),
@@ -171,96 +142,8 @@ async def upload(request: Request) -> Response:
             media_key=view.media_key if view.category else None,
         )
         return _json(body, 202)
-    if command == "FINALIZE":
-        view = await uploads.finalize_upload(
-            sessions,
-            store,
-            policy,
-            owner_id=user,
-            media_id=_media_id(form.params),
-            now=clock(),
-        )
-        status = 200 if view.is_async else 201
-        return _json(media_response(view, with_key=view.category is not None), status)
-    if command is None:
-        raise errors.ParameterMissing("media")
-    raise errors.BadParameter(f"Invalid command: {command}.")
-
-
-def _required(params: Mapping[str, str], name: str) -> str:
-    value: str | None = params.get(name)
-    if not value:
-        raise errors.ParameterMissing(name)
-    return value
-
-
-def _media_id(params: dict[str, str]) -> int:
-    raw = _required(params, "media_id")
-    if not raw.isdigit() or len(raw) > 19:
-        raise errors.InvalidMediaId(raw)
-    return int(raw)
-
-
-async def _append(
-    form: RequestForm,
-    request: Request,
-    user: int,
-    statements: StatementsDep,
-    store: StoreDep,
-    policy: PolicyDep,
-    clock: ClockDep,
-) -> None:
-    if form.media is None:
-        await form.read_rest()
-        raise errors.ParameterMissing("media")
-    if "media_id" in form.params and "segment_index" in form.params:
-        chunks = form.media.chunks()
-    else:
-        chunks = await form.hold_media(policy.limits.segment)
-    index = _int_param(form.params, "segment_index")
-    assert index is not None
-    if not 0 <= index <= limits.MAX_SEGMENT_INDEX:
-        raise errors.SegmentIndexOutOfRange()
-    await appends.append_segment(
-        statements,
-        store,
-        policy,
-        owner_id=user,
-        media_id=_media_id(form.params),
-        index=index,
-        chunks=chunks,
-        expected_sha256=segment_sha256_header(request),
-        now=clock(),
-    )
-    await form.read_rest()
-
-
-async def _simple(
-    form: RequestForm,
-    user: int,
-    sessions: SessionsDep,
-    store: StoreDep,
-    policy: PolicyDep,
-    ids: IdsDep,
-    clock: ClockDep,
-) -> Response:
-    assert form.media is not None
-    category = protocol.parse_category(form.params.get("media_category"))
-    view = await uploads.simple_upload(
-        sessions,
-        store,
-        ids,
-        policy,
-        owner_id=user,
-        chunks=form.media.chunks(),
-        category=category,
-        additional_owners=_owners(form.params),
-        shared=_flag(form.params, "shared"),
-        now=clock(),
-    )
-    await form.read_rest()
-    with_key = bool(form.params.get("media_category"))  # may follow the media part
-    return _json(media_response(view, with_key=with_key), 200)
+    status = 200 if view.is_async else 201
+    return _json(media_response(view, with_key=view.category is not None), status)
 
 
 @router.get(
@@ -268,20 +151,15 @@ async def _simple(
     operation_id="media-v1.1-status",
     response_model=MediaResponseV11,
     response_model_exclude_none=True,
-    responses=v11_error_responses(400, 401, 404),
+    responses=v11_error_responses(400, 401, 404, 429),
     openapi_extra={"parameters": _STATUS_PARAMETERS},
 )
 async def status(request: Request) -> Response:
     """Processing state of an upload; poll again after `check_after_secs`. While the
     upload is open, `upload_info` lists the stored segments (for resuming)."""
     user, context, clock = await solve_by_hand(request)  # see solve_by_hand: hot route
-    params = request.query_params
-    media_id = _int_param(params, "media_id")
-    assert media_id is not None
-    command = _required(params, "command")
-    if command != "STATUS":
-        raise errors.BadParameter(f"Invalid command: {command}. Use STATUS with GET.")
-    view = await uploads.get_status(
-        context.statements, owner_id=user, media_id=media_id, now=clock(), checksums=context.store
-    )
+    command = commands.status_from_params(request.query_params, command_required=True)
+    now = clock()
+    await ratelimit.count(request, user=user, limit=UPLOAD_V11["STATUS"], now=now)
+    view = await commands.run(command, context, owner_id=user, now=now)
     return _json(media_response(view, with_key=view.category is not None), 200)

@@ -12,25 +12,21 @@ after the highest one stored": right for clients that append one segment at a ti
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from app.context import AppContext
 from app.core import errors
-from app.http.deps import (
-    ClockDep,
-    CurrentUser,
-    IdsDep,
-    PolicyDep,
-    SessionsDep,
-    StatementsDep,
-    StoreDep,
-)
+from app.http import params
+from app.http import upload_commands as commands
+from app.http.deps import ClockDep, ContextDep, CurrentUser, StatementsDep
 from app.http.errors import v2_error_responses
-from app.http.forms import RequestForm, open_form, segment_sha256_header
+from app.http.forms import JSON_OVERHEAD, is_json, open_form, read_json
 from app.http.ratelimit import rate_limited
 from app.http.responses import TwitterJSONResponse
 from app.http.upload_json import media_response
@@ -47,9 +43,8 @@ from app.schemas.v2 import (
     V2MediaUploadResponse,
     V2OneShotJSON,
 )
-from app.uploads import append as appends
-from app.uploads import protocol
 from app.uploads import service as uploads
+from app.uploads.commands import Append, Finalize, Init, SimpleUpload
 from app.uploads.protocol import UploadState
 
 router = APIRouter(prefix="/2/media", tags=["media-v2"])
@@ -62,7 +57,24 @@ _FINALIZE_LIMIT = rate_limited("media:finalize", per_user=(1875, 900), per_app=(
 _STATUS_LIMIT = rate_limited("media:status", per_user=(1000, 900), per_app=(100_000, _DAY))
 _UPLOAD_LIMIT = rate_limited("media:upload", per_user=(500, 900), per_app=(50_000, _DAY))
 
-MediaIdPath = Annotated[str, Path(pattern=r"^[0-9]{1,19}$", description="id from initialize")]
+# A string, parsed by params.snowflake: out-of-range ids get the upload form's 400.
+MediaIdPath = Annotated[str, Path(description="id from initialize")]
+_STATUS_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "media_id",
+        "in": "query",
+        "required": True,
+        "description": "id from initialize",
+        "schema": {"type": "string", "pattern": "^[0-9]{1,19}$"},
+    },
+    {
+        "name": "command",
+        "in": "query",
+        "required": False,
+        "description": "STATUS (optional)",
+        "schema": {"type": "string"},
+    },
+]
 
 
 def _json(model: BaseModel, status: int = 200) -> Response:
@@ -89,81 +101,31 @@ def _init(view: MediaView, status: int = 200) -> Response:
     dependencies=[_INIT_LIMIT],
     response_model=V2InitResponse,
     response_model_exclude_none=True,
-    responses=v2_error_responses(400, 401),
+    responses=v2_error_responses(400, 401, 429),
 )
 async def initialize(
-    body: V2InitRequest,
-    user: CurrentUser,
-    statements: StatementsDep,
-    ids: IdsDep,
-    policy: PolicyDep,
-    clock: ClockDep,
+    body: V2InitRequest, user: CurrentUser, context: ContextDep, clock: ClockDep
 ) -> Response:
     """Open a chunked upload (v1.1 INIT); `data.id` is the media id for the next calls."""
-    if not body.media_type:
-        raise errors.ParameterMissing("media_type")
-    if body.total_bytes is None:
-        raise errors.ParameterMissing("total_bytes")
-    view = await uploads.init_upload(
-        statements,
-        ids,
-        policy,
-        owner_id=user,
-        total_bytes=body.total_bytes,
-        media_type=body.media_type,
-        category=protocol.parse_category(body.media_category),
-        additional_owners=v2p.parse_owner_ids(body.additional_owners),
-        shared=body.shared,
-        now=clock(),
-    )
-    return _init(view)
+    command = commands.from_v2_init(body)
+    return _init(await commands.run(command, context, owner_id=user, now=clock()))
 
 
 async def _append(
     request: Request,
+    command: Append,
     *,
     user: int,
-    media_id: int,
-    statements: StatementsDep,
-    store: StoreDep,
-    policy: PolicyDep,
+    context: AppContext,
     clock: ClockDep,
-    form: RequestForm | None = None,
 ) -> datetime:
-    """Shared by both generations: JSON (base64) or a form with a streamed media part."""
-    cap = policy.limits.segment
-    raw_index: object = None
-    if form is None and v2p.is_json(request):
-        body = await v2p.read_json(request, V2AppendJSON, cap * 4 // 3 + v2p.JSON_OVERHEAD)
-        chunks = v2p.once(v2p.b64(body.media))
-        raw_index = body.segment_index
-    else:
-        form = form or await open_form(request)
-        if form.media is None:
-            await form.read_rest()
-            raise errors.ParameterMissing("media")
-        chunks = (
-            form.media.chunks() if "segment_index" in form.params else await form.hold_media(cap)
+    """Shared by both generations, once the body is a command."""
+    if command.index is None:
+        index = await _next_index(
+            context.statements, user=user, media_id=command.media_id, clock=clock
         )
-        raw_index = form.params.get("segment_index")
-    if raw_index is None or raw_index == "":
-        index = await _next_index(statements, user=user, media_id=media_id, clock=clock)
-    else:
-        index = v2p.parse_segment_index(raw_index)
-    expires = await appends.append_segment(
-        statements,
-        store,
-        policy,
-        owner_id=user,
-        media_id=media_id,
-        index=index,
-        chunks=chunks,
-        expected_sha256=segment_sha256_header(request),
-        now=clock(),
-    )
-    if form is not None:
-        await form.read_rest()
-    return expires
+        command = replace(command, index=index)
+    return await commands.run(command, context, owner_id=user, now=clock())
 
 
 async def _next_index(
@@ -178,34 +140,38 @@ async def _next_index(
     return max((s.index for s in view.segments), default=-1) + 1
 
 
+def _path_id(raw: str) -> int:
+    return params.snowflake(raw, "media_id", invalid=params.upload_invalid)
+
+
 @router.post(
     "/upload/{id}/append",
     operation_id="media-v2-append",
     dependencies=[_APPEND_LIMIT],
     openapi_extra=v2p.APPEND_BODY,
     response_model=V2AppendResponse,
-    responses=v2_error_responses(400, 401),
+    responses=v2_error_responses(400, 401, 429),
 )
 async def append(
-    id: MediaIdPath,
-    request: Request,
-    user: CurrentUser,
-    statements: StatementsDep,
-    store: StoreDep,
-    policy: PolicyDep,
-    clock: ClockDep,
+    id: MediaIdPath, request: Request, user: CurrentUser, context: ContextDep, clock: ClockDep
 ) -> Response:
     """Store one segment (`segment_index` 0..999, at most 5 MiB). Up to 3 may be in flight;
     they are assembled by index. Re-sending an index replaces it."""
-    expires = await _append(
-        request,
-        user=user,
-        media_id=v2p.parse_media_id(id),
-        statements=statements,
-        store=store,
-        policy=policy,
-        clock=clock,
-    )
+    media_id = _path_id(id)
+    cap = context.policy.limits.segment
+    sha256 = request.headers.get("x-segment-sha256")
+    form = None
+    if is_json(request):
+        body = await read_json(request, V2AppendJSON, cap * 4 // 3 + JSON_OVERHEAD)
+        command = commands.from_v2_append_json(body, media_id=media_id, sha256_header=sha256)
+    else:
+        form = await open_form(request)
+        command = await commands.append_from_form(
+            form, segment_cap=cap, media_id=media_id, index_optional=True, sha256_header=sha256
+        )
+    expires = await _append(request, command, user=user, context=context, clock=clock)
+    if form is not None:
+        await form.read_rest()
     return _json(V2AppendResponse(data=V2AppendData(expires_at=int(expires.timestamp()))))
 
 
@@ -215,22 +181,15 @@ async def append(
     dependencies=[_FINALIZE_LIMIT],
     response_model=V2MediaUploadResponse,
     response_model_exclude_none=True,
-    responses=v2_error_responses(400, 401),
+    responses=v2_error_responses(400, 401, 429),
 )
 async def finalize(
-    id: MediaIdPath,
-    user: CurrentUser,
-    sessions: SessionsDep,
-    store: StoreDep,
-    policy: PolicyDep,
-    clock: ClockDep,
+    id: MediaIdPath, user: CurrentUser, context: ContextDep, clock: ClockDep
 ) -> Response:
     """Complete the upload. The body is ignored (`{}` or none). With `processing_info`,
     poll `GET /2/media/upload` after `check_after_secs`."""
-    view = await uploads.finalize_upload(
-        sessions, store, policy, owner_id=user, media_id=v2p.parse_media_id(id), now=clock()
-    )
-    return _media(view)
+    command = Finalize(media_id=_path_id(id))
+    return _media(await commands.run(command, context, owner_id=user, now=clock()))
 
 
 @router.get(
@@ -239,27 +198,15 @@ async def finalize(
     dependencies=[_STATUS_LIMIT],
     response_model=V2MediaUploadResponse,
     response_model_exclude_none=True,
-    responses=v2_error_responses(400, 401, 404),
+    responses=v2_error_responses(400, 401, 404, 429),
+    openapi_extra={"parameters": _STATUS_PARAMETERS},
 )
 async def status(
-    user: CurrentUser,
-    statements: StatementsDep,
-    store: StoreDep,
-    clock: ClockDep,
-    media_id: Annotated[str, Query(pattern=r"^[0-9]{1,19}$", description="id from initialize")],
-    command: Annotated[str | None, Query(description="STATUS (optional)")] = None,
+    request: Request, user: CurrentUser, context: ContextDep, clock: ClockDep
 ) -> Response:
     """Processing state; while uploading, `upload_info` lists the stored segments."""
-    if command not in (None, "STATUS"):
-        raise errors.BadParameter(f"Invalid command: {command}. Use STATUS with GET.")
-    view = await uploads.get_status(
-        statements,
-        owner_id=user,
-        media_id=v2p.parse_media_id(media_id),
-        now=clock(),
-        checksums=store,
-    )
-    return _media(view)
+    command = commands.status_from_params(request.query_params, command_required=False)
+    return _media(await commands.run(command, context, owner_id=user, now=clock()))
 
 
 @router.post(
@@ -272,117 +219,32 @@ async def status(
     responses={
         202: {"model": V2InitResponse, "description": "command=INIT (deprecated form)"},
         204: {"description": "command=APPEND (deprecated form)"},
-        **v2_error_responses(400, 401),
+        **v2_error_responses(400, 401, 429),
     },
 )
 async def upload(
-    request: Request,
-    user: CurrentUser,
-    sessions: SessionsDep,
-    statements: StatementsDep,
-    store: StoreDep,
-    policy: PolicyDep,
-    ids: IdsDep,
-    clock: ClockDep,
+    request: Request, user: CurrentUser, context: ContextDep, clock: ClockDep
 ) -> Response:
     """One-shot image upload (multipart `media`, or JSON with base64 `media`), or the
-    deprecated `command` form (INIT / APPEND / FINALIZE)."""
-    if v2p.is_json(request):
-        body = await v2p.read_json(
-            request, V2OneShotJSON, policy.limits.image * 4 // 3 + v2p.JSON_OVERHEAD
-        )
-        data = v2p.b64(body.media)
-        view = await uploads.simple_upload(
-            sessions,
-            store,
-            ids,
-            policy,
-            owner_id=user,
-            chunks=v2p.once(data),
-            category=protocol.parse_category(body.media_category),
-            additional_owners=v2p.parse_owner_ids(body.additional_owners),
-            shared=body.shared,
-            now=clock(),
-        )
-        return _media(view)
+    deprecated `command` form (INIT / APPEND / FINALIZE), read as v1.1 reads it."""
+    if is_json(request):
+        cap = context.policy.limits.image * 4 // 3 + JSON_OVERHEAD
+        simple = commands.from_v2_simple_json(await read_json(request, V2OneShotJSON, cap))
+        return _media(await commands.run(simple, context, owner_id=user, now=clock()))
     form = await open_form(request)
-    command = form.params.get("command")
-    if command is None and form.media is not None:
-        view = await uploads.simple_upload(
-            sessions,
-            store,
-            ids,
-            policy,
-            owner_id=user,
-            chunks=form.media.chunks(),
-            category=protocol.parse_category(form.params.get("media_category")),
-            additional_owners=v2p.parse_owner_ids(form.params.get("additional_owners", "")),
-            shared=form.params.get("shared", "").lower() in ("true", "1"),
-            now=clock(),
-        )
-        await form.read_rest()
-        return _media(view)
-    if command == "APPEND":
-        media_id = v2p.parse_media_id(form.params.get("media_id"))
-        await _append(
-            request,
-            user=user,
-            media_id=media_id,
-            statements=statements,
-            store=store,
-            policy=policy,
-            clock=clock,
-            form=form,
-        )
-        return Response(status_code=204)
-    await form.read_rest()
-    if form.media is not None:
-        raise errors.BadParameter(f"media is only accepted with APPEND, not {command}.")
-    return await _command(
-        form.params, command, user, sessions, statements, store, policy, ids, clock
+    command = await commands.from_form(
+        form,
+        segment_cap=context.policy.limits.segment,
+        index_optional=True,
+        sha256_header=request.headers.get("x-segment-sha256"),
     )
-
-
-async def _command(
-    params: dict[str, str],
-    command: str | None,
-    user: int,
-    sessions: SessionsDep,
-    statements: StatementsDep,
-    store: StoreDep,
-    policy: PolicyDep,
-    ids: IdsDep,
-    clock: ClockDep,
-) -> Response:
-    if command == "INIT":
-        total = params.get("total_bytes", "")
-        if not total.isdigit():
-            raise errors.ParameterMissing("total_bytes")
-        if not params.get("media_type"):
-            raise errors.ParameterMissing("media_type")
-        view = await uploads.init_upload(
-            statements,
-            ids,
-            policy,
-            owner_id=user,
-            total_bytes=int(total),
-            media_type=params["media_type"],
-            category=protocol.parse_category(params.get("media_category")),
-            additional_owners=v2p.parse_owner_ids(params.get("additional_owners", "")),
-            shared=params.get("shared", "").lower() in ("true", "1"),
-            now=clock(),
-        )
+    if isinstance(command, Append):
+        await _append(request, command, user=user, context=context, clock=clock)
+        await form.read_rest()
+        return Response(status_code=204)
+    view = await commands.run(command, context, owner_id=user, now=clock())
+    if isinstance(command, SimpleUpload):
+        await form.read_rest()
+    if isinstance(command, Init):
         return _init(view, 202)
-    if command == "FINALIZE":
-        view = await uploads.finalize_upload(
-            sessions,
-            store,
-            policy,
-            owner_id=user,
-            media_id=v2p.parse_media_id(params.get("media_id")),
-            now=clock(),
-        )
-        return _media(view)
-    if command is None:
-        raise errors.ParameterMissing("media")
-    raise errors.BadParameter(f"Invalid command: {command}.")
+    return _media(view)

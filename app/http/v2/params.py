@@ -1,24 +1,14 @@
-"""Parameters and bodies of the v2 media endpoints: ids, segment indexes, base64 JSON,
-a held media part, and the request bodies documented in OpenAPI."""
+"""The request bodies of the v2 media endpoints as documented in OpenAPI (the parsing
+itself is ``app.http.params`` and ``app.http.upload_commands``)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from collections.abc import AsyncIterator
-from typing import Any, TypeVar
+from typing import Any
 
-from fastapi import Request
-from pydantic import ValidationError
-from python_multipart.multipart import parse_options_header
-
-from app.core import errors
 from app.schemas.v2 import V2AppendJSON, V2OneShotJSON
-from app.uploads import limits, protocol
+from app.uploads import protocol
 
-JSON_OVERHEAD = 64 * 1024
-_Body = TypeVar("_Body", V2AppendJSON, V2OneShotJSON)
+__all__ = ["APPEND_BODY", "UPLOAD_BODY"]
 
 _SEGMENT_FIELDS: dict[str, Any] = {
     "segment_index": {"type": "integer", "minimum": 0, "maximum": 999},
@@ -68,59 +58,3 @@ UPLOAD_BODY = {
         },
     }
 }
-
-
-def parse_media_id(raw: str | None) -> int:
-    if not raw:
-        raise errors.ParameterMissing("media_id")
-    if not raw.isdigit() or len(raw) > 19 or int(raw) >= 2**63:
-        raise errors.InvalidMediaId(raw)
-    return int(raw)
-
-
-def parse_segment_index(raw: object) -> int:
-    text = str(raw).strip()
-    if not text.isdigit() or len(text) > 3:
-        raise errors.BadParameter("segment_index parameter is invalid.")
-    index = int(text)
-    if not 0 <= index <= limits.MAX_SEGMENT_INDEX:
-        raise errors.SegmentIndexOutOfRange()
-    return index
-
-
-def parse_owner_ids(raw: list[str] | str) -> list[int]:
-    parts = raw.split(",") if isinstance(raw, str) else raw
-    try:
-        return [int(part) for part in parts if part.strip()]
-    except ValueError:
-        raise errors.BadParameter("additional_owners must be user ids.") from None
-
-
-def is_json(request: Request) -> bool:
-    content_type, _ = parse_options_header(request.headers.get("content-type", ""))
-    return content_type == b"application/json"
-
-
-async def read_json(request: Request, model: type[_Body], cap: int) -> _Body:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise errors.SegmentTooLarge(cap)
-        chunks.append(chunk)
-    try:
-        return model.model_validate(json.loads(b"".join(chunks)))
-    except (ValueError, ValidationError):
-        raise errors.BadParameter("Request body is not valid JSON with a media field.") from None
-
-
-def b64(data: str) -> bytes:
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise errors.BadParameter("media is not valid base64.") from None
-
-
-async def once(data: bytes) -> AsyncIterator[bytes]:
-    yield data

@@ -1,0 +1,160 @@
+"""One parser per field type, for every body, query and path parameter of every route.
+
+Each parser takes the raw value (``None`` when the parameter is absent) and either
+returns the parsed value or raises an ``ApiError``, which the error handler renders in
+the surface's JSON (v1.1 ``{"errors":[...]}``, the upload host's ``{"request","error"}``
+form, v2 problems). What a malformed value raises is the caller's choice through
+``invalid``: the upload host passes ``upload_invalid`` (its legacy form); other routes
+keep the default, ``InvalidParameter`` (code 44).
+
+- ids are snowflakes: ASCII digits, 0..2^63-1 (a signed 64-bit column); anything else
+  (empty, a sign, non-digits, 20 digits, >= 2^63) is the surface's 400, never an
+  ``OverflowError`` from the database driver.
+- flags: ``true``, ``t``, ``1``, ``yes`` in any case are true; anything else, or
+  absence, is false. Twitter documents ``true``/``t``/``1`` for v1.1 booleans; the real
+  clients send ``true`` (twitter-api-v2) or ``True`` (tweepy, requests); ``yes`` was
+  accepted by v1.1 media before the parsers were merged and stays accepted.
+- ``total_bytes``: absent or empty is "missing" (code 38), present but not a
+  non-negative integer is "invalid", on both surfaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from app.core import errors
+from app.uploads import limits, protocol
+
+__all__ = [
+    "MAX_ID",
+    "Invalid",
+    "category",
+    "flag",
+    "id_list",
+    "media_type",
+    "optional_snowflake",
+    "segment_index",
+    "snowflake",
+    "total_bytes",
+    "upload_invalid",
+]
+
+MAX_ID = 2**63 - 1
+_MAX_ID_DIGITS = len(str(MAX_ID))
+_TRUE = frozenset({"true", "t", "1", "yes"})
+# total_bytes: v2 documents 0..2^34; larger INITs fail the category limit anyway.
+_MAX_TOTAL_DIGITS = 18
+
+Invalid = Callable[[str, object], errors.ApiError]
+"""What a malformed value raises: ``(parameter name, raw value) -> error``."""
+
+
+def _api_invalid(name: str, raw: object) -> errors.ApiError:
+    return errors.InvalidParameter(name)
+
+
+def upload_invalid(name: str, raw: object) -> errors.ApiError:
+    """The upload host's form; a ``media_id`` says ``Invalid media_id: Some(...)``."""
+    if name == "media_id":
+        return errors.InvalidMediaId(raw)
+    return errors.BadParameter(f"{name} parameter is invalid.")
+
+
+def _text(raw: object) -> str | None:
+    if raw is None:
+        return None
+    return (raw if isinstance(raw, str) else str(raw)).strip()
+
+
+def _is_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def snowflake(raw: object, name: str, *, invalid: Invalid = _api_invalid) -> int:
+    """A required id (int or digit string) in 0..2^63-1."""
+    text = _text(raw)
+    if not text:
+        raise errors.ParameterMissing(name)
+    if isinstance(raw, bool) or not _is_digits(text) or len(text) > _MAX_ID_DIGITS:
+        raise invalid(name, raw)
+    value = int(text)
+    if value > MAX_ID:
+        raise invalid(name, raw)
+    return value
+
+
+def optional_snowflake(raw: object, name: str, *, invalid: Invalid = _api_invalid) -> int | None:
+    """An id that may be left out (absent or empty is None)."""
+    if raw is None or _text(raw) == "":
+        return None
+    return snowflake(raw, name, invalid=invalid)
+
+
+def id_list(
+    raw: str | Iterable[object] | None,
+    name: str,
+    *,
+    max_count: int,
+    invalid: Invalid = _api_invalid,
+) -> list[int]:
+    """Comma-separated ids (or a JSON list of them); empty items are skipped, more than
+    ``max_count`` is invalid. Absent is the empty list."""
+    if raw is None:
+        return []
+    parts: Iterable[object] = raw.split(",") if isinstance(raw, str) else raw
+    items = [part for part in parts if _text(part)]
+    if len(items) > max_count:
+        raise invalid(name, raw)
+    ids = []
+    for item in items:
+        try:
+            ids.append(snowflake(item, name, invalid=invalid))
+        except errors.ParameterMissing:  # pragma: no cover - empty items are skipped
+            raise invalid(name, raw) from None
+    return ids
+
+
+def segment_index(raw: object, *, invalid: Invalid = upload_invalid) -> int:
+    """APPEND's ``segment_index``: 0..999; a number outside is SegmentIndexOutOfRange."""
+    text = _text(raw)
+    if not text:
+        raise errors.ParameterMissing("segment_index")
+    negative = text.startswith("-")
+    digits = text[1:] if negative else text
+    if isinstance(raw, bool) or not _is_digits(digits):
+        raise invalid("segment_index", raw)
+    if negative or len(digits) > 4 or int(digits) > limits.MAX_SEGMENT_INDEX:
+        raise errors.SegmentIndexOutOfRange()
+    return int(digits)
+
+
+def flag(raw: object) -> bool:
+    """A boolean parameter: ``true``/``t``/``1``/``yes`` (any case); else false."""
+    if isinstance(raw, bool):
+        return raw
+    text = _text(raw)
+    return text is not None and text.lower() in _TRUE
+
+
+def total_bytes(raw: object, *, invalid: Invalid = upload_invalid) -> int:
+    """INIT's size: a non-negative integer; absent or empty is missing."""
+    text = _text(raw)
+    if not text:
+        raise errors.ParameterMissing("total_bytes")
+    if isinstance(raw, bool) or not _is_digits(text) or len(text) > _MAX_TOTAL_DIGITS:
+        raise invalid("total_bytes", raw)
+    return int(text)
+
+
+def media_type(raw: object) -> str:
+    """INIT's MIME type, required; whether it is known is the protocol's rule."""
+    text = _text(raw)
+    if not text:
+        raise errors.ParameterMissing("media_type")
+    return text
+
+
+def category(raw: object) -> protocol.MediaCategory | None:
+    """``media_category`` in any of Twitter's spellings (``protocol.parse_category``)."""
+    text = _text(raw)
+    return protocol.parse_category(text or None)

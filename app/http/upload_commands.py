@@ -93,10 +93,8 @@ async def append_from_form(
     else:
         chunks = await form.hold_media(segment_cap)
     raw_index = form.params.get("segment_index")
-    if index_optional and not raw_index:
-        index = None
-    else:
-        index = params.segment_index(raw_index)
+    optional = index_optional and not raw_index
+    index = None if optional else params.segment_index(raw_index)
     if media_id is None:
         media_id = _media_id(form.params.get("media_id"))
     return Append(

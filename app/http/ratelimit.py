@@ -3,8 +3,9 @@ routes, and the middleware that writes ``x-rate-limit-*`` headers.
 
 Windows are counted in the database (``app.accounts.ratelimit``), so they hold across
 processes. To keep that off the hot path, a process reserves several requests of a
-window in one write (a lease: ``limit // 100``, at most 64, at least 1) and hands them
-out from memory until they run out or the window ends. So a window is never exceeded;
+window in one write (a lease: ``limit // 100``, at most 256, at least 1) and hands
+them out from memory until they run out or the window ends; the next reservation is
+made in the background when half is used. So a window is never exceeded;
 what a process reserved and did not use is lost when the window ends (at most 1% of the
 limit per process). Limits under 200 reserve one request at a time: exact.
 
@@ -13,6 +14,8 @@ limit per process). Limits under 200 reserve one request at a time: exact.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,7 +40,7 @@ __all__ = [
 THREE_HOURS = 3 * 3600
 _DAY = 86_400
 _STATE_KEY = "rate_limit"
-_MAX_LEASE = 64
+_MAX_LEASE = 256
 _MAX_LEASES = 10_000
 
 
@@ -64,11 +67,18 @@ UPLOAD_V11 = {
 @dataclass(slots=True)
 class _Lease:
     left: int  # reserved, not yet handed out
-    state: RateState  # as the database counted it when reserving
+    state: RateState  # as the database counted it at the last reservation
+    size: int  # requests reserved at a time
+    checks: list[tuple[str, RateRule]]  # (subject, rule) pairs it counts in
+    refreshing: asyncio.Future[None] | None = None  # a reservation in flight
+    spent: bool = False  # a reservation was refused: the rest one at a time
 
 
-_LeaseKey = tuple[str, tuple[tuple[str, RateRule], ...]]
+# endpoint, user, app (or None), the user's and the app's numbers as configured now
+_LeaseKey = tuple[str, int, Any, tuple[int, ...], tuple[int, ...] | None]
 _leases: weakref.WeakKeyDictionary[Any, dict[_LeaseKey, _Lease]] = weakref.WeakKeyDictionary()
+_background: set[asyncio.Task[None]] = set()
+log = logging.getLogger(__name__)
 
 
 def _rule(numbers: Any) -> RateRule:
@@ -76,12 +86,18 @@ def _rule(numbers: Any) -> RateRule:
     return RateRule(int(limit), timedelta(seconds=int(seconds)))
 
 
-def _checks(request: Request, user: int, limit: Limit) -> list[tuple[str, RateRule]]:
+def _key(request: Request, user: int, limit: Limit) -> _LeaseKey:
     overrides = context_of(request).settings.rate_limits.get(limit.endpoint, {})
-    checks = [(f"user:{user}", _rule(overrides.get("user", limit.per_user)))]
-    app_id = getattr(request.state, "client_app_id", None)
-    app_numbers = overrides.get("app", limit.per_app)
-    if app_id is not None and app_numbers is not None:
+    app_id = request.scope.get("state", {}).get("client_app_id")  # set by the authenticators
+    app_numbers = overrides.get("app", limit.per_app) if app_id is not None else None
+    user_numbers = tuple(overrides.get("user", limit.per_user))
+    return (limit.endpoint, user, app_id, user_numbers, app_numbers and tuple(app_numbers))
+
+
+def _checks(key: _LeaseKey) -> list[tuple[str, RateRule]]:
+    _, user, app_id, user_numbers, app_numbers = key
+    checks = [(f"user:{user}", _rule(user_numbers))]
+    if app_numbers is not None:
         checks.append((f"app:{app_id}", _rule(app_numbers)))
     return checks
 
@@ -92,39 +108,101 @@ def _lease_size(checks: list[tuple[str, RateRule]]) -> int:
 
 async def count(request: Request, *, user: int, limit: Limit, now: datetime) -> None:
     """Count this request against ``limit``; raises RateLimitExceeded (429) when a
-    window ran out. Called by hand on the hot routes, through ``rate_limited`` elsewhere."""
-    checks = _checks(request, user, limit)
-    key: _LeaseKey = (limit.endpoint, tuple(checks))
+    window ran out. Called by hand on the hot routes, through ``rate_limited`` elsewhere.
+
+    Requests are handed out from the process's lease; when half of it is used, the next
+    reservation is made in the background, so requests wait for the database only at
+    the start of a window (or when the lease runs dry first)."""
+    key = _key(request, user, limit)
     leases = _leases.get(request.app)
     if leases is None:
         leases = _leases[request.app] = {}
-    lease = leases.get(key)
     state_dict = request.scope.setdefault("state", {})
-    if lease is not None and lease.left > 0 and now < (lease.state.soonest_reset or now):
-        lease.left -= 1
-        state = lease.state
-        state_dict[_STATE_KEY] = RateState(state.limit, state.used - lease.left, state.reset)
-        return
-    sessions = context_of(request).sessions
-    size = _lease_size(checks)
-    try:
-        try:
-            state = await ratelimit.hit(
-                sessions, checks=checks, endpoint=limit.endpoint, now=now, cost=size
-            )
-        except RateLimitExceeded:
-            if size == 1:
-                raise
-            size = 1  # near the end of a window: the requests one at a time
-            state = await ratelimit.hit(sessions, checks=checks, endpoint=limit.endpoint, now=now)
-    except RateLimitExceeded as exc:
-        leases.pop(key, None)
-        state_dict[_STATE_KEY] = exc.state
-        raise
+    while (lease := leases.get(key)) is not None:
+        if lease.left > 0 and now < (lease.state.soonest_reset or now):
+            lease.left -= 1
+            state = lease.state
+            state_dict[_STATE_KEY] = RateState(state.limit, state.used - lease.left, state.reset)
+            if lease.left * 2 < lease.size and lease.refreshing is None and not lease.spent:
+                _refresh_in_background(request, lease, limit, now)
+            return
+        if lease.refreshing is None:
+            break
+        await asyncio.shield(lease.refreshing)  # one reservation at a time per window
     if len(leases) >= _MAX_LEASES:
         leases.clear()  # what they held is not handed out: never over a limit
-    leases[key] = _Lease(left=size - 1, state=state)
+    checks = _checks(key)
+    size = _lease_size(checks)
+    lease = leases[key] = _Lease(left=0, state=RateState(0, 0, now), size=size, checks=checks)
+    lease.refreshing = asyncio.get_running_loop().create_future()
+    try:
+        state, size = await _reserve(request, checks, limit, now, size)
+    except BaseException as exc:
+        leases.pop(key, None)
+        if isinstance(exc, RateLimitExceeded):
+            state_dict[_STATE_KEY] = exc.state
+        raise
+    finally:
+        lease.refreshing.set_result(None)
+        lease.refreshing = None
+    lease.left, lease.state, lease.spent = size - 1, state, size == 1
     state_dict[_STATE_KEY] = RateState(state.limit, state.used - (size - 1), state.reset)
+
+
+def _refresh_in_background(
+    request: Request,
+    lease: _Lease,
+    limit: Limit,
+    now: datetime,
+) -> None:
+    lease.refreshing = asyncio.get_running_loop().create_future()
+
+    async def refresh() -> None:
+        assert lease.refreshing is not None
+        try:
+            state = await ratelimit.hit(
+                context_of(request).sessions,
+                checks=lease.checks,
+                endpoint=limit.endpoint,
+                now=now,
+                cost=lease.size,
+            )
+            if state.reset != lease.state.reset:
+                lease.left = 0  # a new window: what is left of the old one is not its
+            lease.left += lease.size
+            lease.state = state
+        except RateLimitExceeded:
+            lease.spent = True  # hand out the rest, then count one at a time
+        except Exception:
+            log.exception("rate limit reservation failed", extra={"endpoint": limit.endpoint})
+            lease.spent = True
+        finally:
+            lease.refreshing.set_result(None)
+            lease.refreshing = None
+
+    task = asyncio.create_task(refresh())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def _reserve(
+    request: Request,
+    checks: list[tuple[str, RateRule]],
+    limit: Limit,
+    now: datetime,
+    size: int,
+) -> tuple[RateState, int]:
+    sessions = context_of(request).sessions
+    try:
+        state = await ratelimit.hit(
+            sessions, checks=checks, endpoint=limit.endpoint, now=now, cost=size
+        )
+    except RateLimitExceeded:
+        if size == 1:
+            raise
+        size = 1  # near the end of a window: the requests one at a time
+        state = await ratelimit.hit(sessions, checks=checks, endpoint=limit.endpoint, now=now)
+    return state, size
 
 
 def rate_limited(

@@ -14,18 +14,21 @@ from fastapi.routing import APIRoute
 from app.config import Settings, get_settings
 from app.context import AppContext
 from app.core.ids import IdGenerator
-from app.http import dms, subtitles
 from app.http.auth.oauth1 import OAuth1Authenticator
 from app.http.deps import BearerAuthenticator
 from app.http.errors import install_error_handlers
 from app.http.public import delivery, health
 from app.http.ratelimit import RateLimitHeaders
 from app.http.responses import TwitterJSONResponse
+from app.http.v2 import dms as v2_dms
 from app.http.v2 import media as v2_media
+from app.http.v2 import subtitles as v2_subtitles
 from app.http.v2 import tweets as v2_tweets
 from app.http.v11 import account as v11_account
+from app.http.v11 import dms as v11_dms
 from app.http.v11 import media as v11_media
 from app.http.v11 import statuses as v11_statuses
+from app.http.v11 import subtitles as v11_subtitles
 from app.infra.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from app.infra.statements import Statements
 from app.infra.tuning import tune_gc, tune_malloc
@@ -115,6 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v11_statuses.router)
     app.include_router(v11_account.router)
     app.include_router(v2_tweets.router)
-    app.include_router(dms.router)
-    app.include_router(subtitles.router)
+    app.include_router(v11_dms.router)
+    app.include_router(v2_dms.router)
+    app.include_router(v11_subtitles.router)
+    app.include_router(v2_subtitles.router)
     return app

@@ -29,11 +29,14 @@ from app.accounts.ratelimit import RateLimitExceeded, RateRule, RateState
 from app.http.deps import ClockDep, CurrentUser, context_of
 
 __all__ = [
+    "DM_CREATE",
+    "SUBTITLES",
     "THREE_HOURS",
     "UPLOAD_V11",
     "Limit",
     "RateLimitHeaders",
     "count",
+    "limited",
     "rate_limited",
 ]
 
@@ -62,6 +65,9 @@ UPLOAD_V11 = {
     "STATUS": Limit("media/upload:STATUS", (1000, 900), (100_000, _DAY)),
     "upload": Limit("media/upload", (500, 900), (50_000, _DAY)),
 }
+# Shared by a v1.1 and a v2 route each: one window per use case (spec §9).
+DM_CREATE = Limit("dm:create", (1000, _DAY), (15_000, _DAY))
+SUBTITLES = Limit("media/subtitles", (100, 900), (10_000, _DAY))
 
 
 @dataclass(slots=True)
@@ -209,7 +215,11 @@ def rate_limited(
     endpoint: str, *, per_user: tuple[int, int], per_app: tuple[int, int] | None = None
 ) -> Any:
     """A dependency counting this request against (limit, window seconds) windows."""
-    limit = Limit(endpoint, per_user, per_app)
+    return limited(Limit(endpoint, per_user, per_app))
+
+
+def limited(limit: Limit) -> Any:
+    """``rate_limited`` for a declared ``Limit``."""
 
     async def dependency(request: Request, user: CurrentUser, clock: ClockDep) -> None:
         await count(request, user=user, limit=limit, now=clock())

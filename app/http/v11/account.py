@@ -25,6 +25,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from app.core import errors
+from app.http import params
 from app.http.deps import CurrentUser, ReadSessionDep, SessionDep, StoreDep
 from app.http.errors import v11_error_responses
 from app.http.public.delivery import serve
@@ -206,14 +207,15 @@ async def show_user(
     request: Request,
     user: CurrentUser,
     session: ReadSessionDep,
-    user_id: Annotated[int | None, Query()] = None,
+    user_id: Annotated[str | None, Query()] = None,
     screen_name: Annotated[str | None, Query(max_length=50)] = None,
 ) -> Response:
     """One user by `user_id` or `screen_name`, with `profile_image_url_https` and, when
     a banner is set, `profile_banner_url`. 404 (code 50) for an unknown user."""
-    if user_id is None and not screen_name:
+    account_id = params.optional_snowflake(user_id, "user_id")
+    if account_id is None and not screen_name:
         raise errors.ParameterMissing("user_id")
-    view = await profiles.get_profile(session, user_id=user_id, screen_name=screen_name)
+    view = await profiles.get_profile(session, user_id=account_id, screen_name=screen_name)
     return TwitterJSONResponse(_user(request, view))
 
 
@@ -247,10 +249,10 @@ async def profile_image(
 ) -> Response:
     """An avatar: `avatar.<ext>` (at most 400 px wide) or its `_normal`, `_bigger`,
     `_mini` squares. Public and immutable: a new avatar gets a new token."""
-    if not account_id.isdigit() or not _TOKEN.match(token):
+    if not _TOKEN.match(token):
         raise errors.MediaNotFound()
     found = await profiles.find_image(
-        session, store, account_id=int(account_id), token=token, filename=filename
+        session, store, account_id=_account_id(account_id), token=token, filename=filename
     )
     return serve(request, found)
 
@@ -293,8 +295,17 @@ async def profile_banner_size(
 async def _banner(
     session: SessionDep, store: StoreDep, account_id: str, token: str, size: str | None
 ) -> DeliveredFile:
-    if not account_id.isdigit() or not _TOKEN.match(token):
+    if not _TOKEN.match(token):
         raise errors.MediaNotFound()
     return await profiles.find_banner(
-        session, store, account_id=int(account_id), token=token, size=size
+        session, store, account_id=_account_id(account_id), token=token, size=size
     )
+
+
+def _not_found(name: str, raw: object) -> errors.ApiError:
+    return errors.MediaNotFound()
+
+
+def _account_id(raw: str) -> int:
+    """A file path's account id: not a snowflake is no such file (404)."""
+    return params.snowflake(raw, "account_id", invalid=_not_found)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from app.core import errors
+from app.http import params as p
 from app.http.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep
 from app.http.errors import v11_error_responses
 from app.http.forms import json_object, open_form
@@ -24,15 +25,10 @@ router = APIRouter(prefix="/1.1", tags=["statuses-v1.1"])
 _STATUS_DOC = {"description": "A v1.1 status object", "content": {"application/json": {}}}
 
 
-def _ids(raw: str, name: str) -> list[int]:
-    try:
-        return [int(part) for part in raw.replace(" ", "").split(",") if part]
-    except ValueError:
-        raise errors.BadParameter(f"{name} parameter is invalid.") from None
-
-
-def _flag(value: str | None) -> bool:
-    return (value or "").lower() in ("true", "1", "t")
+# More than 4 media is the posting rule's 324; this only bounds the list.
+_MAX_MEDIA_IDS = 100
+IdQuery = Annotated[str, Query(description="a snowflake id (0..2^63-1)")]
+IdPath = Annotated[str, Path(description="a snowflake id (0..2^63-1)")]
 
 
 @router.post(
@@ -61,9 +57,9 @@ async def update(
         ids,
         author_id=user,
         text=params.get("status", ""),
-        media_ids=_ids(params.get("media_ids", ""), "media_ids"),
-        possibly_sensitive=_flag(params.get("possibly_sensitive")),
-        in_reply_to_status_id=int(reply) if reply and reply.isdigit() else None,
+        media_ids=p.id_list(params.get("media_ids"), "media_ids", max_count=_MAX_MEDIA_IDS),
+        possibly_sensitive=p.flag(params.get("possibly_sensitive")),
+        in_reply_to_status_id=p.optional_snowflake(reply, "in_reply_to_status_id"),
         now=clock(),
     )
     return TwitterJSONResponse(post_objects.status_v11(post, base_url=base_url(request)))
@@ -77,15 +73,15 @@ async def show(
     user: CurrentUser,
     session: ReadSessionDep,
     clock: ClockDep,
-    id: Annotated[int, Query(description="status id")],
+    id: Annotated[str, Query(description="status id")],
     include_ext_alt_text: Annotated[str | None, Query()] = None,
 ) -> Response:
     """One status; `include_ext_alt_text=true` adds each media's `ext_alt_text`."""
-    found = await posts.get_posts(session, [id], now=clock())
+    found = await posts.get_posts(session, [p.snowflake(id, "id")], now=clock())
     if not found:
         raise errors.StatusNotFound()
     body = post_objects.status_v11(
-        found[0], base_url=base_url(request), include_ext_alt_text=_flag(include_ext_alt_text)
+        found[0], base_url=base_url(request), include_ext_alt_text=p.flag(include_ext_alt_text)
     )
     return TwitterJSONResponse(body)
 
@@ -95,10 +91,11 @@ async def show(
     responses={200: _STATUS_DOC, **v11_error_responses(400, 401, 403, 404)},
 )
 async def destroy(
-    request: Request, id: int, user: CurrentUser, session: SessionDep, clock: ClockDep
+    request: Request, id: IdPath, user: CurrentUser, session: SessionDep, clock: ClockDep
 ) -> Response:
     """Delete one of your statuses; answers the deleted status."""
-    post = await posts.delete_post(session, user_id=user, post_id=id, now=clock())
+    post_id = p.snowflake(id, "id")
+    post = await posts.delete_post(session, user_id=user, post_id=post_id, now=clock())
     return TwitterJSONResponse(post_objects.status_v11(post, base_url=base_url(request)))
 
 
@@ -111,13 +108,17 @@ async def user_timeline(
     user: CurrentUser,
     session: ReadSessionDep,
     clock: ClockDep,
-    user_id: Annotated[int | None, Query()] = None,
+    user_id: Annotated[str | None, Query()] = None,
     count: Annotated[int, Query(ge=1, le=200)] = 20,
-    max_id: Annotated[int | None, Query()] = None,
+    max_id: Annotated[str | None, Query()] = None,
 ) -> Response:
     """The newest statuses of `user_id` (default: the caller)."""
     found = await posts.user_timeline(
-        session, user_id=user_id or user, count=count, max_id=max_id, now=clock()
+        session,
+        user_id=p.optional_snowflake(user_id, "user_id") or user,
+        count=count,
+        max_id=p.optional_snowflake(max_id, "max_id"),
+        now=clock(),
     )
     base = base_url(request)
     return TwitterJSONResponse([post_objects.status_v11(p, base_url=base) for p in found])
@@ -154,13 +155,11 @@ async def metadata_create(
     """Set a media's alt text. The body is JSON whatever its Content-Type says (or none);
     `media_id` may be a number or a string. Answers 204 with an empty body."""
     body = json_object(await request.body())
-    media_id = str(body.get("media_id", ""))
+    media_id = p.snowflake(body.get("media_id"), "media_id")
     alt = body.get("alt_text")
-    if not media_id.isdigit():
-        raise errors.ParameterMissing("media_id")
     if not isinstance(alt, dict) or not isinstance(alt.get("text"), str):
         raise errors.ParameterMissing("alt_text")
     await metadata.set_alt_text(
-        session, user_id=user, media_id=int(media_id), text=alt["text"], now=clock()
+        session, user_id=user, media_id=media_id, text=alt["text"], now=clock()
     )
     return Response(status_code=204)

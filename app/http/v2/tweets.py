@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.core import errors
+from app.http import params
 from app.http.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep
 from app.http.errors import v11_error_responses
 from app.http.ratelimit import THREE_HOURS, rate_limited
@@ -52,14 +53,20 @@ class Metadata(BaseModel):
 
 class MetadataCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str = Field(pattern=r"^[0-9]{1,19}$")
+    id: str
     metadata: Metadata
 
 
+IdPath = Annotated[str, Path(description="a snowflake id (0..2^63-1)")]
+_MAX_IDS = 100
+
+
+def _media_ids_invalid(name: str, raw: object) -> errors.ApiError:
+    return errors.MediaIdNotFound("Your media IDs are invalid.")
+
+
 def _media_ids(raw: list[str]) -> list[int]:
-    if not all(item.isdigit() and len(item) <= 19 for item in raw):
-        raise errors.MediaIdNotFound("Your media IDs are invalid.")
-    return [int(item) for item in raw]
+    return params.id_list(raw, "media_ids", max_count=_MAX_IDS, invalid=_media_ids_invalid)
 
 
 def _fields(raw: str | None) -> set[str]:
@@ -130,7 +137,7 @@ async def create_tweet(
 @router.get("/tweets/{id}", responses=v11_error_responses(400, 401, 404))
 async def get_tweet(
     request: Request,
-    id: int,
+    id: IdPath,
     user: CurrentUser,
     session: ReadSessionDep,
     clock: ClockDep,
@@ -139,7 +146,7 @@ async def get_tweet(
     tweet_fields: Annotated[str | None, Query(alias="tweet.fields")] = None,
 ) -> Response:
     """One post; `expansions=attachments.media_keys` puts its media in `includes.media`."""
-    found = await posts.get_posts(session, [id], now=clock())
+    found = await posts.get_posts(session, [params.snowflake(id, "id")], now=clock())
     if not found:
         raise errors.StatusNotFound(f"Could not find tweet with id: [{id}].")
     body = await _tweets_body(
@@ -164,7 +171,7 @@ async def get_tweets(
     media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
     tweet_fields: Annotated[str | None, Query(alias="tweet.fields")] = None,
 ) -> Response:
-    wanted = [int(i) for i in ids.split(",") if i.strip().isdigit()][:100]
+    wanted = params.id_list(ids, "ids", max_count=_MAX_IDS)
     found = await posts.get_posts(session, wanted, now=clock())
     body = await _tweets_body(
         request,
@@ -183,9 +190,10 @@ async def get_tweets(
     dependencies=[rate_limited("tweets:delete", per_user=(50, 900))],
 )
 async def delete_tweet(
-    id: int, user: CurrentUser, session: SessionDep, clock: ClockDep
+    id: IdPath, user: CurrentUser, session: SessionDep, clock: ClockDep
 ) -> Response:
-    await posts.delete_post(session, user_id=user, post_id=id, now=clock())
+    post_id = params.snowflake(id, "id")
+    await posts.delete_post(session, user_id=user, post_id=post_id, now=clock())
     return TwitterJSONResponse({"data": {"deleted": True}})
 
 
@@ -236,10 +244,11 @@ async def create_metadata(
     payload: MetadataCreate, user: CurrentUser, session: SessionDep, clock: ClockDep
 ) -> Response:
     """Set alt text: `{"id": "<media id>", "metadata": {"alt_text": {"text": "..."}}}`."""
+    media_id = params.snowflake(payload.id, "id")
     associated: dict[str, Any] = {}
     if payload.metadata.alt_text is not None:
         text = await metadata.set_alt_text(
-            session, user_id=user, media_id=int(payload.id),
+            session, user_id=user, media_id=media_id,
             text=payload.metadata.alt_text.text, now=clock(),
         )  # fmt: skip
         associated["alt_text"] = {"text": text}

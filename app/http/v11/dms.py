@@ -1,4 +1,4 @@
-"""Direct messages (v1.1 events and v2 dm_conversations) and their private media URLs.
+"""v1.1 direct messages (``direct_messages/events``) and their private media URLs.
 
 DM media is served only below ``/1.1/ton/data/dm/<event id>/`` to the two participants
 (authenticated), never by the public delivery routes.
@@ -10,15 +10,15 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.core import errors
 from app.dms import service as dms
+from app.http import params
 from app.http.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep, StoreDep
 from app.http.errors import v11_error_responses
 from app.http.public.delivery import serve
-from app.http.ratelimit import rate_limited
+from app.http.ratelimit import DM_CREATE, limited
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
 from app.media import delivery
@@ -26,8 +26,7 @@ from app.media.objects import media_object_v11
 
 router = APIRouter(tags=["direct-messages"])
 
-DAY = 86_400
-_DM_LIMIT = rate_limited("dm:create", per_user=(1000, DAY), per_app=(15_000, DAY))
+_DM_LIMIT = limited(DM_CREATE)
 
 
 def _event(dm: dms.DmView, request: Request) -> dict[str, Any]:
@@ -49,13 +48,6 @@ def _event(dm: dms.DmView, request: Request) -> dict[str, Any]:
             "message_data": data,
         },
     }
-
-
-def _digits(value: Any, name: str) -> int:
-    text = str(value or "")
-    if not text.isdigit():
-        raise errors.ParameterMissing(name)
-    return int(text)
 
 
 @router.post(
@@ -80,9 +72,9 @@ async def new_event(
     if attachment is not None:
         if attachment.get("type") != "media":
             raise errors.BadParameter("Only media attachments are supported.")
-        media_id = _digits((attachment.get("media") or {}).get("id"), "media.id")
+        media_id = params.snowflake((attachment.get("media") or {}).get("id"), "media.id")
     dm = await dms.send_dm(
-        session, ids, sender_id=user, recipient_id=_digits(recipient, "recipient_id"),
+        session, ids, sender_id=user, recipient_id=params.snowflake(recipient, "recipient_id"),
         text=str(message.get("text", "")), media_id=media_id, now=clock(),
     )  # fmt: skip
     return TwitterJSONResponse({"event": _event(dm, request)})
@@ -94,45 +86,19 @@ async def show_event(
     user: CurrentUser,
     session: ReadSessionDep,
     clock: ClockDep,
-    id: Annotated[int, Query(description="event id")],
+    id: Annotated[str, Query(description="event id")],
 ) -> Response:
-    dm = await dms.get_dm(session, user_id=user, dm_id=id, now=clock())
+    dm = await dms.get_dm(session, user_id=user, dm_id=params.snowflake(id, "id"), now=clock())
     return TwitterJSONResponse({"event": _event(dm, request)})
 
 
-class DmAttachment(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    media_id: str = Field(pattern=r"^[0-9]{1,19}$")
+def _not_found(name: str, raw: object) -> errors.ApiError:
+    return errors.MediaNotFound()
 
 
-class DmCreate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    text: str | None = None
-    attachments: list[DmAttachment] = Field(default_factory=list, max_length=1)
-
-
-@router.post(
-    "/2/dm_conversations/with/{participant_id}/messages",
-    status_code=201,
-    responses=v11_error_responses(400, 401, 403, 404, 429),
-    dependencies=[_DM_LIMIT],
-)
-async def v2_send(
-    participant_id: int,
-    payload: DmCreate,
-    user: CurrentUser,
-    session: SessionDep,
-    ids: IdsDep,
-    clock: ClockDep,
-) -> Response:
-    """One-to-one message: `text` and/or one `attachments[].media_id`."""
-    media_id = int(payload.attachments[0].media_id) if payload.attachments else None
-    dm = await dms.send_dm(
-        session, ids, sender_id=user, recipient_id=participant_id,
-        text=payload.text or "", media_id=media_id, now=clock(),
-    )  # fmt: skip
-    body = {"data": {"dm_conversation_id": dm.conversation_id, "dm_event_id": str(dm.id)}}
-    return TwitterJSONResponse(body, status_code=201)
+def _file_dm_id(raw: str) -> int:
+    """A private file URL's event id: not a snowflake is no such file (404)."""
+    return params.snowflake(raw, "dm_id", invalid=_not_found)
 
 
 @router.get(
@@ -142,7 +108,7 @@ async def v2_send(
 )
 async def dm_photo(
     request: Request,
-    dm_id: int,
+    dm_id: str,
     filename: str,
     user: CurrentUser,
     session: ReadSessionDep,
@@ -152,7 +118,7 @@ async def dm_photo(
     format: Annotated[str | None, Query()] = None,
 ) -> Response:
     """A DM photo, for the DM's sender and recipient only."""
-    dm = await dms.get_dm(session, user_id=user, dm_id=dm_id, now=clock())
+    dm = await dms.get_dm(session, user_id=user, dm_id=_file_dm_id(dm_id), now=clock())
     token, _, fmt = filename.partition(".")
     if dm.media is None or dm.media.media.delivery_token != token:
         raise errors.MediaNotFound()
@@ -169,7 +135,7 @@ async def dm_photo(
 )
 async def dm_video(
     request: Request,
-    dm_id: int,
+    dm_id: str,
     media_key: str,
     token: str,
     path: str,
@@ -179,7 +145,7 @@ async def dm_video(
     clock: ClockDep,
 ) -> Response:
     """A DM video or GIF file, for the DM's sender and recipient only."""
-    dm = await dms.get_dm(session, user_id=user, dm_id=dm_id, now=clock())
+    dm = await dms.get_dm(session, user_id=user, dm_id=_file_dm_id(dm_id), now=clock())
     if dm.media is None or dm.media.media.delivery_token != token:
         raise errors.MediaNotFound()
     found = await delivery.find_video_file(

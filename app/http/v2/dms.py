@@ -1,0 +1,60 @@
+"""v2 direct messages: ``POST /2/dm_conversations/with/{participant_id}/messages``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from app.dms import service as dms
+from app.http import params
+from app.http.deps import ClockDep, CurrentUser, IdsDep, SessionDep
+from app.http.errors import v11_error_responses
+from app.http.ratelimit import DM_CREATE, limited
+from app.http.responses import TwitterJSONResponse
+
+router = APIRouter(tags=["direct-messages"])
+
+_DM_LIMIT = limited(DM_CREATE)
+
+
+class DmAttachment(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    media_id: str
+
+
+class DmCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    text: str | None = None
+    attachments: list[DmAttachment] = Field(default_factory=list, max_length=1)
+
+
+@router.post(
+    "/2/dm_conversations/with/{participant_id}/messages",
+    status_code=201,
+    responses=v11_error_responses(400, 401, 403, 404, 429),
+    dependencies=[_DM_LIMIT],
+)
+async def v2_send(
+    participant_id: Annotated[str, Path(description="the other participant's user id")],
+    payload: DmCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    ids: IdsDep,
+    clock: ClockDep,
+) -> Response:
+    """One-to-one message: `text` and/or one `attachments[].media_id`."""
+    recipient_id = params.snowflake(participant_id, "participant_id")
+    media_id = (
+        params.snowflake(payload.attachments[0].media_id, "attachments.media_id")
+        if payload.attachments
+        else None
+    )
+    dm = await dms.send_dm(
+        session, ids, sender_id=user, recipient_id=recipient_id,
+        text=payload.text or "", media_id=media_id, now=clock(),
+    )  # fmt: skip
+    body = {"data": {"dm_conversation_id": dm.conversation_id, "dm_event_id": str(dm.id)}}
+    return TwitterJSONResponse(body, status_code=201)

@@ -1,0 +1,89 @@
+"""Subtitle tracks on videos, v2: ``POST|DELETE /2/media/subtitles``. Bodies are JSON."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict
+from starlette.responses import Response
+
+from app.http import params
+from app.http.deps import ClockDep, CurrentUser, SessionDep, StoreDep
+from app.http.errors import v11_error_responses
+from app.http.forms import json_object
+from app.http.ratelimit import SUBTITLES, limited
+from app.http.responses import TwitterJSONResponse
+from app.media import subtitles
+
+router = APIRouter(tags=["subtitles"])
+
+_LIMIT = limited(SUBTITLES)
+
+
+class SubtitleV2(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str
+    language_code: str
+    display_name: str = ""
+
+
+class SubtitlesCreateV2(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str
+    media_category: str = "TweetVideo"
+    subtitles: SubtitleV2
+
+
+class SubtitlesDeleteV2(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str
+    language_code: str
+    media_category: str = "TweetVideo"
+
+
+@router.post(
+    "/2/media/subtitles", responses=v11_error_responses(400, 401, 404), dependencies=[_LIMIT]
+)
+async def create_v2(
+    payload: SubtitlesCreateV2,
+    user: CurrentUser,
+    session: SessionDep,
+    store: StoreDep,
+    clock: ClockDep,
+) -> Response:
+    tracks = await subtitles.attach_subtitles(
+        session, store, user_id=user, video_id=params.snowflake(payload.id, "id"),
+        subtitle_id=params.snowflake(payload.subtitles.id, "subtitles.id"),
+        language_code=payload.subtitles.language_code,
+        display_name=payload.subtitles.display_name, now=clock(),
+    )  # fmt: skip
+    return TwitterJSONResponse(
+        {
+            "data": {
+                "id": payload.id,
+                "media_category": payload.media_category,
+                "associated_subtitles": [
+                    {
+                        "id": str(t.subtitle_id),
+                        "language_code": t.language_code.upper(),
+                        "display_name": t.display_name,
+                    }
+                    for t in tracks
+                ],
+            }
+        }
+    )
+
+
+@router.delete(
+    "/2/media/subtitles", responses=v11_error_responses(400, 401, 404), dependencies=[_LIMIT]
+)
+async def delete_v2(
+    request: Request, user: CurrentUser, session: SessionDep, store: StoreDep
+) -> Response:
+    """Body: `{"id","language_code","media_category"}` (a DELETE with a JSON body)."""
+    payload = SubtitlesDeleteV2.model_validate(json_object(await request.body()))
+    await subtitles.detach_subtitles(
+        session, store, user_id=user, video_id=params.snowflake(payload.id, "id"),
+        language_code=payload.language_code,
+    )  # fmt: skip
+    return TwitterJSONResponse({"data": {"deleted": True}})

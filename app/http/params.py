@@ -97,19 +97,21 @@ def id_list(
     max_count: int,
     invalid: Invalid = _api_invalid,
 ) -> list[int]:
-    """Comma-separated ids (or a JSON list of them); empty items are skipped, more than
-    ``max_count`` is invalid. Absent is the empty list."""
+    """Comma-separated ids (empty items are skipped) or a JSON list of them (every item
+    must be an id); more than ``max_count`` is invalid. Absent is the empty list."""
     if raw is None:
         return []
-    parts: Iterable[object] = raw.split(",") if isinstance(raw, str) else raw
-    items = [part for part in parts if _text(part)]
+    if isinstance(raw, str):
+        items: list[object] = [part for part in raw.split(",") if _text(part)]
+    else:
+        items = list(raw)
     if len(items) > max_count:
         raise invalid(name, raw)
     ids = []
     for item in items:
         try:
             ids.append(snowflake(item, name, invalid=invalid))
-        except errors.ParameterMissing:  # pragma: no cover - empty items are skipped
+        except errors.ParameterMissing:  # an empty item of a JSON list
             raise invalid(name, raw) from None
     return ids
 

@@ -5,7 +5,7 @@ Windows are counted in the database (``app.accounts.ratelimit``), so they hold a
 processes. To keep that off the hot path, a process reserves several requests of a
 window in one write (a lease: ``limit // 100``, at most 256, at least 1) and hands
 them out from memory until they run out or the window ends; the next reservation is
-made in the background when half is used. So a window is never exceeded;
+made when half is used, while the other half is handed out. So a window is never exceeded;
 what a process reserved and did not use is lost when the window ends (at most 1% of the
 limit per process). Limits under 200 reserve one request at a time: exact.
 
@@ -15,7 +15,6 @@ limit per process). Limits under 200 reserve one request at a time: exact.
 from __future__ import annotations
 
 import asyncio
-import logging
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,8 +82,6 @@ class _Lease:
 # endpoint, user, app (or None), the user's and the app's numbers as configured now
 _LeaseKey = tuple[str, int, Any, tuple[int, ...], tuple[int, ...] | None]
 _leases: weakref.WeakKeyDictionary[Any, dict[_LeaseKey, _Lease]] = weakref.WeakKeyDictionary()
-_background: set[asyncio.Task[None]] = set()
-log = logging.getLogger(__name__)
 
 
 def _rule(numbers: Any) -> RateRule:
@@ -116,9 +113,10 @@ async def count(request: Request, *, user: int, limit: Limit, now: datetime) -> 
     """Count this request against ``limit``; raises RateLimitExceeded (429) when a
     window ran out. Called by hand on the hot routes, through ``rate_limited`` elsewhere.
 
-    Requests are handed out from the process's lease; when half of it is used, the next
-    reservation is made in the background, so requests wait for the database only at
-    the start of a window (or when the lease runs dry first)."""
+    Requests are handed out from the process's lease; when half of it is used, the
+    request that noticed reserves the next part while the others go on with the rest, so
+    requests wait for the database only at the start of a window (or when the lease
+    runs dry before the next part arrives)."""
     key = _key(request, user, limit)
     leases = _leases.get(request.app)
     if leases is None:
@@ -130,7 +128,7 @@ async def count(request: Request, *, user: int, limit: Limit, now: datetime) -> 
             state = lease.state
             state_dict[_STATE_KEY] = RateState(state.limit, state.used - lease.left, state.reset)
             if lease.left * 2 < lease.size and lease.refreshing is None and not lease.spent:
-                _refresh_in_background(request, lease, limit, now)
+                await _refresh(request, lease, limit, now)  # the others go on meanwhile
             return
         if lease.refreshing is None:
             break
@@ -155,40 +153,26 @@ async def count(request: Request, *, user: int, limit: Limit, now: datetime) -> 
     state_dict[_STATE_KEY] = RateState(state.limit, state.used - (size - 1), state.reset)
 
 
-def _refresh_in_background(
-    request: Request,
-    lease: _Lease,
-    limit: Limit,
-    now: datetime,
-) -> None:
-    lease.refreshing = asyncio.get_running_loop().create_future()
-
-    async def refresh() -> None:
-        assert lease.refreshing is not None
-        try:
-            state = await ratelimit.hit(
-                context_of(request).sessions,
-                checks=lease.checks,
-                endpoint=limit.endpoint,
-                now=now,
-                cost=lease.size,
-            )
-            if state.reset != lease.state.reset:
-                lease.left = 0  # a new window: what is left of the old one is not its
-            lease.left += lease.size
-            lease.state = state
-        except RateLimitExceeded:
-            lease.spent = True  # hand out the rest, then count one at a time
-        except Exception:
-            log.exception("rate limit reservation failed", extra={"endpoint": limit.endpoint})
-            lease.spent = True
-        finally:
-            lease.refreshing.set_result(None)
-            lease.refreshing = None
-
-    task = asyncio.create_task(refresh())
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+async def _refresh(request: Request, lease: _Lease, limit: Limit, now: datetime) -> None:
+    """Reserve the next part of a lease while the rest of it is still handed out."""
+    refreshing = lease.refreshing = asyncio.get_running_loop().create_future()
+    try:
+        state = await ratelimit.hit(
+            context_of(request).sessions,
+            checks=lease.checks,
+            endpoint=limit.endpoint,
+            now=now,
+            cost=lease.size,
+        )
+        if state.reset != lease.state.reset:
+            lease.left = 0  # a new window: what is left of the old one is not its
+        lease.left += lease.size
+        lease.state = state
+    except RateLimitExceeded:
+        lease.spent = True  # hand out the rest, then count one at a time
+    finally:
+        refreshing.set_result(None)
+        lease.refreshing = None
 
 
 async def _reserve(

@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     worker: WorkerSettings = WorkerSettings()
     # Per endpoint: {"user": [limit, window_secs], "app": [limit, window_secs]}; the
-    # defaults (spec §9) live at each route.
+    # defaults (spec §9) live at each route, v1.1 upload's in app.http.ratelimit.UPLOAD_V11.
     rate_limits: dict[str, dict[str, tuple[int, int]]] = {}
     processing: ProcessingSettings = ProcessingSettings()
     oauth: OAuthSettings = OAuthSettings()

@@ -32,6 +32,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # Pure rules: no database, no storage, no HTTP.
     "app.uploads.protocol": PURE,
     "app.uploads.limits": PURE,
+    "app.uploads.commands": PURE,
+    # One parser per field type, usable by any surface: no framework, no database.
+    "app.http.params": ("sqlalchemy", "app.storage", "app.models", "app.infra", *WEB),
     "app.processing.rules": PURE,
 }
 # Outside these, nothing may import the web frameworks.

@@ -112,7 +112,6 @@ async def initialize(
 
 
 async def _append(
-    request: Request,
     command: Append,
     *,
     user: int,
@@ -169,7 +168,7 @@ async def append(
         command = await commands.append_from_form(
             form, segment_cap=cap, media_id=media_id, index_optional=True, sha256_header=sha256
         )
-    expires = await _append(request, command, user=user, context=context, clock=clock)
+    expires = await _append(command, user=user, context=context, clock=clock)
     if form is not None:
         await form.read_rest()
     return _json(V2AppendResponse(data=V2AppendData(expires_at=int(expires.timestamp()))))
@@ -239,7 +238,7 @@ async def upload(
         sha256_header=request.headers.get("x-segment-sha256"),
     )
     if isinstance(command, Append):
-        await _append(request, command, user=user, context=context, clock=clock)
+        await _append(command, user=user, context=context, clock=clock)
         await form.read_rest()
         return Response(status_code=204)
     view = await commands.run(command, context, owner_id=user, now=clock())

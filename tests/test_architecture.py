@@ -27,6 +27,11 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.profiles": ("app.http", *WEB),
     "app.accounts": ("app.http", *WEB),
     "app.http": ("sqlalchemy.orm", "app.models", "app.storage.filesystem"),
+    # The queue, registry and runner know no domain: domains register their job kinds
+    # (app.jobs.handlers puts them together).
+    "app.jobs.queue": ("app.processing", "app.posts", "app.dms", "app.profiles"),
+    "app.jobs.registry": ("app.processing", "app.posts", "app.dms", "app.profiles"),
+    "app.jobs.runner": ("app.processing", "app.posts", "app.dms", "app.profiles"),
     "app.http.v11": ("app.http.v2",),
     "app.http.v2": ("app.http.v11",),
     # Pure rules: no database, no storage, no HTTP.

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from httpx import ASGITransport, AsyncClient
 
+from app.context import AppContext
 from app.main import create_app
 from tests.conftest import make_settings
 
@@ -16,7 +17,8 @@ async def test_the_pool_is_sized_by_the_settings(database_url: str, tmp_path: Pa
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        pool = app.state.statements.engine.pool
+        context: AppContext = app.state.context
+        pool = context.engine.pool
         transport = ASGITransport(app=app)
         async with AsyncClient(transport=transport, base_url="http://testserver") as client:
             health = await client.get("/healthz")

@@ -9,11 +9,11 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 import pytest
-from sqlalchemy import bindparam, event, insert, select, text
+from sqlalchemy import Table, bindparam, event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.core.clock import utcnow
@@ -24,7 +24,7 @@ from app.models import Account
 from tests.conftest import Env, User
 from tests.fixtures.protocol import init, status
 
-_ACCOUNTS = Account.__table__
+_ACCOUNTS = cast(Table, Account.__table__)
 _ADD_ACCOUNT = Prepared(insert(_ACCOUNTS), columns=["id", "screen_name", "created_at"])
 _NAME = Prepared(select(_ACCOUNTS.c.screen_name).where(_ACCOUNTS.c.id == bindparam("id")))
 _ROWS = 1_000_000  # several hundred ms of SQLite work, after the test lets it go
@@ -56,6 +56,7 @@ async def _prepare_hold(connection: AsyncConnection, hold: _Hold) -> None:
     PostgreSQL a function that reports it started and waits on an advisory lock."""
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
+    assert driver is not None
     if connection.dialect.name == "sqlite":
         assert isinstance(driver, aiosqlite.Connection)
         await driver.create_function("hold", 0, hold.sqlite_function)

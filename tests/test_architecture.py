@@ -156,3 +156,18 @@ def test_the_wire_presenters_live_in_the_http_layer() -> None:
     presenters = {module for module, _ in _modules() if module.endswith(".presenters")}
 
     assert presenters == {"app.http.v11.presenters", "app.http.v2.presenters"}
+
+
+def test_only_infra_uses_the_in_loop_sqlite_driver() -> None:
+    """Everything on the in-loop driver runs on the event loop: only the compiled hot
+    statements may (``app.infra.statements``); sessions get the thread-backed engine."""
+    violations = [
+        f"{module} imports {name}"
+        for module, path in _modules()
+        if not _within(module, ("app.infra",))
+        for name in sorted(_imports(path))
+        if _within(name, ("app.infra.sqlite_inloop",))
+        or name in ("app.infra.db.make_hot_engine", "app.infra.db.in_loop_connector")
+    ]
+
+    assert violations == []

@@ -7,7 +7,7 @@ DM media is served only below ``/1.1/ton/data/dm/<event id>/`` to the two partic
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -21,33 +21,12 @@ from app.http.public.delivery import serve
 from app.http.ratelimit import DM_CREATE, limited
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
+from app.http.v11 import presenters as v11_presenters
 from app.media import delivery
-from app.media.objects import media_object_v11
 
 router = APIRouter(tags=["direct-messages"])
 
 _DM_LIMIT = limited(DM_CREATE)
-
-
-def _event(dm: dms.DmView, request: Request) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "text": dm.text,
-        "entities": {"hashtags": [], "symbols": [], "user_mentions": [], "urls": []},
-    }
-    if dm.media is not None:
-        private = f"{base_url(request)}/1.1/ton/data/dm/{dm.id}"
-        entity = media_object_v11(dm.media.media, dm.media.variants, base_url=private)
-        data["attachment"] = {"type": "media", "media": entity.model_dump(exclude_none=True)}
-    return {
-        "type": "message_create",
-        "id": str(dm.id),
-        "created_timestamp": str(int(dm.created_at.timestamp() * 1000)),
-        "message_create": {
-            "target": {"recipient_id": str(dm.recipient_id)},
-            "sender_id": str(dm.sender_id),
-            "message_data": data,
-        },
-    }
 
 
 @router.post(
@@ -77,7 +56,9 @@ async def new_event(
         session, ids, sender_id=user, recipient_id=params.snowflake(recipient, "recipient_id"),
         text=str(message.get("text", "")), media_id=media_id, now=clock(),
     )  # fmt: skip
-    return TwitterJSONResponse({"event": _event(dm, request)})
+    return TwitterJSONResponse(
+        {"event": v11_presenters.dm_event_v11(dm, base_url=base_url(request))}
+    )
 
 
 @router.get("/1.1/direct_messages/events/show.json", responses=v11_error_responses(400, 401, 404))
@@ -89,7 +70,9 @@ async def show_event(
     id: Annotated[str, Query(description="event id")],
 ) -> Response:
     dm = await dms.get_dm(session, user_id=user, dm_id=params.snowflake(id, "id"), now=clock())
-    return TwitterJSONResponse({"event": _event(dm, request)})
+    return TwitterJSONResponse(
+        {"event": v11_presenters.dm_event_v11(dm, base_url=base_url(request))}
+    )
 
 
 def _not_found(name: str, raw: object) -> errors.ApiError:

@@ -9,15 +9,15 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from app.core import errors
-from app.http import params as p
+from app.http import params
 from app.http.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep
 from app.http.errors import v11_error_responses
 from app.http.forms import json_object, open_form
 from app.http.ratelimit import THREE_HOURS, rate_limited
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
+from app.http.v11 import presenters
 from app.media import metadata
-from app.posts import objects as post_objects
 from app.posts import service as posts
 
 router = APIRouter(prefix="/1.1", tags=["statuses-v1.1"])
@@ -50,19 +50,19 @@ async def update(
     """Post a status with up to 4 photos, or 1 animated GIF, or 1 video (`media_ids`)."""
     form = await open_form(request)
     await form.read_rest()
-    params = form.params
-    reply = params.get("in_reply_to_status_id")
+    values = form.params
+    reply = values.get("in_reply_to_status_id")
     post = await posts.create_post(
         session,
         ids,
         author_id=user,
-        text=params.get("status", ""),
-        media_ids=p.id_list(params.get("media_ids"), "media_ids", max_count=_MAX_MEDIA_IDS),
-        possibly_sensitive=p.flag(params.get("possibly_sensitive")),
-        in_reply_to_status_id=p.optional_snowflake(reply, "in_reply_to_status_id"),
+        text=values.get("status", ""),
+        media_ids=params.id_list(values.get("media_ids"), "media_ids", max_count=_MAX_MEDIA_IDS),
+        possibly_sensitive=params.flag(values.get("possibly_sensitive")),
+        in_reply_to_status_id=params.optional_snowflake(reply, "in_reply_to_status_id"),
         now=clock(),
     )
-    return TwitterJSONResponse(post_objects.status_v11(post, base_url=base_url(request)))
+    return TwitterJSONResponse(presenters.status_v11(post, base_url=base_url(request)))
 
 
 @router.get(
@@ -77,11 +77,11 @@ async def show(
     include_ext_alt_text: Annotated[str | None, Query()] = None,
 ) -> Response:
     """One status; `include_ext_alt_text=true` adds each media's `ext_alt_text`."""
-    found = await posts.get_posts(session, [p.snowflake(id, "id")], now=clock())
+    found = await posts.get_posts(session, [params.snowflake(id, "id")], now=clock())
     if not found:
         raise errors.StatusNotFound()
-    body = post_objects.status_v11(
-        found[0], base_url=base_url(request), include_ext_alt_text=p.flag(include_ext_alt_text)
+    body = presenters.status_v11(
+        found[0], base_url=base_url(request), include_ext_alt_text=params.flag(include_ext_alt_text)
     )
     return TwitterJSONResponse(body)
 
@@ -94,9 +94,9 @@ async def destroy(
     request: Request, id: IdPath, user: CurrentUser, session: SessionDep, clock: ClockDep
 ) -> Response:
     """Delete one of your statuses; answers the deleted status."""
-    post_id = p.snowflake(id, "id")
+    post_id = params.snowflake(id, "id")
     post = await posts.delete_post(session, user_id=user, post_id=post_id, now=clock())
-    return TwitterJSONResponse(post_objects.status_v11(post, base_url=base_url(request)))
+    return TwitterJSONResponse(presenters.status_v11(post, base_url=base_url(request)))
 
 
 @router.get(
@@ -115,13 +115,13 @@ async def user_timeline(
     """The newest statuses of `user_id` (default: the caller)."""
     found = await posts.user_timeline(
         session,
-        user_id=p.optional_snowflake(user_id, "user_id") or user,
+        user_id=params.optional_snowflake(user_id, "user_id") or user,
         count=count,
-        max_id=p.optional_snowflake(max_id, "max_id"),
+        max_id=params.optional_snowflake(max_id, "max_id"),
         now=clock(),
     )
     base = base_url(request)
-    return TwitterJSONResponse([post_objects.status_v11(p, base_url=base) for p in found])
+    return TwitterJSONResponse([presenters.status_v11(p, base_url=base) for p in found])
 
 
 @router.post(
@@ -155,7 +155,7 @@ async def metadata_create(
     """Set a media's alt text. The body is JSON whatever its Content-Type says (or none);
     `media_id` may be a number or a string. Answers 204 with an empty body."""
     body = json_object(await request.body())
-    media_id = p.snowflake(body.get("media_id"), "media_id")
+    media_id = params.snowflake(body.get("media_id"), "media_id")
     alt = body.get("alt_text")
     if not isinstance(alt, dict) or not isinstance(alt.get("text"), str):
         raise errors.ParameterMissing("alt_text")

@@ -14,6 +14,7 @@ from app.http.deps import ClockDep, CurrentUser, IdsDep, SessionDep
 from app.http.errors import v11_error_responses
 from app.http.ratelimit import DM_CREATE, limited
 from app.http.responses import TwitterJSONResponse
+from app.http.v2 import presenters as v2_presenters
 
 router = APIRouter(tags=["direct-messages"])
 
@@ -56,5 +57,4 @@ async def v2_send(
         session, ids, sender_id=user, recipient_id=recipient_id,
         text=payload.text or "", media_id=media_id, now=clock(),
     )  # fmt: skip
-    body = {"data": {"dm_conversation_id": dm.conversation_id, "dm_event_id": str(dm.id)}}
-    return TwitterJSONResponse(body, status_code=201)
+    return TwitterJSONResponse(v2_presenters.dm_sent_v2(dm), status_code=201)

@@ -3,7 +3,7 @@ routes, and the middleware that writes ``x-rate-limit-*`` headers.
 
 Windows are counted in the database (``app.accounts.ratelimit``), so they hold across
 processes. To keep that off the hot path, a process reserves several requests of a
-window in one write (a lease: ``limit // 100``, at most 256, at least 1) and hands
+window in one write (a lease: ``limit // 100``, at most 4096, at least 1) and hands
 them out from memory until they run out or the window ends; the next reservation is
 made when half is used, while the other half is handed out. So a window is never exceeded;
 what a process reserved and did not use is lost when the window ends (at most 1% of the
@@ -42,7 +42,7 @@ __all__ = [
 THREE_HOURS = 3 * 3600
 _DAY = 86_400
 _STATE_KEY = "rate_limit"
-_MAX_LEASE = 256
+_MAX_LEASE = 4096
 _MAX_LEASES = 10_000
 
 

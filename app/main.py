@@ -28,7 +28,6 @@ from app.http.v11 import media as v11_media
 from app.http.v11 import statuses as v11_statuses
 from app.infra.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from app.infra.statements import Statements
-from app.infra.tuning import tune_gc, tune_malloc
 from app.jobs.runner import Runner
 from app.jobs.sweeper import run_sweeper
 from app.storage import build_store
@@ -46,8 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.tune_malloc:
-            tune_malloc()
         engine = make_engine(
             settings.database_url,
             pool_size=settings.database_pool_size,
@@ -82,8 +79,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     )
                 )
             )
-        if settings.tune_gc:
-            tune_gc()
         try:
             yield
         finally:

@@ -139,9 +139,10 @@ class Bench:
         self.bare = self._add(
             servers.start("bare", "bench.ceiling_app:bare", workers=w, env=env, log_dir=logs)
         )
-        self.service = self._add(servers.start("service", "app.main:create_app", factory=True,
-                                               workers=w, env=service_env, log_dir=logs,
-                                               ready_path="/healthz"))  # fmt: skip
+        # app.serve: the service as `mediastudio serve` runs it, process tuning included.
+        self.service = self._add(servers.start("service", "app.serve:create_served_app",
+                                               factory=True, workers=w, env=service_env,
+                                               log_dir=logs, ready_path="/healthz"))  # fmt: skip
         self.sink_mon, self.bare_mon, self.service_mon = self.monitors
         for server in self.servers:
             print(f"  {server.name}: pid {server.proc.pid} on 127.0.0.1:{server.port}")

@@ -9,7 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import psutil
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from app.core.clock import utcnow
 from app.models import Job, JobState
@@ -82,19 +83,30 @@ class TestProgress:
         )
         media_id = body["media_id_string"]
         seen: list[tuple[str, int | None]] = []
-        finished = asyncio.Event()
+        finished, committed = asyncio.Event(), asyncio.Event()
+
+        def on_commit(_: Session) -> None:  # the runner committed: state or progress moved
+            committed.set()
 
         async def poll() -> None:
-            while not finished.is_set():
+            while True:
+                await committed.wait()
+                committed.clear()
+                if finished.is_set():
+                    return
                 info = (await status(env.client, alice.headers, media_id)).json()
                 processing = info["processing_info"]
                 seen.append((processing["state"], processing.get("progress_percent")))
-                await asyncio.sleep(0.02)
 
-        poller = asyncio.create_task(poll())
-        await runner(env).run_once()
-        finished.set()
-        await poller
+        event.listen(Session, "after_commit", on_commit)
+        try:
+            poller = asyncio.create_task(poll())
+            await runner(env).run_once()
+            finished.set()
+            committed.set()
+            await poller
+        finally:
+            event.remove(Session, "after_commit", on_commit)
 
         final = (await status(env.client, alice.headers, media_id)).json()["processing_info"]
         assert final == {"state": "succeeded", "progress_percent": 100}

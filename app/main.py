@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimitHeaders)
     # The upload protocol is the hot path: its routes go straight into the app's route
     # table. An included router is wrapped (FastAPI 0.165's _IncludedRouter) and matches
-    # each request twice, ~5% of an INIT or a STATUS (issue #6).
+    # each request twice, ~5% of an INIT or a STATUS (docs/perf/route-table.md).
     app.router.routes.extend(v11_media.router.routes)
     app.include_router(v2_media.router)
     app.include_router(health.router)

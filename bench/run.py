@@ -152,7 +152,7 @@ class Bench:
         phases left dirty and, unless ``--keep-caches``, drop the clean page cache
         (needs root; where refused, the JSON says so), then read the phase's request
         bodies back in, so the client sends them from memory as before. On this VM,
-        writes into new page cache slow down by ~2x once a few GB are cached (issue #6),
+        writes into new page cache slow down by ~2x once a few GB are cached (bench/README.md),
         which would penalize whichever server keeps its data (the service) and not the
         sink, which rewrites the same 64 files."""
         os.sync()

@@ -7,9 +7,10 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 
 import pytest
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import Table, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,7 +26,7 @@ from app.uploads.policy import UploadPolicy
 from app.uploads.protocol import MediaCategory, UploadState
 from tests.conftest import Env, User
 
-_ACCOUNTS = Account.__table__
+_ACCOUNTS = cast(Table, Account.__table__)
 _NAMES = Prepared(select(_ACCOUNTS.c.screen_name).where(_ACCOUNTS.c.id == bindparam("id")))
 
 

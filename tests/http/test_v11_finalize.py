@@ -231,7 +231,7 @@ class TestExpiry:
         async def clock():  # type: ignore[no-untyped-def]
             return lambda: later
 
-        env.app.dependency_overrides[get_clock] = clock  # type: ignore[attr-defined]
+        env.app.dependency_overrides[get_clock] = clock
         appended = await append(env.client, alice.headers, media_id, 0, data)
         finalized = await finalize(env.client, alice.headers, media_id)
         polled = await status(env.client, alice.headers, media_id)

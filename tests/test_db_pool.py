@@ -16,7 +16,7 @@ async def test_the_pool_is_sized_by_the_settings(database_url: str, tmp_path: Pa
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        pool = app.state.statements.engine.pool
+        pool = app.state.context.statements.engine.pool
         transport = ASGITransport(app=app)
         async with AsyncClient(transport=transport, base_url="http://testserver") as client:
             health = await client.get("/healthz")

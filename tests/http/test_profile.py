@@ -13,6 +13,7 @@ from httpx import Response
 from PIL import Image
 
 from tests.conftest import Env, User
+from tests.fixtures.disk import disk
 
 BANNER_SIZES = {
     "1500x500": (1500, 500),
@@ -85,7 +86,7 @@ async def show(env: Env, user: User, **params: str) -> Response:
 
 
 def profile_dir(env: Env, user: User, kind: str) -> Path:
-    return env.state.store.variants_dir(f"profile-{user.id}") / kind  # type: ignore[no-any-return]
+    return disk(env).variants_dir(f"profile-{user.id}") / kind
 
 
 def _code(response: Response) -> int:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.core.clock import utcnow
 from app.models import Job, JobState
 from tests.conftest import Env, User
+from tests.fixtures.disk import disk
 from tests.fixtures.protocol import status, upload_file
 from tests.pipeline.conftest import runner
 
@@ -29,7 +30,7 @@ async def only_job(env: Env) -> Job:
 def block_variants_dir(env: Env, media_id: str) -> Path:
     """Put a file where the variants directory goes: every write below it fails, as on
     a broken disk."""
-    blocker: Path = env.state.store.variants_dir(media_id)
+    blocker: Path = disk(env).variants_dir(media_id)
     blocker.write_bytes(b"")
     return blocker
 
@@ -186,7 +187,7 @@ class TestCrashedWorker:
         assert info["processing_info"] == {"state": "succeeded", "progress_percent": 100}
         job = await only_job(env)
         assert (job.state, job.attempts, job.worker) == (JobState.DONE, 2, later.worker_id)
-        variants = env.state.store.variants_dir(body["media_id_string"])
+        variants = disk(env).variants_dir(body["media_id_string"])
         assert sorted(p.name for p in variants.iterdir()) == ["pl", "preview.jpg", "vid"]
 
 

@@ -34,22 +34,23 @@ serve: $(VENV)/.runtime
 worker: $(VENV)/.runtime
 	$(BIN)/mediastudio worker
 
-# The whole suite, both databases, with branch coverage; then the gated packages' figure.
+# The whole suite, both databases, with branch coverage; then the gate on the packages
+# that must stay covered (95.2% of app/uploads/ + app/storage/ when it was wired).
 test: $(VENV)/.dev
 	$(MAKE) check
 	$(BIN)/pytest --cov=app --cov-branch --cov-report=term-missing:skip-covered
-	$(MAKE) coverage-report
+	$(MAKE) coverage-gate
 
 # The edit loop: SQLite only, no real servers or large files (no PostgreSQL needed).
 test-fast: $(VENV)/.dev
 	$(BIN)/pytest -q -m "not slow" -k "not postgresql" $(PYTEST_ARGS)
 
+# Both read the data of the last `make test`; the gate fails below COVERAGE_MIN percent.
 coverage-report: $(VENV)/.dev
-	$(BIN)/coverage report --include='$(COVERAGE_GATED)' --skip-covered
+	$(BIN)/coverage report --include='$(COVERAGE_GATED)' --precision=1
 
-# Fails below COVERAGE_MIN on the gated packages; reads the data of the last `make test`.
 coverage-gate: $(VENV)/.dev
-	$(BIN)/coverage report --include='$(COVERAGE_GATED)' --fail-under=$(COVERAGE_MIN)
+	$(BIN)/coverage report --include='$(COVERAGE_GATED)' --precision=1 --fail-under=$(COVERAGE_MIN)
 
 check: $(VENV)/.dev
 	$(BIN)/ruff format --check .

@@ -12,6 +12,9 @@ import pytest
 from httpx import Response
 from PIL import Image
 
+from app.storage import keys
+from app.storage.filesystem import FilesystemStore
+from app.storage.keys import ProfileKind
 from tests.conftest import Env, User
 
 BANNER_SIZES = {
@@ -84,8 +87,10 @@ async def show(env: Env, user: User, **params: str) -> Response:
     return await env.client.get("/1.1/users/show.json", headers=user.headers, params=params)
 
 
-def profile_dir(env: Env, user: User, kind: str) -> Path:
-    return env.state.store.variants_dir(f"profile-{user.id}") / kind  # type: ignore[no-any-return]
+def profile_dir(env: Env, user: User, kind: ProfileKind) -> Path:
+    store = env.state.store
+    assert isinstance(store, FilesystemStore)
+    return store.path_of(keys.profile_prefix(user.id, kind))
 
 
 def _code(response: Response) -> int:

@@ -239,8 +239,9 @@ class FilesystemStore:
 
     def path_of(self, key: str) -> Path:
         """The file of object ``key``, or the folder of a prefix (``"a/b/"``)."""
-        if key.endswith("/"):
-            return self._prefix_path(key)
+        return self._prefix_path(key) if key.endswith("/") else self._object_path(key)
+
+    def _object_path(self, key: str) -> Path:
         head, *rest = _components(key)
         return self._dir(head).joinpath(*rest) if rest else self._dir(head) / _BLOB
 
@@ -404,7 +405,7 @@ class FilesystemStore:
         *,
         content_type: str | None = None,
     ) -> ObjectInfo:
-        path = self.path_of(key)
+        path = self._object_path(key)
         await asyncio.to_thread(_ensure_dir, path.parent)
         temp = path.parent / f".put-{secrets.token_hex(8)}"
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
@@ -425,7 +426,7 @@ class FilesystemStore:
     async def put_file(
         self, key: str, path: Path, *, content_type: str | None = None
     ) -> ObjectInfo:
-        target = self.path_of(key)
+        target = self._object_path(key)
         stat = await _to_the_end(self._put_file, target, Path(path))
         return _info(key, stat)
 
@@ -448,7 +449,7 @@ class FilesystemStore:
     async def read(
         self, key: str, *, start: int = 0, stop: int | None = None
     ) -> AsyncIterator[bytes]:
-        path = self.path_of(key)
+        path = self._object_path(key)
         try:
             handle = await aiofiles.open(path, "rb")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -468,7 +469,7 @@ class FilesystemStore:
             await handle.close()
 
     async def stat(self, key: str) -> ObjectInfo:
-        path = self.path_of(key)
+        path = self._object_path(key)
         try:
             stat = await asyncio.to_thread(os.stat, path)
         except (FileNotFoundError, NotADirectoryError):
@@ -478,7 +479,7 @@ class FilesystemStore:
         return _info(key, stat)
 
     async def delete(self, key: str) -> None:
-        path = self.path_of(key)
+        path = self._object_path(key)
         with contextlib.suppress(FileNotFoundError, NotADirectoryError, IsADirectoryError):
             await asyncio.to_thread(os.unlink, path)
 
@@ -522,7 +523,7 @@ class FilesystemStore:
             relative = path.relative_to(out).as_posix()
             if path.is_symlink() or not (path.is_file() or path.is_dir()):
                 raise StorageKeyInvalid(f"{prefix}{relative}: not a regular file")
-            self.path_of(prefix + relative)  # validates the key
+            self._object_path(prefix + relative)  # validates the key
             if path.is_dir():
                 folders.append(path)
             else:
@@ -579,7 +580,7 @@ class _Scratch:
         return self._folder / "out"
 
     async def local_copy(self, key: str) -> Path:
-        source = self._store.path_of(key)
+        source = self._store._object_path(key)
         self._copies += 1
         copy = self._folder / "in" / f"{self._copies}-{source.name}"
         await asyncio.to_thread(_link_or_copy, source, copy, key)

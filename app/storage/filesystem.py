@@ -27,13 +27,14 @@ another process meanwhile.
 Durability. Objects (``put``, ``put_file``, ``Scratch.publish``) and assembled blobs
 are fsynced, file and directory, before the call returns: the database records them
 right after. APPEND segments are *not* fsynced before the 204. Measured with
-``bench/fsync_segments.py`` on the development machine (5 MiB segments, 40 each way,
-median): without fsync a segment is staged and committed in 3.1 ms (1,600 MiB/s); with
-fsync of the file and the directory it takes 8.2 ms (610 MiB/s), 2.6 times as long and
-on the path every upload byte takes, while the record step holds the upload's lock. A
-segment lost in a crash is recoverable by the protocol: FINALIZE compares the sizes
-storage reports with the database and answers which segments are missing, and the
-client sends them again; the blob that FINALIZE acknowledges is fsynced.
+``bench/fsync_segments.py`` (5 MiB segments through this store, stage + commit +
+finalize, the two modes interleaved; docs/perf/fsync-segments.md): without fsync a
+segment takes 4-9 ms (580-1,190 MiB/s), with fsync of the file and the directory 8-13 ms
+(380-630 MiB/s), about twice as long, on the path every upload byte takes, and the
+directory fsync would run while the record step holds the upload's lock. A segment lost
+in a crash is recoverable by the protocol: FINALIZE compares the sizes storage reports
+with the database and answers which segments are missing, and the client sends them
+again; the blob that FINALIZE acknowledges is fsynced.
 ``FilesystemStore(root, fsync_segments=True)`` turns the fsync on.
 """
 

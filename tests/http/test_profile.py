@@ -224,6 +224,24 @@ class TestUpdateProfileImage:
         token = new["profile_image_url_https"].split("/")[-2]
         assert [p.name for p in profile_dir(env, alice, "images").iterdir()] == [token]
 
+    async def test_files_a_crashed_update_left_are_swept_once_an_hour_old(
+        self, env: Env, alice: User
+    ) -> None:
+        store = env.state.store
+        crashed = keys.profile(alice.id, "images", "0" * 20, "avatar.png")
+        in_flight = keys.profile(alice.id, "images", "1" * 20, "avatar.png")
+        await store.put(crashed, b"left by a crash")
+        await store.put(in_flight, b"another update, still running")
+        assert isinstance(store, FilesystemStore)
+        os.utime(store.path_of(crashed), (0, 0))  # written in 1970
+
+        new = (await update_image(env, alice, image_bytes("PNG", (60, 60)))).json()
+
+        token = new["profile_image_url_https"].split("/")[-2]
+        assert sorted(p.name for p in profile_dir(env, alice, "images").iterdir()) == sorted(
+            [token, "1" * 20]
+        )
+
     async def test_requires_authentication(self, env: Env) -> None:
         response = await env.client.post(
             "/1.1/account/update_profile_image.json", data={"image": "AAAA"}

@@ -32,7 +32,7 @@ async def _subtitle(env: Env, user: User, tmp_path: Path, text: str = SRT) -> st
 async def _master_url(env: Env, user: User, video_id: str) -> str:
     posted = await post_status(env.client, user.headers, "with subtitles", [video_id])
     variants = posted.json()["extended_entities"]["media"][0]["video_info"]["variants"]
-    url = next(v["url"] for v in variants if v["content_type"] == "application/x-mpegURL")
+    url: str = next(v["url"] for v in variants if v["content_type"] == "application/x-mpegURL")
     return "/" + url.split("://", 1)[1].split("/", 1)[1]
 
 

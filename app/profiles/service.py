@@ -6,8 +6,8 @@ dozen small outputs) and it runs in a thread off the event loop.
 
 Storage, at the keys ``app.storage.keys.profile`` makes::
 
-    profile-<id>/images/<token>/avatar.<ext>  avatar_normal.<ext>  avatar_bigger.<ext> ...
-    profile-<id>/banners/<token>/1500x500.<ext>  600x200.<ext>  ...  mobile_retina.<ext>
+    profile-<id>/variants/images/<token>/avatar.<ext>  avatar_normal.<ext>  ...
+    profile-<id>/variants/banners/<token>/1500x500.<ext>  600x200.<ext>  ...
 
 ``Account.profile_image_token`` / ``profile_banner_token`` hold ``<token>.<ext>``:
 the random token that names the directory (and appears in the URL, so a new upload gets

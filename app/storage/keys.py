@@ -6,10 +6,11 @@
     <media_id>/variants/<relative>                 photo sizes, renditions, HLS, previews,
                                                    subtitle tracks (``relative`` as in
                                                    ``media_variants.path``)
-    profile-<account_id>/<kind>/<token>/<name>     avatar and banner files
+    profile-<account_id>/variants/<kind>/<token>/<name>   avatar and banner files
 
 The first component groups a media's or an account's objects: discarding it removes
-them all.
+them all. (Profile files sit below ``variants/`` because that is where the service
+kept them before this module existed: existing data directories keep working.)
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def variant(media_id: int, relative: str) -> str:
 
 def profile_prefix(account_id: int, kind: ProfileKind, token: str | None = None) -> str:
     """Every ``kind`` file of an account, or those of one upload (``token``)."""
-    prefix = f"profile-{account_id}/{kind}/"
+    prefix = f"profile-{account_id}/variants/{kind}/"
     return prefix if token is None else f"{prefix}{token}/"
 
 

@@ -36,12 +36,20 @@ def test_keys_name_everything_below_its_group() -> None:
     assert keys.media(42) == "42"
     assert keys.variant(42, "vid/640x360.mp4") == "42/variants/vid/640x360.mp4"
     assert keys.variants_prefix(42) == "42/variants/"
-    assert keys.profile_prefix(7, "images") == "profile-7/images/"
-    assert keys.profile_prefix(7, "banners", "ab12") == "profile-7/banners/ab12/"
-    assert keys.profile(7, "images", "ab12", "avatar.png") == "profile-7/images/ab12/avatar.png"
+    assert keys.profile_prefix(7, "images") == "profile-7/variants/images/"
+    assert keys.profile_prefix(7, "banners", "ab12") == "profile-7/variants/banners/ab12/"
+    assert keys.profile(7, "images", "ab12", "png") == "profile-7/variants/images/ab12/png"
 
 
 class TestLayout:
+    async def test_profile_files_stay_where_earlier_versions_wrote_them(
+        self, store: FilesystemStore
+    ) -> None:
+        await store.put(keys.profile(7, "images", "ab12", "avatar.png"), b"png")
+
+        written = store.variants_dir("profile-7") / "images" / "ab12" / "avatar.png"
+        assert written.read_bytes() == b"png"
+
     async def test_objects_live_in_their_group_directory(self, store: FilesystemStore) -> None:
         await store.put(keys.variant(42, "vid/a.mp4"), b"mp4")
 

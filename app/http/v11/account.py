@@ -30,8 +30,8 @@ from app.http.errors import v11_error_responses
 from app.http.public.delivery import serve
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
+from app.http.v11 import presenters
 from app.media.delivery import DeliveredFile
-from app.posts import objects as post_objects
 from app.profiles import service as profiles
 from app.profiles.service import ProfileView
 
@@ -60,7 +60,7 @@ def _query_params(*names: str) -> dict[str, Any]:
 
 
 def _user(request: Request, view: ProfileView) -> dict[str, Any]:
-    return post_objects.user_v11(
+    return presenters.user_v11(
         view.id,
         view.screen_name,
         base_url=base_url(request),
@@ -252,7 +252,7 @@ async def profile_image(
     found = await profiles.find_image(
         session, store, account_id=int(account_id), token=token, filename=filename
     )
-    return serve(request, found)
+    return serve(request, store, found)
 
 
 @router.get(
@@ -266,7 +266,7 @@ async def profile_banner(
     request: Request, session: ReadSessionDep, store: StoreDep, account_id: str, token: str
 ) -> Response:
     """The banner at its largest size, 1500x500."""
-    return serve(request, await _banner(session, store, account_id, token, None))
+    return serve(request, store, await _banner(session, store, account_id, token, None))
 
 
 @router.get(
@@ -287,7 +287,7 @@ async def profile_banner_size(
     """A banner size: `1500x500`, `600x200`, `300x100`, `web` (520x260), `web_retina`,
     `ipad` (626x313), `ipad_retina`, `mobile` (320x160) or `mobile_retina`. Public and
     immutable: a new banner gets a new token."""
-    return serve(request, await _banner(session, store, account_id, token, size))
+    return serve(request, store, await _banner(session, store, account_id, token, size))
 
 
 async def _banner(

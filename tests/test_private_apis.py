@@ -140,7 +140,7 @@ class TestSQLAlchemyAiosqliteAdapter:
 
         assert (args[0], bool(options.get("uri"))) == ("var/x.db", True), _gone(
             "SQLiteDialect_aiosqlite.create_connect_args's (args, options) shape",
-            "app/infra/db.py (make_engine reads the file name and `uri` from it)",
+            "app/infra/db.py (_sqlite_database reads the file name and `uri` from it)",
             "take the database path and uri flag from the new return value",
         )
 

@@ -23,10 +23,10 @@ from app.infra.statements import Prepared, Statements, Transaction
 from app.models import Media, MediaSegment
 from app.processing.sniff import SNIFF_BYTES, compatible, sniff
 from app.storage import SegmentStore, StagedSegment
+from app.storage.keys import media as storage_key
 from app.uploads import protocol
 from app.uploads.policy import UploadPolicy
 from app.uploads.protocol import UploadSnapshot, UploadState
-from app.uploads.service import storage_key
 from app.uploads.streams import capped
 
 __all__ = ["append_segment"]
@@ -221,4 +221,5 @@ async def _record_segment(
                 "received_at": now,
             },
         )
+    await store.finalize_commit(staged)  # recorded: the replaced segment can go
     return snapshot.expires_at

@@ -25,8 +25,7 @@ from app.models import Media
 from app.processing import service as processing
 from app.processing.imageinfo import ImageRejected, image_info
 from app.processing.sniff import SNIFF_BYTES, compatible, sniff
-from app.storage import SegmentStore
-from app.storage.base import SupportsLocalPath
+from app.storage import SegmentStore, keys
 from app.uploads import protocol
 from app.uploads.policy import UploadPolicy
 from app.uploads.protocol import MediaKind, UploadState
@@ -38,8 +37,8 @@ _SIMPLE_UPLOAD_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "imag
 
 async def _check_storage(store: SegmentStore, media: Media, order: list[int]) -> None:
     """Storage is the truth for bytes: a segment the DB recorded must still be there."""
-    stored = await store.segment_sizes(str(media.id))
-    if not stored and await store.blob_size(str(media.id)) == media.total_bytes:
+    stored = await store.segment_sizes(keys.media(media.id))
+    if not stored and await store.blob_size(keys.media(media.id)) == media.total_bytes:
         return  # assembled by an earlier FINALIZE whose transaction did not commit
     recorded = {s.segment_index: s.size for s in media.segments}
     wrong = sorted(i for i, size in recorded.items() if stored.get(i) != size)
@@ -73,7 +72,7 @@ async def publish(
     policy: UploadPolicy,
     now: datetime,
 ) -> errors.ApiError | None:
-    key = str(media.id)
+    key = keys.media(media.id)
     await _check_storage(store, media, order)
     blob = await store.assemble(key, order)
     detected = sniff(await _head(store, key))
@@ -91,9 +90,11 @@ async def publish(
             ),
         )
     media.size, media.sha256, media.detected_type = blob.size, blob.sha256, detected
-    if media.kind in (MediaKind.IMAGE, MediaKind.GIF) and isinstance(store, SupportsLocalPath):
+    if media.kind in (MediaKind.IMAGE, MediaKind.GIF):
         try:
-            info = await image_info(store.blob_path(key), max_pixels=policy.max_image_pixels)
+            async with store.scratch() as work:
+                local = await work.local_copy(key)
+                info = await image_info(local, max_pixels=policy.max_image_pixels)
         except ImageRejected as exc:
             return _fail(media, errors.ContentMismatch(str(exc)))
         media.width, media.height = info.width, info.height
@@ -158,7 +159,7 @@ async def process_now(
         raise
     await jobs.finish(sessions, job_id, now=utcnow(), worker=worker)
     if failure is not None:
-        await store.discard(str(media_id))
+        await store.discard(keys.media(media_id))
         raise errors.MediaProcessingFailed(failure.message, code=failure.code, name=failure.name)
     return await _current_view(sessions, media_id, now=now)
 

@@ -22,6 +22,7 @@ from app.infra.statements import Prepared, Statements, Transaction
 from app.media.views import MediaView, media_view
 from app.models import Media, MediaOwner, MediaSegment
 from app.storage import SegmentStore, StoredSegment
+from app.storage.keys import media as storage_key
 from app.uploads import limits, protocol
 from app.uploads import publish as finalize_step
 from app.uploads.policy import UploadPolicy
@@ -34,10 +35,6 @@ __all__ = [
     "init_upload",
     "simple_upload",
 ]
-
-
-def storage_key(media_id: int) -> str:
-    return str(media_id)
 
 
 _MEDIA_TABLE = cast(Table, Media.__table__)
@@ -302,6 +299,7 @@ async def simple_upload(
         # No segment checksum: assembling the one segment hashes the blob anyway.
         staged = await store.stage_segment(storage_key(media_id), 0, stream, checksum=False)
         await store.commit_segment(staged)
+        await store.finalize_commit(staged)
         async with sessions() as session:
             media = await load_owned(session, owner_id=owner_id, media_id=media_id, for_update=True)
             media.total_bytes = staged.size

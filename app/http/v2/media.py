@@ -6,8 +6,9 @@ Generation B: ``POST /2/media/upload/initialize`` (JSON), ``POST /2/media/upload
 (STATUS; ``command`` optional) and the one-shot ``POST /2/media/upload`` (multipart or
 JSON). Generation A: ``POST /2/media/upload`` with ``command`` = INIT | APPEND | FINALIZE.
 
-A missing ``segment_index`` on APPEND (pytwitter never sends one) means "the segment
-after the highest one stored": right for clients that append one segment at a time.
+A missing ``segment_index`` on APPEND (pytwitter never sends one) means "the next
+segment": the lowest index not stored yet, assigned under the upload's lock, so several
+in flight get distinct indexes in the order they arrived.
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ from app.schemas.v2 import (
 from app.uploads import append as appends
 from app.uploads import protocol
 from app.uploads import service as uploads
-from app.uploads.protocol import UploadState
 
 router = APIRouter(prefix="/2/media", tags=["media-v2"])
 
@@ -146,10 +146,7 @@ async def _append(
             form.media.chunks() if "segment_index" in form.params else await form.hold_media(cap)
         )
         raw_index = form.params.get("segment_index")
-    if raw_index is None or raw_index == "":
-        index = await _next_index(statements, user=user, media_id=media_id, clock=clock)
-    else:
-        index = v2p.parse_segment_index(raw_index)
+    index = None if raw_index is None or raw_index == "" else v2p.parse_segment_index(raw_index)
     expires = await appends.append_segment(
         statements,
         store,
@@ -164,18 +161,6 @@ async def _append(
     if form is not None:
         await form.read_rest()
     return expires
-
-
-async def _next_index(
-    statements: StatementsDep, *, user: int, media_id: int, clock: ClockDep
-) -> int:
-    try:
-        view = await uploads.get_status(statements, owner_id=user, media_id=media_id, now=clock())
-    except errors.MediaNotFound:
-        raise errors.InvalidMediaId(media_id) from None
-    if view.state is not UploadState.UPLOADING:
-        return 0  # APPEND after FINALIZE: append_segment refuses it
-    return max((s.index for s in view.segments), default=-1) + 1
 
 
 @router.post(

@@ -29,6 +29,7 @@ from app.processing.hls_subtitles import (
 from app.processing.subtitles import parse_subtitles
 from app.storage import SegmentStore
 from app.storage.base import SupportsLocalPath
+from app.uploads import queries
 from app.uploads.protocol import MediaKind, UploadState
 
 __all__ = ["SubtitleInfo", "attach_subtitles", "detach_subtitles", "list_subtitles"]
@@ -134,7 +135,7 @@ async def attach_subtitles(
         )  # fmt: skip
     else:
         row.subtitle_id, row.display_name = subtitle.id, display_name or language
-    subtitle.is_used = True
+    queries.mark_used(subtitle)
     await session.flush()
     tracks = await list_subtitles(session, video.id)
     await asyncio.to_thread(_rewrite_master, playlists, master, tracks)

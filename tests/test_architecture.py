@@ -138,15 +138,11 @@ def _media_writes(tree: ast.AST, columns: frozenset[str]) -> list[str]:
     holders = ("media", "item", "subtitle", "video", "upload")
 
     def is_model(node: ast.AST) -> bool:
-        return (
-            (isinstance(node, ast.Name)
-            and node.id in MEDIA_MODELS)
-            or (
-                isinstance(node, ast.Attribute)
-                and node.attr == "__table__"
-                and isinstance(node.value, ast.Name)
-                and node.value.id in MEDIA_MODELS
-            )
+        return (isinstance(node, ast.Name) and node.id in MEDIA_MODELS) or (
+            isinstance(node, ast.Attribute)
+            and node.attr == "__table__"
+            and isinstance(node.value, ast.Name)
+            and node.value.id in MEDIA_MODELS
         )
 
     def targets(node: ast.AST) -> list[ast.AST]:

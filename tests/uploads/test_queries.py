@@ -122,7 +122,7 @@ async def _stored_hashes(env: Env, media_id: str) -> dict[int, str | None]:
                 MediaSegment.media_id == int(media_id)
             )
         )
-        return dict(rows.tuples().all())
+        return {row.segment_index: row.sha256 for row in rows}
 
 
 class TestStatusHashes:

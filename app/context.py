@@ -28,10 +28,11 @@ __all__ = ["AppContext"]
 @dataclass(slots=True)
 class AppContext:
     settings: Settings
-    engine: AsyncEngine
+    engine: AsyncEngine  # for sessions (on SQLite thread-backed: may run long)
     sessions: async_sessionmaker[AsyncSession]
     read_sessions: async_sessionmaker[AsyncSession]  # sessions that only read
-    statements: Statements  # the compiled hot statements (app.uploads' queries)
+    # The compiled hot statements (app.uploads' queries); on SQLite on the in-loop engine.
+    statements: Statements
     store: SegmentStore
     policy: UploadPolicy
     ids: IdGenerator

@@ -26,7 +26,7 @@ from app.http.v2 import tweets as v2_tweets
 from app.http.v11 import account as v11_account
 from app.http.v11 import media as v11_media
 from app.http.v11 import statuses as v11_statuses
-from app.infra.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from app.infra.db import make_engines, make_read_sessionmaker, make_sessionmaker
 from app.infra.statements import Statements
 from app.infra.tuning import tune_gc, tune_malloc
 from app.jobs.runner import Runner
@@ -48,17 +48,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.tune_malloc:
             tune_malloc()
-        engine = make_engine(
+        # On SQLite: sessions on a thread-backed engine, the hot statements in the loop.
+        engines = make_engines(
             settings.database_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         )
         context = AppContext(
             settings=settings,
-            engine=engine,
-            sessions=make_sessionmaker(engine),
-            read_sessions=make_read_sessionmaker(engine),
-            statements=Statements(engine),
+            engine=engines.orm,
+            sessions=make_sessionmaker(engines.orm),
+            read_sessions=make_read_sessionmaker(engines.orm),
+            statements=Statements(engines.hot),
             store=build_store(settings.media_root),
             policy=UploadPolicy.from_settings(settings),
             ids=IdGenerator(settings.node_id),
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await context.statements.close()
-            await engine.dispose()
+            await engines.dispose()
 
     app = FastAPI(
         title="Media Studio API",

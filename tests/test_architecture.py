@@ -27,6 +27,11 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.profiles": ("app.http", *WEB),
     "app.accounts": ("app.http", *WEB),
     "app.http": ("sqlalchemy.orm", "app.models", "app.storage.filesystem"),
+    # The queue, registry and runner know no domain: domains register their job kinds
+    # (app.jobs.handlers puts them together).
+    "app.jobs.queue": ("app.processing", "app.posts", "app.dms", "app.profiles"),
+    "app.jobs.registry": ("app.processing", "app.posts", "app.dms", "app.profiles"),
+    "app.jobs.runner": ("app.processing", "app.posts", "app.dms", "app.profiles"),
     "app.http.v11": ("app.http.v2",),
     "app.http.v2": ("app.http.v11",),
     # Pure rules: no database, no storage, no HTTP.
@@ -34,12 +39,25 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.uploads.limits": PURE,
     "app.processing.rules": PURE,
 }
+# Domain packages hand views (dataclasses such as ``MediaView``, ``PostView``) to the
+# HTTP layer; the wire models of v1.1 and v2 (``app.schemas``) and the presenters that
+# fill them live in ``app.http``.
+DOMAINS = (
+    "app.uploads",
+    "app.media",
+    "app.posts",
+    "app.dms",
+    "app.profiles",
+    "app.accounts",
+    "app.jobs",
+    "app.processing",
+)
+# module -> why it needs a wire model (none does today).
+SCHEMAS_ALLOWED: dict[str, str] = {}
 # Outside these, nothing may import the web frameworks.
 WEB_ALLOWED = ("app.http", "app.main")
 # The compiled hot statements: one write path per table.
 STATEMENTS_ALLOWED = ("app.infra", "app.uploads.queries")
-# TODO(layout): modules that still reach the compiled statements directly; the uploads
-# queries module takes their SQL over. Must end empty.
 # app.main builds the one ``Statements`` object and app.context/app.http.deps carry it to
 # the upload use cases (typed as ``app.uploads.queries.Statements``); none runs SQL.
 STATEMENTS_PENDING = (
@@ -121,6 +139,39 @@ def test_every_package_says_what_it_is_for() -> None:
     ]
 
     assert undocumented == []
+
+
+def test_domain_packages_do_not_import_the_wire_models() -> None:
+    violations = [
+        f"{module} imports {name}"
+        for module, path in _modules()
+        if _within(module, DOMAINS) and module not in SCHEMAS_ALLOWED
+        for name in sorted(_imports(path))
+        if _within(name, ("app.schemas",))
+    ]
+
+    assert violations == []
+
+
+def test_the_wire_presenters_live_in_the_http_layer() -> None:
+    presenters = {module for module, _ in _modules() if module.endswith(".presenters")}
+
+    assert presenters == {"app.http.v11.presenters", "app.http.v2.presenters"}
+
+
+def test_only_infra_uses_the_in_loop_sqlite_driver() -> None:
+    """Everything on the in-loop driver runs on the event loop: only the compiled hot
+    statements may (``app.infra.statements``); sessions get the thread-backed engine."""
+    violations = [
+        f"{module} imports {name}"
+        for module, path in _modules()
+        if not _within(module, ("app.infra",))
+        for name in sorted(_imports(path))
+        if _within(name, ("app.infra.sqlite_inloop",))
+        or name in ("app.infra.db.make_hot_engine", "app.infra.db.in_loop_connector")
+    ]
+
+    assert violations == []
 
 
 def _media_columns() -> frozenset[str]:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy.pool import QueuePool
 
+from app.context import AppContext
 from app.main import create_app
 from tests.conftest import make_settings
 
@@ -16,7 +19,8 @@ async def test_the_pool_is_sized_by_the_settings(database_url: str, tmp_path: Pa
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        pool = app.state.statements.engine.pool
+        context: AppContext = app.state.context
+        pool = cast(QueuePool, context.engine.pool)
         transport = ASGITransport(app=app)
         async with AsyncClient(transport=transport, base_url="http://testserver") as client:
             health = await client.get("/healthz")

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.clock import utcnow
 from app.core.ids import IdGenerator
-from app.infra.db import make_engine, make_sessionmaker
+from app.infra.db import make_hot_engine, make_sessionmaker
 from app.infra.statements import Prepared, Statements, Transaction, Unit
 from app.media.views import media_view
 from app.migrate import upgrade_to_head
@@ -61,7 +61,7 @@ async def test_a_prepared_read_gives_what_the_orm_loads(
 async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"
     await asyncio.to_thread(upgrade_to_head, url)
-    engine = make_engine(url)
+    engine = make_hot_engine(url)  # the in-loop driver the hot statements run on
     yield engine
     await engine.dispose()
 

@@ -21,34 +21,14 @@ from app.http.public.delivery import serve
 from app.http.ratelimit import rate_limited
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
+from app.http.v2 import presenters as v2_presenters
+from app.http.v11 import presenters as v11_presenters
 from app.media import delivery
-from app.media.objects import media_object_v11
 
 router = APIRouter(tags=["direct-messages"])
 
 DAY = 86_400
 _DM_LIMIT = rate_limited("dm:create", per_user=(1000, DAY), per_app=(15_000, DAY))
-
-
-def _event(dm: dms.DmView, request: Request) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "text": dm.text,
-        "entities": {"hashtags": [], "symbols": [], "user_mentions": [], "urls": []},
-    }
-    if dm.media is not None:
-        private = f"{base_url(request)}/1.1/ton/data/dm/{dm.id}"
-        entity = media_object_v11(dm.media.media, dm.media.variants, base_url=private)
-        data["attachment"] = {"type": "media", "media": entity.model_dump(exclude_none=True)}
-    return {
-        "type": "message_create",
-        "id": str(dm.id),
-        "created_timestamp": str(int(dm.created_at.timestamp() * 1000)),
-        "message_create": {
-            "target": {"recipient_id": str(dm.recipient_id)},
-            "sender_id": str(dm.sender_id),
-            "message_data": data,
-        },
-    }
 
 
 def _digits(value: Any, name: str) -> int:
@@ -85,7 +65,9 @@ async def new_event(
         session, ids, sender_id=user, recipient_id=_digits(recipient, "recipient_id"),
         text=str(message.get("text", "")), media_id=media_id, now=clock(),
     )  # fmt: skip
-    return TwitterJSONResponse({"event": _event(dm, request)})
+    return TwitterJSONResponse(
+        {"event": v11_presenters.dm_event_v11(dm, base_url=base_url(request))}
+    )
 
 
 @router.get("/1.1/direct_messages/events/show.json", responses=v11_error_responses(400, 401, 404))
@@ -97,7 +79,9 @@ async def show_event(
     id: Annotated[int, Query(description="event id")],
 ) -> Response:
     dm = await dms.get_dm(session, user_id=user, dm_id=id, now=clock())
-    return TwitterJSONResponse({"event": _event(dm, request)})
+    return TwitterJSONResponse(
+        {"event": v11_presenters.dm_event_v11(dm, base_url=base_url(request))}
+    )
 
 
 class DmAttachment(BaseModel):
@@ -131,8 +115,7 @@ async def v2_send(
         session, ids, sender_id=user, recipient_id=participant_id,
         text=payload.text or "", media_id=media_id, now=clock(),
     )  # fmt: skip
-    body = {"data": {"dm_conversation_id": dm.conversation_id, "dm_event_id": str(dm.id)}}
-    return TwitterJSONResponse(body, status_code=201)
+    return TwitterJSONResponse(v2_presenters.dm_sent_v2(dm), status_code=201)
 
 
 @router.get(

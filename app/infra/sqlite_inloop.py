@@ -13,12 +13,15 @@ What the thread was protecting against is handled here instead:
   after an ``asyncio.sleep`` with backoff, up to ``timeout`` seconds, then raises the
   usual ``database is locked``.
 * **Writers of this process queue instead of polling.** ``BEGIN IMMEDIATE`` first takes
-  an ``asyncio.Lock`` shared by the engine's connections and releases it with
-  ``COMMIT``/``ROLLBACK``: SQLite admits one writer anyway, and the FIFO hand-off
-  avoids the sleep-and-retry loop between coroutines of one process.
+  the database file's ``WriteGate`` (an ``asyncio.Lock`` per event loop, shared by every
+  connection of this process to that file, the thread-backed ORM engine's writers
+  included, see ``app.infra.db``) and releases it with ``COMMIT``/``ROLLBACK``: SQLite
+  admits one writer anyway, and the FIFO hand-off avoids the sleep-and-retry loop
+  between coroutines of one process.
 
 Still on the loop: the statement itself and, every ~1,000 written pages, WAL's automatic
-checkpoint (a few ms). Long statements do not belong on this engine.
+checkpoint (a few ms). So only the compiled hot statements (``app.infra.statements``)
+run here; ORM sessions and anything long run on the thread-backed engine.
 
 SQLAlchemy's dialect is unchanged (``sqlite+aiosqlite://``); only the driver-level
 connection is swapped in through ``create_async_engine(async_creator=...)``.
@@ -27,12 +30,15 @@ connection is swapped in through ``create_async_engine(async_creator=...)``.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-__all__ = ["InLoopConnection", "InLoopConnector", "WriteGate"]
+__all__ = ["InLoopConnection", "InLoopConnector", "WriteGate", "gate_for"]
 
 _BUSY_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
 _FIRST_BACKOFF = 0.0005
@@ -44,17 +50,55 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
 
 
 class WriteGate:
-    """One writer at a time among the connections of one engine (per event loop)."""
+    """One writer at a time among this process's connections to one database file, per
+    event loop (a loop of another thread, e.g. migrations run with ``asyncio.run`` in a
+    worker thread, gets a lock of its own and meets the others at SQLite's lock)."""
 
     def __init__(self) -> None:
-        self._lock: asyncio.Lock | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._last: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
 
     def lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
-        if self._lock is None or self._loop is not loop:
-            self._lock, self._loop = asyncio.Lock(), loop
-        return self._lock
+        last = self._last
+        if last is not None and last[0] is loop:
+            return last[1]
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        self._last = (loop, lock)
+        return lock
+
+    async def acquire(self, *, wait: float) -> asyncio.Lock:
+        """Wait in line (FIFO) for the write turn; the lock to release when it ends.
+        Raises ``database is locked`` after ``wait`` seconds."""
+        lock = self.lock()
+        if lock.locked():  # wait in line (wait_for costs a task: only when needed)
+            try:
+                await asyncio.wait_for(lock.acquire(), wait)
+            except TimeoutError:
+                raise sqlite3.OperationalError("database is locked") from None
+        else:
+            await lock.acquire()
+        return lock
+
+
+_GATES: dict[str, WriteGate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def gate_for(database: str) -> WriteGate:
+    """The ``WriteGate`` of a database file (a name or ``file:`` URI as sqlite3 takes it)."""
+    key = database if database.startswith("file:") or database in ("", ":memory:") else (
+        os.path.realpath(database)
+    )  # fmt: skip
+    with _GATES_LOCK:
+        gate = _GATES.get(key)
+        if gate is None:
+            gate = _GATES[key] = WriteGate()
+        return gate
 
 
 class _Cursor:
@@ -136,7 +180,7 @@ class _ImmediateQueue:
 
 
 class InLoopConnector:
-    """Makes the connections of one database file; they share one ``WriteGate``.
+    """Makes the connections of one database file; they share its ``WriteGate``.
 
     WAL + ``synchronous=NORMAL``: a commit survives a crash of the process (not of the
     machine) and saves an fsync per transaction.
@@ -146,7 +190,7 @@ class InLoopConnector:
 
     def __init__(self, database: str, *, uri: bool, timeout: float) -> None:
         self.database, self.uri, self.timeout = database, uri, timeout
-        self.gate = WriteGate()
+        self.gate = gate_for(database)
 
     async def connect(self) -> InLoopConnection:
         connection = InLoopConnection(
@@ -231,15 +275,7 @@ class InLoopConnection:
     async def _enter_writer(self) -> None:
         if self._held is not None:
             return
-        lock = self._gate.lock()
-        if lock.locked():  # wait in line (wait_for costs a task: only when needed)
-            try:
-                await asyncio.wait_for(lock.acquire(), self._timeout)
-            except TimeoutError:
-                raise sqlite3.OperationalError("database is locked") from None
-        else:
-            await lock.acquire()
-        self._held = lock
+        self._held = await self._gate.acquire(wait=self._timeout)
 
     def _leave_writer(self) -> None:
         held, self._held = self._held, None

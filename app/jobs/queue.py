@@ -26,6 +26,7 @@ __all__ = [
     "LeaseLost",
     "claim_next",
     "enqueue",
+    "fail",
     "finish",
     "heartbeat",
     "hold_lease",
@@ -199,6 +200,24 @@ async def finish(
         if job is not None and (worker is None or job.worker == worker):
             job.state, job.finished_at, job.lease_until = JobState.DONE, now, None
             await session.commit()
+
+
+async def fail(
+    sessions: async_sessionmaker[AsyncSession],
+    job_id: int,
+    *,
+    error: str,
+    now: datetime,
+    worker: str | None = None,
+) -> None:
+    """Mark the job ``failed`` now, attempts left or not (unless ``worker`` lost it)."""
+    async with sessions() as session:
+        job = await session.get(Job, job_id, with_for_update=True)
+        if job is None or (worker is not None and job.worker != worker):
+            return
+        job.state, job.finished_at = JobState.FAILED, now
+        job.last_error, job.lease_until = error[:2000], None
+        await session.commit()
 
 
 async def retry_or_fail(

@@ -1,10 +1,13 @@
-"""Claims jobs and runs their handlers, holding a lease with heartbeats.
+"""Claims jobs and runs their handlers (looked up by kind in a ``JobRegistry``),
+holding a lease with heartbeats.
 
 Failure handling: a handler error re-queues the job with backoff; after ``max_attempts``
-the job is ``failed`` and its media ``failed`` with ``InternalError`` (code 131). A
-worker that dies mid-job stops heartbeating; once its lease runs out another runner
-claims the job (counting an attempt), and one that finds a job claimed more often than
-``max_attempts`` gives up on it the same way.
+the job is ``failed`` and its handler's ``give_up`` runs (``process_media``'s marks the
+media ``failed`` with ``InternalError``, code 131). A worker that dies mid-job stops
+heartbeating; once its lease runs out another runner claims the job (counting an
+attempt), and one that finds a job claimed more often than ``max_attempts`` gives up on
+it the same way. A job of a kind nobody registered is logged and failed at once: no
+attempt of this runner could succeed, so it is not retried.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import utcnow
 from app.jobs import queue as jobs
-from app.processing import service as processing
-from app.processing.errors import InternalError
+from app.jobs.handlers import default_registry
+from app.jobs.registry import JobDeps, JobRegistry
 from app.storage import SegmentStore
 from app.uploads.policy import UploadPolicy
 
@@ -37,22 +40,20 @@ class Runner:
         store: SegmentStore,
         policy: UploadPolicy,
         *,
+        registry: JobRegistry | None = None,
         lease: timedelta | None = None,
         clock: Callable[[], datetime] = utcnow,
         worker_id: str | None = None,
     ) -> None:
         self.sessions, self.store, self.policy = sessions, store, policy
+        self.registry = registry if registry is not None else default_registry()
         self.lease, self.clock = lease or policy.job_lease, clock
         default_id = f"{socket.gethostname()[:32]}:{os.getpid()}:{id(self):x}"
         self.worker_id = (worker_id or default_id)[:64]
 
-    async def _handle(self, job: jobs.ClaimedJob) -> None:
-        if job.kind == jobs.PROCESS_MEDIA and job.media_id is not None:
-            await processing.process_media(
-                self.sessions, self.store, self.policy, media_id=job.media_id
-            )
-            return
-        raise LookupError(f"no handler for job kind {job.kind!r}")
+    @property
+    def _deps(self) -> JobDeps:
+        return JobDeps(self.sessions, self.store, self.policy)
 
     async def run_once(self) -> bool:
         """Run one due job; False when there was none."""
@@ -61,7 +62,23 @@ class Runner:
         )
         if job is None:
             return False
-        extra = {"job_id": job.id, "media_id": job.media_id, "attempt": job.attempts}
+        extra = {
+            "job_id": job.id,
+            "kind": job.kind,
+            "media_id": job.media_id,
+            "attempt": job.attempts,
+        }
+        handler = self.registry.get(job.kind)
+        if handler is None:
+            log.error("job kind unknown", extra=extra)
+            await jobs.fail(
+                self.sessions,
+                job.id,
+                error=f"no handler for job kind {job.kind!r}",
+                now=self.clock(),
+                worker=self.worker_id,
+            )
+            return True
         if job.attempts > job.max_attempts:  # its workers kept dying: stop trying
             log.warning("job abandoned", extra=extra)
             await self._fail(job, "lease expired too often")
@@ -70,7 +87,7 @@ class Runner:
             async with jobs.hold_lease(
                 self.sessions, job.id, worker=self.worker_id, lease=self.lease, clock=self.clock
             ):
-                await self._handle(job)
+                await handler.run(self._deps, job)
         except jobs.LeaseLost:
             log.warning("job lease lost", extra=extra)  # another worker owns it now
         except Exception as exc:
@@ -85,13 +102,9 @@ class Runner:
         exhausted = await jobs.retry_or_fail(
             self.sessions, job.id, error=error, now=self.clock(), worker=self.worker_id
         )
-        if exhausted and job.media_id is not None:
-            await processing.mark_failed(
-                self.sessions,
-                self.store,
-                job.media_id,
-                InternalError("processing failed repeatedly"),
-            )
+        handler = self.registry.get(job.kind)
+        if exhausted and handler is not None and handler.give_up is not None:
+            await handler.give_up(self._deps, job)
 
     async def run_forever(self, *, poll_interval: float) -> None:
         while True:

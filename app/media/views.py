@@ -11,7 +11,14 @@ from app.models import Media, MediaVariant, VariantKind
 from app.storage import StoredSegment
 from app.uploads.protocol import MediaKind, UploadState
 
-__all__ = ["MediaError", "MediaView", "VariantView", "media_view", "variant_view"]
+__all__ = [
+    "MediaError",
+    "MediaView",
+    "VariantKind",
+    "VariantView",
+    "media_view",
+    "variant_view",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,10 +7,16 @@ from sqlalchemy import delete, select
 
 from app.core.clock import utcnow
 from app.jobs import queue as jobs
+from app.jobs.handlers import default_registry
+from app.jobs.registry import JobDeps
 from app.jobs.runner import Runner
 from app.models import Job, JobState
 from tests.conftest import Env, User
 from tests.fixtures.protocol import status, upload_file
+
+
+async def _crash(deps: JobDeps, job: jobs.ClaimedJob) -> None:
+    raise RuntimeError("this handler always fails")
 
 
 class TestJobQueue:
@@ -57,16 +63,21 @@ class TestJobQueue:
             env.client, alice.headers, mp4_file, media_type="video/mp4", category="tweet_video"
         )
         clock_at = [utcnow()]
+        registry = default_registry()  # a kind that always crashes, giving up as processing does
+        processing = registry.get(jobs.PROCESS_MEDIA)
+        assert processing is not None
+        registry.register("crashes", _crash, give_up=processing.give_up)
         async with env.state.sessions() as session:  # swap the real job for one that crashes
             await session.execute(delete(Job))
             jobs.enqueue(
-                session, kind="no-such-kind", media_id=body["media_id"], max_attempts=3,
+                session, kind="crashes", media_id=body["media_id"], max_attempts=3,
                 now=clock_at[0],
             )  # fmt: skip
             await session.commit()
         runner = Runner(
-            env.state.sessions, env.state.store, env.state.policy, clock=lambda: clock_at[0]
-        )
+            env.state.sessions, env.state.store, env.state.policy, registry=registry,
+            clock=lambda: clock_at[0],
+        )  # fmt: skip
 
         for _ in range(3):
             assert await runner.run_once()

@@ -14,9 +14,9 @@ import pytest
 from PIL import ExifTags, Image
 
 from app.core.clock import utcnow
+from app.http.v11 import presenters
 from app.jobs.runner import Runner
 from app.media import delivery
-from app.media import objects as media_objects
 from app.uploads.policy import ProcessingOptions
 from tests.conftest import Env
 from tests.fixtures.media import make_clip
@@ -41,7 +41,7 @@ async def media_object(env: Env, media_id: int | str) -> dict[str, Any]:
         view, variants = await delivery.load_deliverable(
             session, media_id=int(media_id), now=utcnow()
         )
-    built = media_objects.media_object_v11(view, variants, base_url=BASE_URL)
+    built = presenters.media_object_v11(view, variants, base_url=BASE_URL)
     return built.model_dump(mode="json", exclude_none=True)
 
 

@@ -4,7 +4,8 @@ from typing import Any
 
 import pytest
 
-from app.media.objects import media_object_v2, media_object_v11
+from app.http.v2.presenters import media_object_v2
+from app.http.v11.presenters import media_object_v11
 from app.media.views import MediaView, VariantView
 from app.models import VariantKind
 from app.uploads.protocol import MediaKind, UploadState

@@ -30,8 +30,8 @@ from app.http.errors import v11_error_responses
 from app.http.public.delivery import serve
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
+from app.http.v11 import presenters
 from app.media.delivery import DeliveredFile
-from app.posts import objects as post_objects
 from app.profiles import service as profiles
 from app.profiles.service import ProfileView
 
@@ -60,7 +60,7 @@ def _query_params(*names: str) -> dict[str, Any]:
 
 
 def _user(request: Request, view: ProfileView) -> dict[str, Any]:
-    return post_objects.user_v11(
+    return presenters.user_v11(
         view.id,
         view.screen_name,
         base_url=base_url(request),

@@ -15,8 +15,8 @@ from app.http.forms import json_object, open_form
 from app.http.ratelimit import THREE_HOURS, rate_limited
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
+from app.http.v11 import presenters
 from app.media import metadata
-from app.posts import objects as post_objects
 from app.posts import service as posts
 
 router = APIRouter(prefix="/1.1", tags=["statuses-v1.1"])
@@ -66,7 +66,7 @@ async def update(
         in_reply_to_status_id=int(reply) if reply and reply.isdigit() else None,
         now=clock(),
     )
-    return TwitterJSONResponse(post_objects.status_v11(post, base_url=base_url(request)))
+    return TwitterJSONResponse(presenters.status_v11(post, base_url=base_url(request)))
 
 
 @router.get(
@@ -84,7 +84,7 @@ async def show(
     found = await posts.get_posts(session, [id], now=clock())
     if not found:
         raise errors.StatusNotFound()
-    body = post_objects.status_v11(
+    body = presenters.status_v11(
         found[0], base_url=base_url(request), include_ext_alt_text=_flag(include_ext_alt_text)
     )
     return TwitterJSONResponse(body)
@@ -99,7 +99,7 @@ async def destroy(
 ) -> Response:
     """Delete one of your statuses; answers the deleted status."""
     post = await posts.delete_post(session, user_id=user, post_id=id, now=clock())
-    return TwitterJSONResponse(post_objects.status_v11(post, base_url=base_url(request)))
+    return TwitterJSONResponse(presenters.status_v11(post, base_url=base_url(request)))
 
 
 @router.get(
@@ -120,7 +120,7 @@ async def user_timeline(
         session, user_id=user_id or user, count=count, max_id=max_id, now=clock()
     )
     base = base_url(request)
-    return TwitterJSONResponse([post_objects.status_v11(p, base_url=base) for p in found])
+    return TwitterJSONResponse([presenters.status_v11(p, base_url=base) for p in found])
 
 
 @router.post(

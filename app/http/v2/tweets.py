@@ -14,8 +14,8 @@ from app.http.errors import v11_error_responses
 from app.http.ratelimit import THREE_HOURS, rate_limited
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
+from app.http.v2 import presenters
 from app.media import metadata
-from app.posts import objects as post_objects
 from app.posts import service as posts
 
 router = APIRouter(prefix="/2", tags=["tweets-v2"])
@@ -81,12 +81,12 @@ async def _tweets_body(
 ) -> dict[str, Any]:
     expand = "attachments.media_keys" in (expansions or "").split(",")
     wants = expand or "attachments" in (tweet_fields or "").split(",")
-    data = [post_objects.tweet_v2(p, with_attachments=wants) for p in found]
+    data = [presenters.tweet_v2(p, with_attachments=wants) for p in found]
     body: dict[str, Any] = {"data": data[0] if single else data}
     if expand:
         fields, base = _fields(media_fields), base_url(request)
         media = [
-            post_objects.media_v2(item, base_url=base, fields=fields)
+            presenters.media_v2(item, base_url=base, fields=fields)
             for p in found
             for item in p.media
         ]
@@ -122,7 +122,7 @@ async def create_tweet(
         in_reply_to_status_id=None,
         now=clock(),
     )
-    body = {"data": post_objects.tweet_v2(post)}
+    body = {"data": presenters.tweet_v2(post)}
     location = f"{base_url(request)}/2/tweets/{post.id}"
     return TwitterJSONResponse(body, status_code=201, headers={"location": location})
 
@@ -204,7 +204,7 @@ async def get_media(
         raise errors.MediaNotFound()
     fields, base = _fields(media_fields), base_url(request)
     return TwitterJSONResponse(
-        {"data": post_objects.media_v2(found[0], base_url=base, fields=fields)}
+        {"data": presenters.media_v2(found[0], base_url=base, fields=fields)}
     )
 
 
@@ -223,7 +223,7 @@ async def get_media_many(
     found = await posts.lookup_media(session, keys, now=clock())
     fields, base = _fields(media_fields), base_url(request)
     return TwitterJSONResponse(
-        {"data": [post_objects.media_v2(m, base_url=base, fields=fields) for m in found]}
+        {"data": [presenters.media_v2(m, base_url=base, fields=fields) for m in found]}
     )
 
 

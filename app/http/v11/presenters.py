@@ -1,20 +1,94 @@
-"""The wire shapes of a post: the v1.1 status object and the v2 tweet object."""
+"""The v1.1 wire JSON: users, statuses, media entities and DM events, built from the
+views the domain services return (``PostView``, ``DmView``, ``MediaView``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from app.media.objects import media_object_v2, media_object_v11
+from app.dms.service import DmView
+from app.http import media_wire
+from app.media.views import MediaView, VariantKind, VariantView
 from app.posts.service import AttachedMedia, PostView
+from app.processing.variants import PHOTO_SIZES, fit_within
 from app.profiles import service as profiles
+from app.schemas.media_objects import (
+    MediaEntityV11,
+    MediaSizesV11,
+    MediaSizeV11,
+    VideoInfoEntityV11,
+    VideoVariantV11,
+)
+from app.uploads.protocol import MediaKind
 
-__all__ = ["status_v11", "tweet_v2", "twitter_date", "user_v11"]
+__all__ = [
+    "dm_event_v11",
+    "media_object_v11",
+    "status_v11",
+    "twitter_date",
+    "user_v11",
+]
 
 
 def twitter_date(moment: datetime) -> str:
     """Twitter's v1.1 format: ``Sat Jul 13 02:27:54 +0000 2019``."""
     return moment.strftime("%a %b %d %H:%M:%S +0000 %Y")
+
+
+def _sizes(media: MediaView, variants: Sequence[VariantView]) -> MediaSizesV11:
+    if media.kind is MediaKind.IMAGE:
+        photos = {v.name: v for v in variants if v.kind is VariantKind.PHOTO}
+        boxes = {size.name: size for size in PHOTO_SIZES}
+        sizes = {
+            name: MediaSizeV11(
+                w=photos[name].width or 0, h=photos[name].height or 0, resize=boxes[name].resize
+            )
+            for name in ("thumb", "small", "medium", "large")
+        }
+    else:  # the preview image's sizes, as Twitter describes video thumbnails
+        preview = media_wire.find_variant(variants, VariantKind.PREVIEW, "preview")
+        width, height = preview.width or 1, preview.height or 1
+        sizes = {}
+        for size in PHOTO_SIZES:
+            if size.name == "orig" or size.width is None or size.height is None:
+                continue
+            if size.resize == "crop":
+                w, h = size.width, size.height
+            else:
+                w, h = fit_within(width, height, size.width, size.height)
+            sizes[size.name] = MediaSizeV11(w=w, h=h, resize=size.resize)
+    return MediaSizesV11(**sizes)
+
+
+def media_object_v11(
+    media: MediaView, variants: Sequence[VariantView], *, base_url: str
+) -> MediaEntityV11:
+    """The ``extended_entities.media[]`` object of a succeeded photo, video or GIF."""
+    type_name = media_wire.type_name(media)
+    url = media_wire.main_url(media, variants, base_url)
+    video_info = None
+    if media.kind is not MediaKind.IMAGE:
+        video_info = VideoInfoEntityV11(
+            aspect_ratio=media_wire.aspect(media, variants),
+            duration_millis=media.duration_ms if media.kind is MediaKind.VIDEO else None,
+            variants=[
+                VideoVariantV11(bitrate=bitrate, content_type=content_type, url=u)
+                for bitrate, content_type, u in media_wire.stream_variants(
+                    media, variants, base_url
+                )
+            ],
+        )
+    return MediaEntityV11(
+        id=media.media_id,
+        id_str=str(media.media_id),
+        media_key=media.media_key,
+        media_url=url,
+        media_url_https=url,
+        type=type_name,
+        sizes=_sizes(media, variants),
+        video_info=video_info,
+    )
 
 
 def user_v11(
@@ -129,23 +203,24 @@ def status_v11(
     }
 
 
-def tweet_v2(post: PostView, *, with_attachments: bool = False) -> dict[str, Any]:
-    tweet: dict[str, Any] = {
-        "id": str(post.id),
-        "text": post.text,
-        "edit_history_tweet_ids": [str(post.id)],
+def dm_event_v11(dm: DmView, *, base_url: str) -> dict[str, Any]:
+    """A ``message_create`` event. Its media URLs lie below the DM's private prefix
+    (``/1.1/ton/data/dm/<event id>``), served to the two participants only."""
+    data: dict[str, Any] = {
+        "text": dm.text,
+        "entities": {"hashtags": [], "symbols": [], "user_mentions": [], "urls": []},
     }
-    if post.media and with_attachments:
-        tweet["attachments"] = {"media_keys": [item.media.media_key for item in post.media]}
-    return tweet
-
-
-def media_v2(item: AttachedMedia, *, base_url: str, fields: set[str]) -> dict[str, Any]:
-    """A v2 media object with the default fields plus the requested ``media.fields``."""
-    full = media_object_v2(item.media, item.variants, base_url=base_url).model_dump(
-        exclude_none=True
-    )
-    if item.media.alt_text:
-        full["alt_text"] = item.media.alt_text
-    keep = {"media_key", "type"} | fields
-    return {k: v for k, v in full.items() if k in keep}
+    if dm.media is not None:
+        private = f"{base_url}/1.1/ton/data/dm/{dm.id}"
+        entity = media_object_v11(dm.media.media, dm.media.variants, base_url=private)
+        data["attachment"] = {"type": "media", "media": entity.model_dump(exclude_none=True)}
+    return {
+        "type": "message_create",
+        "id": str(dm.id),
+        "created_timestamp": str(int(dm.created_at.timestamp() * 1000)),
+        "message_create": {
+            "target": {"recipient_id": str(dm.recipient_id)},
+            "sender_id": str(dm.sender_id),
+            "message_data": data,
+        },
+    }

@@ -141,6 +141,140 @@ def test_every_package_says_what_it_is_for() -> None:
     assert undocumented == []
 
 
+# Only app.storage writes files (STYLE.md §1): one door for bytes, so object storage is
+# a second backend and not a rewrite. Tools handed a path inside a scratch folder
+# (ffmpeg's output argument, Pillow's ``save``) write there on storage's behalf; the
+# rule is about our own calls. ``Path.replace`` cannot be told from ``str.replace`` and
+# is left to review.
+WRITES_ALLOWED = ("app.storage",)
+WRITE_EXCEPTIONS = {
+    "app.cli": "creates the data directory before migrating and writes the OpenAPI export",
+    "app.uploader": "the client-side resumable uploader keeps its state file on the "
+    "user's machine; it is not the service's bytes",
+}
+_WRITE_MODULES = ("shutil", "aiofiles", "tempfile")
+_OS_WRITES = {
+    "replace", "rename", "renames", "unlink", "remove", "rmdir", "removedirs", "mkdir",
+    "makedirs", "link", "symlink", "truncate", "open",
+}  # fmt: skip
+_PATH_WRITES = {
+    "write_text", "write_bytes", "unlink", "mkdir", "rmdir", "touch", "symlink_to",
+    "hardlink_to",
+}  # fmt: skip
+
+
+def _writing_mode(node: ast.expr | None) -> bool:
+    """True unless ``node`` is a constant mode that only reads."""
+    if node is None:
+        return False
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return any(flag in node.value for flag in "wax+")
+    return True
+
+
+def _mode_argument(call: ast.Call, position: int) -> ast.expr | None:
+    for keyword in call.keywords:
+        if keyword.arg == "mode":
+            return keyword.value
+    return call.args[position] if len(call.args) > position else None
+
+
+def file_writes(source: str) -> list[str]:
+    """Every way ``source`` writes, renames, deletes or makes files, as ``line: what``."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.append(node.module)
+            found += [
+                f"{node.lineno}: imports {name}" for name in names if _within(name, _WRITE_MODULES)
+            ]
+        if not isinstance(node, ast.Call):
+            continue
+        function = node.func
+        if isinstance(function, ast.Name) and function.id == "open":
+            if _writing_mode(_mode_argument(node, 1)):
+                found.append(f"{node.lineno}: open() for writing")
+        elif isinstance(function, ast.Attribute):
+            owner = function.value
+            if isinstance(owner, ast.Name) and owner.id == "os":
+                if function.attr in _OS_WRITES:
+                    found.append(f"{node.lineno}: os.{function.attr}()")
+            elif function.attr in _PATH_WRITES:
+                found.append(f"{node.lineno}: .{function.attr}()")
+            elif (
+                function.attr == "open"
+                and isinstance(mode := _mode_argument(node, 0), ast.Constant)
+                and _writing_mode(mode)
+            ):
+                found.append(f"{node.lineno}: .open() for writing")
+    return found
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import shutil",
+        "from aiofiles import os",
+        "import tempfile",
+        "open(path, 'wb')",
+        "open(path, mode='a')",
+        "open(path, mode)",
+        "path.open('w')",
+        "path.open(mode='r+')",
+        "os.replace(a, b)",
+        "os.rename(a, b)",
+        "os.unlink(a)",
+        "os.makedirs(a)",
+        "path.write_text('x')",
+        "path.write_bytes(b'x')",
+        "path.unlink()",
+        "path.mkdir(parents=True)",
+    ],
+)
+def test_the_write_rule_sees_each_way_of_writing(source: str) -> None:
+    assert len(file_writes(source)) == 1
+
+
+@pytest.mark.parametrize(
+    "source", ["open(path)", "open(path, 'rb')", "path.open('rb')", "Image.open(path)"]
+)
+def test_the_write_rule_lets_reads_pass(source: str) -> None:
+    assert file_writes(source) == []
+
+
+def test_only_storage_writes_files() -> None:
+    violations = [
+        f"{module}:{found}"
+        for module, path in _modules()
+        if not _within(module, WRITES_ALLOWED) and module not in WRITE_EXCEPTIONS
+        for found in file_writes(path.read_text())
+    ]
+
+    assert violations == []
+
+
+def test_every_write_exception_is_still_needed() -> None:
+    sources = {module: path.read_text() for module, path in _modules()}
+
+    assert {module for module in WRITE_EXCEPTIONS if file_writes(sources[module])} == set(
+        WRITE_EXCEPTIONS
+    )
+
+
+def test_only_storage_names_a_backend() -> None:
+    violations = [
+        f"{module} imports {name}"
+        for module, path in _modules()
+        if not _within(module, ("app.storage",))
+        for name in sorted(_imports(path))
+        if _within(name, ("app.storage.filesystem",))
+    ]
+
+    assert violations == []
+
+
 def test_domain_packages_do_not_import_the_wire_models() -> None:
     violations = [
         f"{module} imports {name}"

@@ -142,7 +142,7 @@ async def dm_photo(
     found = await delivery.find_photo(
         session, store, token=token, fmt=format or fmt or None, size=name, allow_private=True
     )
-    return serve(request, found)
+    return serve(request, store, found)
 
 
 @router.get(
@@ -168,4 +168,4 @@ async def dm_video(
     found = await delivery.find_video_file(
         session, store, media_key=media_key, token=token, path=path, allow_private=True
     )
-    return serve(request, found)
+    return serve(request, store, found)

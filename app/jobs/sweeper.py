@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts import oauth
 from app.core.clock import utcnow
-from app.storage import SegmentStore
+from app.storage import SegmentStore, keys
 from app.uploads import expiry
 
 __all__ = ["run_sweeper", "sweep_once"]
@@ -27,7 +27,7 @@ async def sweep_once(
     while batch := await expiry.expired_media_ids(sessions, now=now, limit=100):
         for media_id in batch:
             # Bytes first: a crash between the two leaves a row the next sweep retries.
-            await store.discard(str(media_id))
+            await store.discard(keys.media(media_id))
             await expiry.delete_media(sessions, media_id)
             removed += 1
     if removed:

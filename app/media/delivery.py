@@ -1,43 +1,38 @@
-"""Public delivery of processed media: map CDN-style URLs to variant files.
+"""Public delivery of processed media: map CDN-style URLs to stored objects.
 
 Only media that succeeded and carries the URL's random ``delivery_token`` resolves;
 everything else, a wrong token included, is ``MediaNotFound``, so URLs cannot be
-guessed or listed. Files are streamed in blocks, never read whole.
+guessed or listed. A lookup answers a storage key and its stat (size, validators),
+never a path; the HTTP layer streams the bytes with ``ObjectStore.read``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
+from pathlib import PurePosixPath
 
-import aiofiles
-import aiofiles.os
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import errors
 from app.media.views import MediaView, VariantView, media_view, variant_view
 from app.models import Media, MediaVariant, VariantKind
-from app.storage import SegmentStore
-from app.storage.base import SupportsLocalPath
+from app.storage import ObjectStore, StorageError, keys
 from app.uploads.protocol import MediaKind, UploadState
 
 __all__ = [
     "DEFAULT_PHOTO_SIZE",
     "DeliveredFile",
-    "delivered_file",
+    "delivered_object",
     "find_photo",
     "find_video_file",
     "load_deliverable",
-    "read_range",
 ]
 
 DEFAULT_PHOTO_SIZE = "medium"
 PRIVATE = ("dm_image", "dm_gif", "dm_video")
-_READ_BLOCK = 256 * 1024
 _FORMAT_ALIASES = {"jpeg": "jpg"}
 _HLS_FILE = re.compile(r"^pl/(\d{1,5}x\d{1,5})/(index\.m3u8|seg-\d{5}\.ts)$")
 _MP4_FILE = re.compile(r"^(\d{1,5}x\d{1,5})\.mp4$")
@@ -47,7 +42,7 @@ _CONTENT_TYPES = {".m3u8": "application/x-mpegURL", ".ts": "video/mp2t", ".vtt":
 
 @dataclass(frozen=True, slots=True)
 class DeliveredFile:
-    path: Path
+    key: str  # the object to stream
     size: int
     modified: datetime
     etag: str  # strong validator, quoted
@@ -90,31 +85,29 @@ async def _end_transaction(session: AsyncSession) -> None:
 
 
 async def _file(
-    store: SegmentStore, media_id: int, relative: str, content_type: str
+    store: ObjectStore, media_id: int, relative: str, content_type: str
 ) -> DeliveredFile:
-    if not isinstance(store, SupportsLocalPath):
-        raise errors.MediaNotFound()
-    return await delivered_file(store.variants_dir(str(media_id)) / relative, content_type)
+    return await delivered_object(store, keys.variant(media_id, relative), content_type)
 
 
-async def delivered_file(path: Path, content_type: str) -> DeliveredFile:
-    """A file to serve, with its validators; MediaNotFound when it is not there."""
+async def delivered_object(store: ObjectStore, key: str, content_type: str) -> DeliveredFile:
+    """An object to serve, with its validators; MediaNotFound when it is not there."""
     try:
-        stat = await aiofiles.os.stat(path)
-    except FileNotFoundError:
+        found = await store.stat(key)
+    except StorageError:  # not found, or a key no object can have
         raise errors.MediaNotFound() from None
     return DeliveredFile(
-        path=path,
-        size=stat.st_size,
-        modified=datetime.fromtimestamp(int(stat.st_mtime), UTC),
-        etag=f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"',
+        key=key,
+        size=found.size,
+        modified=found.modified,
+        etag=found.etag,
         content_type=content_type,
     )
 
 
 async def find_photo(
     session: AsyncSession,
-    store: SegmentStore,
+    store: ObjectStore,
     *,
     token: str,
     fmt: str | None,
@@ -133,7 +126,7 @@ async def find_photo(
 
 async def find_video_file(
     session: AsyncSession,
-    store: SegmentStore,
+    store: ObjectStore,
     *,
     media_key: str,
     token: str,
@@ -155,12 +148,12 @@ async def find_video_file(
         variant = await _variant(session, media.id, VariantKind.MP4, found.group(1))
     elif _SUBS_FILE.match(path):  # subtitle tracks attached to the video
         await _end_transaction(session)
-        return await _file(store, media.id, path, _CONTENT_TYPES[Path(path).suffix])
+        return await _file(store, media.id, path, _CONTENT_TYPES[PurePosixPath(path).suffix])
     elif found := _HLS_FILE.match(path):
         # Only below a rendition that exists; the regex already rules out "..".
         await _variant(session, media.id, VariantKind.MP4, found.group(1))
         await _end_transaction(session)
-        return await _file(store, media.id, path, _CONTENT_TYPES[Path(path).suffix])
+        return await _file(store, media.id, path, _CONTENT_TYPES[PurePosixPath(path).suffix])
     else:
         raise errors.MediaNotFound()
     await _end_transaction(session)
@@ -180,16 +173,3 @@ async def load_deliverable(
         select(MediaVariant).where(MediaVariant.media_id == media_id).order_by(MediaVariant.id)
     )
     return media_view(media, now=now), [variant_view(row) for row in rows]
-
-
-async def read_range(file: DeliveredFile, *, start: int, stop: int) -> AsyncIterator[bytes]:
-    """Stream bytes ``[start, stop)`` of ``file`` in blocks."""
-    async with aiofiles.open(file.path, "rb") as handle:
-        await handle.seek(start)
-        remaining = stop - start
-        while remaining > 0:
-            block = await handle.read(min(_READ_BLOCK, remaining))
-            if not block:
-                break
-            remaining -= len(block)
-            yield block

@@ -1,18 +1,18 @@
 """Subtitle tracks attached to videos (v1.1 subtitles/create|delete, v2 /2/media/subtitles).
 
-A track is a succeeded ``subtitles`` media of the same user. Attaching writes
-``pl/subs/<lang>.vtt`` and ``.m3u8`` next to the video's HLS master and rewrites the
-master (from the transcoder's pristine copy) to offer every attached track.
+A track is a succeeded ``subtitles`` media of the same user. Attaching stores
+``pl/subs/<lang>.vtt`` and ``.m3u8`` among the video's variants, next to its HLS master,
+and rewrites the master (from the transcoder's pristine copy, kept as
+``pl/master.base.m3u8``) to offer every attached track. Every file goes through
+``ObjectStore.put``; the subtitle file is parsed from a scratch copy.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,14 +27,15 @@ from app.processing.hls_subtitles import (
     subtitle_playlist,
 )
 from app.processing.subtitles import parse_subtitles
-from app.storage import SegmentStore
-from app.storage.base import SupportsLocalPath
+from app.storage import ObjectStore, StorageNotFound, keys
 from app.uploads import queries
 from app.uploads.protocol import MediaKind, UploadState
 
 __all__ = ["SubtitleInfo", "attach_subtitles", "detach_subtitles", "list_subtitles"]
 
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+_MASTER = "pl/master.m3u8"
+_PRISTINE = "pl/master.base.m3u8"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +54,6 @@ async def _owned(session: AsyncSession, user_id: int, media_id: int, kind: Media
     return media
 
 
-def _paths(store: SegmentStore, video_id: int) -> tuple[Path, Path]:
-    if not isinstance(store, SupportsLocalPath):
-        raise errors.MediaNotFound()
-    playlists = store.variants_dir(str(video_id)) / "pl"
-    return playlists, playlists / "master.m3u8"
-
-
 async def list_subtitles(session: AsyncSession, video_id: int) -> list[SubtitleInfo]:
     rows = await session.scalars(
         select(MediaSubtitle)
@@ -69,35 +63,56 @@ async def list_subtitles(session: AsyncSession, video_id: int) -> list[SubtitleI
     return [SubtitleInfo(r.subtitle_id, r.language_code, r.display_name) for r in rows]
 
 
-def _rewrite_master(playlists: Path, master: Path, tracks: list[SubtitleInfo]) -> None:
-    if not master.exists():
-        return  # no HLS rendition (yet): nothing to offer the tracks in
-    pristine = playlists / "master.base.m3u8"
-    if not pristine.exists():
-        shutil.copyfile(master, pristine)
+async def _text(store: ObjectStore, key: str) -> str | None:
+    try:
+        return b"".join([chunk async for chunk in store.read(key)]).decode()
+    except StorageNotFound:
+        return None
+
+
+async def _rewrite_master(store: ObjectStore, video_id: int, tracks: list[SubtitleInfo]) -> None:
+    master = keys.variant(video_id, _MASTER)
+    pristine = keys.variant(video_id, _PRISTINE)
+    base = await _text(store, pristine)
+    if base is None:
+        base = await _text(store, master)
+        if base is None:
+            return  # no HLS rendition (yet): nothing to offer the tracks in
+        await store.put(pristine, base.encode())
     text = master_with_subtitles(
-        pristine.read_text(),
+        base,
         [
             SubtitleTrack(t.language_code, t.display_name, f"subs/{t.language_code}.m3u8")
             for t in tracks
         ],
     )
-    tmp = master.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(master)
+    await store.put(master, text.encode())
 
 
-def _write_track(playlists: Path, language: str, subtitle_file: Path, duration_ms: int) -> None:
-    cues = parse_subtitles(subtitle_file)
-    subs = playlists / "subs"
-    subs.mkdir(parents=True, exist_ok=True)
-    (subs / f"{language}.vtt").write_text(cues_to_vtt(cues))
-    (subs / f"{language}.m3u8").write_text(subtitle_playlist(duration_ms, f"{language}.vtt"))
+def _track_keys(video_id: int, language: str) -> tuple[str, str]:
+    return (
+        keys.variant(video_id, f"pl/subs/{language}.vtt"),
+        keys.variant(video_id, f"pl/subs/{language}.m3u8"),
+    )
+
+
+async def _write_track(
+    store: ObjectStore, video_id: int, subtitle_id: int, language: str, duration_ms: int
+) -> None:
+    async with store.scratch() as work:
+        try:
+            source = await work.local_copy(keys.media(subtitle_id))
+        except StorageNotFound:
+            raise errors.MediaNotFound() from None
+        cues = await asyncio.to_thread(parse_subtitles, source)
+    vtt, playlist = _track_keys(video_id, language)
+    await store.put(vtt, cues_to_vtt(cues).encode())
+    await store.put(playlist, subtitle_playlist(duration_ms, f"{language}.vtt").encode())
 
 
 async def attach_subtitles(
     session: AsyncSession,
-    store: SegmentStore,
+    store: ObjectStore,
     *,
     user_id: int,
     video_id: int,
@@ -113,16 +128,8 @@ async def attach_subtitles(
     language = language_code.lower()
     video = await _owned(session, user_id, video_id, MediaKind.VIDEO)
     subtitle = await _owned(session, user_id, subtitle_id, MediaKind.SUBTITLES)
-    playlists, master = _paths(store, video.id)
-    assert isinstance(store, SupportsLocalPath)
     try:
-        await asyncio.to_thread(
-            _write_track,
-            playlists,
-            language,
-            store.blob_path(str(subtitle.id)),
-            video.duration_ms or 0,
-        )
+        await _write_track(store, video.id, subtitle.id, language, video.duration_ms or 0)
     except ProcessingError as exc:
         raise errors.BadParameter(f"Invalid subtitle file: {exc.message}") from exc
     row = await session.get(MediaSubtitle, (video.id, language))
@@ -138,13 +145,13 @@ async def attach_subtitles(
     queries.mark_used(subtitle)
     await session.flush()
     tracks = await list_subtitles(session, video.id)
-    await asyncio.to_thread(_rewrite_master, playlists, master, tracks)
+    await _rewrite_master(store, video.id, tracks)
     await session.commit()
     return tracks
 
 
 async def detach_subtitles(
-    session: AsyncSession, store: SegmentStore, *, user_id: int, video_id: int, language_code: str
+    session: AsyncSession, store: ObjectStore, *, user_id: int, video_id: int, language_code: str
 ) -> None:
     video = await _owned(session, user_id, video_id, MediaKind.VIDEO)
     row = await session.get(MediaSubtitle, (video.id, language_code.lower()))
@@ -152,13 +159,8 @@ async def detach_subtitles(
         raise errors.MediaNotFound()
     await session.delete(row)
     await session.flush()
-    playlists, master = _paths(store, video.id)
     tracks = await list_subtitles(session, video.id)
-
-    def remove() -> None:
-        for suffix in (".vtt", ".m3u8"):
-            (playlists / "subs" / f"{row.language_code}{suffix}").unlink(missing_ok=True)
-        _rewrite_master(playlists, master, tracks)
-
-    await asyncio.to_thread(remove)
+    for key in _track_keys(video.id, row.language_code):
+        await store.delete(key)
+    await _rewrite_master(store, video.id, tracks)
     await session.commit()

@@ -3,7 +3,8 @@ size variants of spec §8.1.
 
 Every output, ``orig`` included, is re-encoded from pixels with an empty ``info``, so no
 EXIF (GPS, camera serials), XMP or comments survive; only the ICC colour profile is kept.
-EXIF orientation is applied to the pixels first. Output layout in ``out_dir``::
+EXIF orientation is applied to the pixels first. Output layout in ``out_dir`` (a scratch
+folder: its owner publishes it, or removes it with any partial output)::
 
     thumb.<ext>  small.<ext>  medium.<ext>  large.<ext>  orig.<ext>
 
@@ -12,9 +13,7 @@ have transparency, jpg otherwise. Pillow work is CPU-bound and runs in a thread.
 """
 
 import asyncio
-import os
 import re
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,11 +59,12 @@ async def build_photo_variants(
     sizes: tuple[PhotoSize, ...] = PHOTO_SIZES,
     rules: ImageRules = IMAGE_RULES,
 ) -> list[PhotoVariant]:
-    """Write every size in ``sizes`` into ``out_dir``, metadata stripped.
+    """Write every size in ``sizes`` into the existing folder ``out_dir``, metadata
+    stripped, replacing files of the same names.
 
-    The header is checked against ``rules`` before any pixel is decoded. Files are
-    written under temporary names and renamed once all succeeded, so a rerun replaces
-    the previous outputs and a failure leaves none of this run's files behind.
+    The header is checked against ``rules`` before any pixel is decoded, so a refused
+    image writes nothing. Atomicity is the scratch folder's: a failure may leave some
+    sizes in ``out_dir``, which is never published then.
     """
     return await asyncio.to_thread(_build, src, out_dir, sizes, rules)
 
@@ -94,25 +94,17 @@ def _build(
     header = _inspect(src)
     check_image(header, rules)
     ext = _EXTENSIONS.get(header.format)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    pending: list[tuple[Path, PhotoVariant]] = []
-    try:
-        with Image.open(src) as opened:
-            base = _decode(opened)
-        ext = ext or ("png" if _has_alpha(base) else "jpg")
-        base = _clean(base, ext)
-        for size in sizes:
-            image = _render(base, size)
-            final = out_dir / f"{size.name}.{ext}"
-            temp = out_dir / f".{size.name}.{uuid.uuid4().hex}.tmp"
-            pending.append((temp, PhotoVariant(size.name, final, *image.size, size.resize, ext)))
-            image.save(temp, format=_PIL_FORMATS[ext], **_save_options(ext, size))
-        for temp, variant in pending:
-            os.replace(temp, variant.path)
-    finally:
-        for temp, _ in pending:
-            temp.unlink(missing_ok=True)
-    return [variant for _, variant in pending]
+    with Image.open(src) as opened:
+        base = _decode(opened)
+    ext = ext or ("png" if _has_alpha(base) else "jpg")
+    base = _clean(base, ext)
+    made: list[PhotoVariant] = []
+    for size in sizes:
+        image = _render(base, size)
+        path = out_dir / f"{size.name}.{ext}"
+        image.save(path, format=_PIL_FORMATS[ext], **_save_options(ext, size))
+        made.append(PhotoVariant(size.name, path, *image.size, size.resize, ext))
+    return made
 
 
 def _decode(image: Image.Image) -> Image.Image:

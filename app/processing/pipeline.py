@@ -1,8 +1,9 @@
 """The processing pipeline of one media: validate it by kind and category, then build
-its variants. No database here: ``run`` reads the assembled file, writes the variants
-directory and returns what the caller records.
+its variants. No database and no storage keys here: ``run`` reads a local copy of the
+assembled file, writes its outputs into a scratch folder and returns what the caller
+records; the caller publishes the folder as the media's variants.
 
-Outputs (relative to the variants directory)::
+Outputs (relative to the scratch folder, later to the media's variants prefix)::
 
     photo:        thumb.<ext> small.<ext> medium.<ext> large.<ext> orig.<ext>
     video:        vid/<W>x<H>.mp4 ...  pl/master.m3u8  pl/<W>x<H>/...  preview.jpg
@@ -10,14 +11,13 @@ Outputs (relative to the variants directory)::
     subtitles:    nothing (validated only)
 
 Work is bounded per process: ffmpeg gets ``ffmpeg_threads`` threads, and semaphores cap
-concurrent transcodes and photo builds. On any failure the variants directory is
-removed, so no temporary or partial output outlives a run.
+concurrent transcodes and photo builds. A failed run publishes nothing, and the
+scratch folder with its partial outputs is removed by its owner.
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from pathlib import Path
 from app.models import VariantKind
 from app.processing import images, rules, subtitles, video
 from app.processing import probe as probing
+from app.storage import Scratch
 from app.uploads.policy import ProcessingOptions
 from app.uploads.protocol import MediaKind
 
@@ -44,7 +45,7 @@ _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.S
 class VariantFile:
     kind: VariantKind
     name: str
-    path: str  # relative to the variants directory, "/"-separated
+    path: str  # relative to the scratch folder and the variants prefix, "/"-separated
     content_type: str
     width: int | None
     height: int | None
@@ -72,37 +73,30 @@ async def run(
     kind: MediaKind,
     category: str | None,
     src: Path,
-    out_dir: Path,
+    work: Scratch,
     options: ProcessingOptions,
     *,
     on_progress: ProgressCallback | None = None,
 ) -> PipelineResult:
-    """Validate ``src`` and write its variants into ``out_dir``, replacing earlier ones.
+    """Validate ``src`` and write its variants into ``work.dir`` (empty at first).
 
     Raises ``InvalidMedia``/``UnsupportedMedia`` for files that break a rule (permanent),
     ``InternalError`` or other exceptions for failures worth a retry.
     """
-    # A run interrupted by a crash may have left work directories; nothing in out_dir is
-    # served before the media succeeds, so starting from empty is safe.
-    await asyncio.to_thread(shutil.rmtree, out_dir, True)
-    try:
-        if kind is MediaKind.VIDEO:
-            return await _video(category, src, out_dir, options, on_progress)
-        if kind is MediaKind.GIF:
-            return await _gif(src, out_dir, options)
-        if kind is MediaKind.IMAGE:
-            return await _photo(src, out_dir, options)
-        await asyncio.to_thread(subtitles.parse_subtitles, src)
-        return PipelineResult(width=None, height=None, duration_ms=None, variants=[])
-    except BaseException:
-        await asyncio.to_thread(shutil.rmtree, out_dir, True)
-        raise
+    if kind is MediaKind.VIDEO:
+        return await _video(category, src, work, options, on_progress)
+    if kind is MediaKind.GIF:
+        return await _gif(src, work, options)
+    if kind is MediaKind.IMAGE:
+        return await _photo(src, work.dir, options)
+    await asyncio.to_thread(subtitles.parse_subtitles, src)
+    return PipelineResult(width=None, height=None, duration_ms=None, variants=[])
 
 
 async def _video(
     category: str | None,
     src: Path,
-    out_dir: Path,
+    work: Scratch,
     options: ProcessingOptions,
     on_progress: ProgressCallback | None,
 ) -> PipelineResult:
@@ -111,7 +105,7 @@ async def _video(
     async with _slot("transcode", options.max_transcodes):
         out = await video.transcode(
             src,
-            out_dir,
+            work,
             facts,
             on_progress=on_progress,
             threads=options.ffmpeg_threads,
@@ -140,16 +134,16 @@ async def _video(
         width=out.width,
         height=out.height,
         duration_ms=out.duration_ms,
-        variants=await _describe(out_dir, files),
+        variants=await _describe(work.dir, files),
     )
 
 
-async def _gif(src: Path, out_dir: Path, options: ProcessingOptions) -> PipelineResult:
+async def _gif(src: Path, work: Scratch, options: ProcessingOptions) -> PipelineResult:
     gif = await images.inspect_image(src)
     rules.check_gif(gif)
     async with _slot("transcode", options.max_transcodes):
         out = await video.gif_to_mp4(
-            src, out_dir, gif, threads=options.ffmpeg_threads, preset=options.ffmpeg_preset
+            src, work.dir, gif, threads=options.ffmpeg_threads, preset=options.ffmpeg_preset
         )
     name = f"{out.width}x{out.height}"
     files: list[_Row] = [
@@ -160,7 +154,7 @@ async def _gif(src: Path, out_dir: Path, options: ProcessingOptions) -> Pipeline
         width=gif.width,
         height=gif.height,
         duration_ms=None,
-        variants=await _describe(out_dir, files),
+        variants=await _describe(work.dir, files),
     )
 
 

@@ -2,9 +2,9 @@
 
 Both pipelines take the decoded upload bytes, check the header before decoding pixels,
 keep only the first frame (animated GIFs are flattened), re-encode every output from
-pixels with no EXIF/XMP (only the ICC profile is kept) and write into a fresh directory
-that must not exist yet. They write to a hidden temporary directory first and rename it
-at the end, so a failure leaves nothing behind. Output layout::
+pixels with no EXIF/XMP (only the ICC profile is kept) and write into ``out_dir``, an
+empty scratch folder (``app.storage.Scratch``): its owner publishes it once the build
+succeeded, or removes it with any partial output. Output layout::
 
     <out_dir>/avatar.<ext>  avatar_normal.<ext>  avatar_bigger.<ext>  avatar_mini.<ext>
     <out_dir>/1500x500.<ext>  600x200.<ext>  ...  web.<ext>  mobile_retina.<ext>
@@ -18,11 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import shutil
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -147,9 +142,8 @@ def _build_avatar(data: bytes, out_dir: Path) -> str:
     outputs = {"": image}
     for suffix, side in AVATAR_SIZES.items():
         outputs[suffix] = ImageOps.fit(image, (side, side), _RESAMPLE)
-    with _staging(out_dir) as staging:
-        for suffix, output in outputs.items():
-            _save(output, staging / f"{AVATAR_NAME}{suffix}.{ext}", ext)
+    for suffix, output in outputs.items():
+        _save(output, out_dir / f"{AVATAR_NAME}{suffix}.{ext}", ext)
     return ext
 
 
@@ -157,10 +151,9 @@ def _build_banner(data: bytes, out_dir: Path, crop: CropBox) -> str:
     image, ext = _open_first_frame(data)
     image = image.crop(_crop_region(image.width, image.height, crop))
     ext = "jpg" if ext == "jpg" else "png"
-    with _staging(out_dir) as staging:
-        for size in BANNER_SIZES:
-            output = ImageOps.fit(image, (size.width, size.height), _RESAMPLE)
-            _save(output, staging / f"{size.name}.{ext}", ext)
+    for size in BANNER_SIZES:
+        output = ImageOps.fit(image, (size.width, size.height), _RESAMPLE)
+        _save(output, out_dir / f"{size.name}.{ext}", ext)
     return ext
 
 
@@ -186,16 +179,3 @@ def _save(image: Image.Image, path: Path, ext: str) -> None:
     if icc := image.info.get("icc_profile"):
         options["icc_profile"] = icc
     image.save(path, format=_PIL_FORMATS[ext], **options)
-
-
-@contextmanager
-def _staging(out_dir: Path) -> Iterator[Path]:
-    """A hidden sibling of ``out_dir`` that becomes ``out_dir`` only on success."""
-    staging = out_dir.parent / f".tmp-{out_dir.name}-{uuid.uuid4().hex[:8]}"
-    staging.mkdir(parents=True)
-    try:
-        yield staging
-        os.rename(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

@@ -7,9 +7,7 @@ Pillow runs.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import shutil
 from dataclasses import dataclass
 
 from sqlalchemy import delete
@@ -18,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.models import Media, MediaVariant
 from app.processing import pipeline
 from app.processing.errors import InternalError, InvalidMedia, ProcessingError, UnsupportedMedia
-from app.storage import SegmentStore
-from app.storage.base import SupportsLocalPath
+from app.storage import ObjectStore, StorageNotFound, keys
 from app.uploads import queries
 from app.uploads.policy import UploadPolicy
 from app.uploads.protocol import MediaKind, UploadState
@@ -69,7 +66,7 @@ class _ProgressWriter:
 
 async def process_media(
     sessions: async_sessionmaker[AsyncSession],
-    store: SegmentStore,
+    store: ObjectStore,
     policy: UploadPolicy,
     *,
     media_id: int,
@@ -78,24 +75,29 @@ async def process_media(
     with the rule it broke; returns that permanent failure, or None.
 
     Idempotent: a media already in a terminal state is left alone, and a rerun replaces
-    the previous run's variants. ``InternalError`` and unexpected errors propagate, so
+    the previous run's variants. The pipeline works in a scratch folder; its outputs
+    replace the media's variants prefix only once they are all made, before the
+    succeeded state is committed. ``InternalError`` and unexpected errors propagate, so
     the caller retries.
     """
     work = await _start(sessions, media_id)
     if work is None:
         return None
-    if not isinstance(store, SupportsLocalPath):
-        raise InternalError("storage backend cannot hand files to the processor")
-    key = str(media_id)
     try:
-        result = await pipeline.run(
-            work.kind,
-            work.category,
-            store.blob_path(key),
-            store.variants_dir(key),
-            policy.processing,
-            on_progress=_ProgressWriter(sessions, media_id),
-        )
+        async with store.scratch() as scratch:
+            try:
+                source = await scratch.local_copy(keys.media(media_id))
+            except StorageNotFound as exc:
+                raise InternalError("the media's blob is not in storage") from exc
+            result = await pipeline.run(
+                work.kind,
+                work.category,
+                source,
+                scratch,
+                policy.processing,
+                on_progress=_ProgressWriter(sessions, media_id),
+            )
+            await scratch.publish(keys.variants_prefix(media_id))
     except (InvalidMedia, UnsupportedMedia) as exc:
         await mark_failed(sessions, store, media_id, exc)
         return exc
@@ -137,7 +139,7 @@ async def _succeed(
 
 async def mark_failed(
     sessions: async_sessionmaker[AsyncSession],
-    store: SegmentStore,
+    store: ObjectStore,
     media_id: int,
     error: ProcessingError,
 ) -> None:
@@ -149,5 +151,4 @@ async def mark_failed(
         queries.mark_failed(media, code=error.code, name=error.name, message=error.message)
         await session.execute(delete(MediaVariant).where(MediaVariant.media_id == media_id))
         await session.commit()
-    if isinstance(store, SupportsLocalPath):
-        await asyncio.to_thread(shutil.rmtree, store.variants_dir(str(media_id)), True)
+    await store.delete_prefix(keys.variants_prefix(media_id))

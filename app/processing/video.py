@@ -3,24 +3,22 @@
 ``transcode`` decodes the source once and encodes every rung of the ladder in the same
 ffmpeg run (H.264 yuv420p + AAC-LC, ``+faststart``, container metadata such as GPS
 stripped, keyframes every 2 s so renditions switch cleanly), then remuxes the mp4s into
-HLS without re-encoding and grabs a preview frame. Layout written into ``out_dir``::
+HLS without re-encoding and grabs a preview frame. Layout written into the scratch
+folder ``work.dir``::
 
     preview.jpg
     vid/<W>x<H>.mp4                  one per rendition
     pl/master.m3u8                   HLS master playlist
     pl/<W>x<H>/index.m3u8            VOD media playlist + seg-00000.ts ...
 
-``gif_to_mp4`` writes ``tweet_video.mp4`` (silent) and ``preview.jpg``. Work happens in
-a temporary directory inside ``out_dir``; outputs are moved into place only when every
-step succeeded, replacing a previous run's, and the temporary directory is always removed.
+``gif_to_mp4`` writes ``tweet_video.mp4`` (silent) and ``preview.jpg`` into ``out_dir``.
+Both write into an empty scratch folder (``app.storage.Scratch``) and never publish:
+their caller publishes the folder once everything succeeded, and on a failure the
+scratch folder, partial outputs included, is removed by its owner.
 """
 
-import asyncio
 import math
-import shutil
-import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from app.processing.variants import (
     VideoRung,
     plan_renditions,
 )
+from app.storage import Scratch
 
 __all__ = [
     "GifOutputs",
@@ -93,7 +92,7 @@ def aspect_ratio(width: int, height: int) -> tuple[int, int]:
 
 async def transcode(
     src: Path,
-    out_dir: Path,
+    work: Scratch,
     probe: MediaProbe,
     *,
     on_progress: ProgressCallback | None = None,
@@ -104,7 +103,7 @@ async def transcode(
 ) -> VideoOutputs:
     """Produce the renditions, HLS playlists and preview of an already-checked video.
 
-    ``on_progress`` receives rising percentages 0..100 (100 once outputs are in place).
+    ``on_progress`` receives rising percentages 0..100 (100 once every output is made).
     ``threads`` caps ffmpeg's decoder, filter and each encoder's thread count.
     Raises ``InvalidMedia`` when ffmpeg cannot decode ``src``, ``InternalError`` when a
     later step fails.
@@ -112,20 +111,19 @@ async def transcode(
     plans = plan_renditions(probe.width, probe.height, ladder)
     progress = _Progress(on_progress)
     await progress.report(0)
-    async with _workdir(out_dir) as work:
-        (work / "vid").mkdir()
-        encode = _encode_args(src, work, plans, probe, threads=threads, preset=preset)
+    out_dir = work.dir
+    work.subdir("vid")
+    encode = _encode_args(src, out_dir, plans, probe, threads=threads, preset=preset)
 
-        async def on_time(ms: int) -> None:
-            await progress.report(ms * _ENCODE_SHARE // max(probe.duration_ms, 1))
+    async def on_time(ms: int) -> None:
+        await progress.report(ms * _ENCODE_SHARE // max(probe.duration_ms, 1))
 
-        await _run(encode, on_time=on_time, failure=InvalidMedia)
-        (work / "pl").mkdir()
-        await _run(_hls_args(work, plans, probe.has_audio, segment_seconds))
-        await progress.report(_ENCODE_SHARE + 5)
-        top = work / "vid" / f"{plans[-1].name}.mp4"
-        await _run(_preview_args(top, work / "preview.jpg", probe.duration_ms))
-        await asyncio.to_thread(_publish, work, out_dir, ("preview.jpg", "vid", "pl"))
+    await _run(encode, on_time=on_time, failure=InvalidMedia)
+    work.subdir("pl")
+    await _run(_hls_args(out_dir, plans, probe.has_audio, segment_seconds))
+    await progress.report(_ENCODE_SHARE + 5)
+    top = out_dir / "vid" / f"{plans[-1].name}.mp4"
+    await _run(_preview_args(top, out_dir / "preview.jpg", probe.duration_ms))
     await progress.report(100)
     return VideoOutputs(
         renditions=[_rendition(out_dir, plan, probe.has_audio) for plan in plans],
@@ -145,17 +143,15 @@ async def gif_to_mp4(
     H.264 mp4, its size rounded down to even numbers, plus a preview JPEG of the first
     frame. Raises ``InvalidMedia`` when ffmpeg cannot decode the GIF."""
     width, height = max(2, gif.width // 2 * 2), max(2, gif.height // 2 * 2)
-    async with _workdir(out_dir) as work:
-        mp4, preview = work / "tweet_video.mp4", work / "preview.jpg"
-        args = ["-threads", str(threads), "-i", str(src), "-map", "0:v:0", "-an"]
-        args += ["-vf", f"scale={width}:{height},setsar=1,format=yuv420p"]
-        args += [*_h264_args(preset, threads), "-map_metadata", "-1", str(mp4)]
-        await _run(args, failure=InvalidMedia)
-        await _run(_preview_args(mp4, preview, 0))
-        await asyncio.to_thread(_publish, work, out_dir, (mp4.name, preview.name))
+    mp4, preview = out_dir / "tweet_video.mp4", out_dir / "preview.jpg"
+    args = ["-threads", str(threads), "-i", str(src), "-map", "0:v:0", "-an"]
+    args += ["-vf", f"scale={width}:{height},setsar=1,format=yuv420p"]
+    args += [*_h264_args(preset, threads), "-map_metadata", "-1", str(mp4)]
+    await _run(args, failure=InvalidMedia)
+    await _run(_preview_args(mp4, preview, 0))
     return GifOutputs(
-        mp4=out_dir / mp4.name,
-        preview=out_dir / preview.name,
+        mp4=mp4,
+        preview=preview,
         width=width,
         height=height,
         aspect_ratio=aspect_ratio(width, height),
@@ -260,27 +256,3 @@ def _rendition(out_dir: Path, plan: RenditionPlan, has_audio: bool) -> Rendition
         path=out_dir / "vid" / f"{plan.name}.mp4",
         playlist=out_dir / "pl" / plan.name / "index.m3u8",
     )
-
-
-@asynccontextmanager
-async def _workdir(out_dir: Path) -> AsyncIterator[Path]:
-    work = await asyncio.to_thread(_make_workdir, out_dir)
-    try:
-        yield work
-    finally:
-        await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
-
-
-def _make_workdir(out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".work-", dir=out_dir))
-
-
-def _publish(work: Path, out_dir: Path, names: Sequence[str]) -> None:
-    """Move finished outputs from ``work`` into ``out_dir``, replacing older ones. The
-    work dir is inside ``out_dir``, so each move is a rename on the same filesystem."""
-    for name in names:
-        target = out_dir / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        (work / name).replace(target)

@@ -4,43 +4,41 @@ Twitter processes these asynchronously (the new URL appears seconds later); we p
 synchronously, before answering, because the work is small (one still image, a
 dozen small outputs) and it runs in a thread off the event loop.
 
-Storage, under the store's variants directory for the key ``profile-<account_id>``::
+Storage, at the keys ``app.storage.keys.profile`` makes::
 
-    images/<token>/avatar.<ext>  avatar_normal.<ext>  avatar_bigger.<ext>  avatar_mini.<ext>
-    banners/<token>/1500x500.<ext>  600x200.<ext>  ...  mobile_retina.<ext>
+    profile-<id>/variants/images/<token>/avatar.<ext>  avatar_normal.<ext>  ...
+    profile-<id>/variants/banners/<token>/1500x500.<ext>  600x200.<ext>  ...
 
 ``Account.profile_image_token`` / ``profile_banner_token`` hold ``<token>.<ext>``:
 the random token that names the directory (and appears in the URL, so a new upload gets
 new, immutable URLs) plus the extension the outputs were written with.
 
-An update writes the new directory first, then commits the new token, then removes
-the previous directory. A failure before the commit removes the new directory and
-leaves the previous image in place; leftovers of a crash are removed by the next
-update of the same kind once they are an hour old.
+An update builds the files in a scratch folder and publishes them under a new token's
+prefix first, then commits the new token, then deletes the previous token's prefix. A
+failure before the commit deletes the new prefix and leaves the previous image in
+place; leftovers of a crash are deleted by the next update of the same kind once they
+are an hour old.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import secrets
-import shutil
-import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import errors
-from app.media.delivery import DeliveredFile, delivered_file
+from app.core.clock import utcnow
+from app.media.delivery import DeliveredFile, delivered_object
 from app.models import Account
 from app.processing import profile
 from app.processing.errors import InvalidMedia, UnsupportedMedia
-from app.storage import SegmentStore
-from app.storage.base import SupportsLocalPath
+from app.storage import ObjectStore, keys
+from app.storage.keys import ProfileKind
 
 __all__ = [
     "MAX_BANNER_BYTES",
@@ -62,10 +60,10 @@ __all__ = [
 CropBox = profile.CropBox
 MAX_IMAGE_BYTES = 700 * 1024  # spec §7.3: "< 700 KB"
 MAX_BANNER_BYTES = 5 * 1024 * 1024  # undocumented by Twitter; its help pages say 5 MB
-_STALE_SECS = 3600
+_STALE = timedelta(hours=1)
 _CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
 _MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
-_Kind = Literal["images", "banners"]
+_Kind = ProfileKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +124,6 @@ def decode_image(value: str | bytes, *, limit: int, too_large: errors.ApiError) 
     return data
 
 
-def _root(store: SegmentStore, account_id: int, kind: _Kind) -> Path:
-    if not isinstance(store, SupportsLocalPath):
-        raise RuntimeError("profile images need a store with local paths")
-    return store.variants_dir(f"profile-{account_id}") / kind
-
-
 async def _current_token(session: AsyncSession, account_id: int, kind: _Kind) -> str | None:
     account = await session.get(Account, account_id)
     if account is None:
@@ -161,7 +153,7 @@ async def get_profile(
 
 
 async def update_image(
-    session: AsyncSession, store: SegmentStore, *, account_id: int, data: bytes
+    session: AsyncSession, store: ObjectStore, *, account_id: int, data: bytes
 ) -> ProfileView:
     """Replace the avatar: flattened to its first frame, at most 400 px wide, plus the
     48, 73 and 24 px squares. Synchronous, unlike Twitter (see the module docstring)."""
@@ -170,7 +162,7 @@ async def update_image(
 
 async def update_banner(
     session: AsyncSession,
-    store: SegmentStore,
+    store: ObjectStore,
     *,
     account_id: int,
     data: bytes,
@@ -183,34 +175,35 @@ async def update_banner(
 
 
 async def remove_banner(
-    session: AsyncSession, store: SegmentStore, *, account_id: int
+    session: AsyncSession, store: ObjectStore, *, account_id: int
 ) -> ProfileView:
     account = await _account(session, account_id, lock=True)
     old = account.profile_banner_token
     account.profile_banner_token = None
     await session.commit()
     if old is not None:
-        await _remove(_root(store, account_id, "banners") / old.partition(".")[0])
+        await store.delete_prefix(keys.profile_prefix(account_id, "banners", _token(old)))
     return _view(account)
 
 
 async def _replace(
     session: AsyncSession,
-    store: SegmentStore,
+    store: ObjectStore,
     *,
     account_id: int,
     kind: _Kind,
     data: bytes,
     crop: profile.CropBox | None = None,
 ) -> ProfileView:
-    root = _root(store, account_id, kind)
     token = secrets.token_hex(10)
-    target = root / token
+    prefix = keys.profile_prefix(account_id, kind, token)
     try:
-        if kind == "images":
-            ext = await profile.build_avatar(data, target)
-        else:
-            ext = await profile.build_banner(data, target, crop or profile.CropBox())
+        async with store.scratch() as work:
+            if kind == "images":
+                ext = await profile.build_avatar(data, work.dir)
+            else:
+                ext = await profile.build_banner(data, work.dir, crop or profile.CropBox())
+            await work.publish(prefix)
     except InvalidMedia:
         raise errors.ImageUnreadable() from None
     except UnsupportedMedia as exc:
@@ -225,29 +218,34 @@ async def _replace(
         setattr(account, column, f"{token}.{ext}")
         await session.commit()
     except BaseException:
-        await _remove(target)
+        await store.delete_prefix(prefix)
         raise
     if old is not None:
-        await _remove(root / old.partition(".")[0])
-    await asyncio.to_thread(_sweep_stale, root, keep=token)
+        await store.delete_prefix(keys.profile_prefix(account_id, kind, _token(old)))
+    await _sweep_stale(store, account_id, kind, keep=token)
     return _view(account)
 
 
-async def _remove(path: Path) -> None:
-    await asyncio.to_thread(shutil.rmtree, path, True)
+def _token(stored: str) -> str:
+    return stored.partition(".")[0]
 
 
-def _sweep_stale(root: Path, *, keep: str) -> None:
-    """Remove directories a crashed update left behind. Only old ones: a younger one
-    may belong to an update still in flight."""
-    cutoff = time.time() - _STALE_SECS
-    for entry in root.iterdir():
-        if entry.name != keep and entry.is_dir() and entry.stat().st_mtime < cutoff:
-            shutil.rmtree(entry, ignore_errors=True)
+async def _sweep_stale(store: ObjectStore, account_id: int, kind: _Kind, *, keep: str) -> None:
+    """Delete the files a crashed update left behind. Only old ones: younger ones may
+    belong to an update still in flight."""
+    prefix = keys.profile_prefix(account_id, kind)
+    cutoff = utcnow() - _STALE
+    stale: set[str] = set()
+    fresh: set[str] = {keep}
+    for found in await store.list(prefix):
+        token = found.key[len(prefix) :].partition("/")[0]
+        (stale if found.modified < cutoff else fresh).add(token)
+    for token in sorted(stale - fresh):
+        await store.delete_prefix(keys.profile_prefix(account_id, kind, token))
 
 
 async def find_image(
-    session: AsyncSession, store: SegmentStore, *, account_id: int, token: str, filename: str
+    session: AsyncSession, store: ObjectStore, *, account_id: int, token: str, filename: str
 ) -> DeliveredFile:
     """``/profile_images/<account_id>/<token>/avatar[_normal|_bigger|_mini].<ext>`` of
     the current avatar; anything else (an old token included) is ``MediaNotFound``."""
@@ -258,13 +256,13 @@ async def find_image(
     names = {f"{profile.AVATAR_NAME}{suffix}.{ext}" for suffix in ("", *profile.AVATAR_SIZES)}
     if filename not in names:
         raise errors.MediaNotFound()
-    return await delivered_file(
-        _root(store, account_id, "images") / token / filename, _CONTENT_TYPES[ext]
+    return await delivered_object(
+        store, keys.profile(account_id, "images", token, filename), _CONTENT_TYPES[ext]
     )
 
 
 async def find_banner(
-    session: AsyncSession, store: SegmentStore, *, account_id: int, token: str, size: str | None
+    session: AsyncSession, store: ObjectStore, *, account_id: int, token: str, size: str | None
 ) -> DeliveredFile:
     """``/profile_banners/<account_id>/<token>[/<size>]`` of the current banner; no size
     means the largest, 1500x500."""
@@ -275,6 +273,6 @@ async def find_banner(
     size = size or profile.BANNER_SIZES[0].name
     if size not in {s.name for s in profile.BANNER_SIZES}:
         raise errors.MediaNotFound()
-    return await delivered_file(
-        _root(store, account_id, "banners") / token / f"{size}.{ext}", _CONTENT_TYPES[ext]
+    return await delivered_object(
+        store, keys.profile(account_id, "banners", token, f"{size}.{ext}"), _CONTENT_TYPES[ext]
     )

@@ -1,15 +1,48 @@
-"""Where upload bytes live: one interface (``base``), one module per backend.
+"""The one door for bytes: every byte the service stores or serves goes through here.
 
-Backends are chosen once, in ``build_store``; nothing above ``storage/`` touches files.
+``base`` holds the contract (``ObjectStore``, ``SegmentStore`` on top of it, the
+optional ``SupportsSignedUrls``), ``keys`` the only function that names objects, and
+one module per backend (``filesystem``; object storage comes as a second one). The
+backend is chosen once, in ``build_store``. Nothing outside ``app/storage`` opens a
+file for writing, renames, deletes or makes directories (tests/test_architecture.py);
+tools that need local files (ffmpeg, Pillow) get them from ``ObjectStore.scratch``.
+This package imports nothing of the app above it (no models, no HTTP).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from app.storage.base import BlobRef, SegmentStore, StagedSegment, StoredSegment
+from app.storage import keys
+from app.storage.base import (
+    BlobRef,
+    ObjectInfo,
+    ObjectStore,
+    Scratch,
+    SegmentStore,
+    StagedSegment,
+    StorageError,
+    StorageKeyInvalid,
+    StorageNotFound,
+    StoredSegment,
+    SupportsSignedUrls,
+)
 
-__all__ = ["BlobRef", "SegmentStore", "StagedSegment", "StoredSegment", "build_store"]
+__all__ = [
+    "BlobRef",
+    "ObjectInfo",
+    "ObjectStore",
+    "Scratch",
+    "SegmentStore",
+    "StagedSegment",
+    "StorageError",
+    "StorageKeyInvalid",
+    "StorageNotFound",
+    "StoredSegment",
+    "SupportsSignedUrls",
+    "build_store",
+    "keys",
+]
 
 
 def build_store(root: Path) -> SegmentStore:

@@ -18,10 +18,10 @@ from datetime import datetime
 from app.core import errors
 from app.processing.sniff import SNIFF_BYTES, compatible, sniff
 from app.storage import SegmentStore, StagedSegment
+from app.storage.keys import media as storage_key
 from app.uploads import protocol, queries
 from app.uploads.policy import UploadPolicy
 from app.uploads.protocol import UploadSnapshot, UploadState
-from app.uploads.service import storage_key
 from app.uploads.streams import capped
 
 __all__ = ["append_segment"]
@@ -233,4 +233,5 @@ async def _record_segment(
         await upload.record_segment(
             staged.index, size=staged.size, sha256=staged.sha256, now=now, reserved=reserved
         )
+    await store.finalize_commit(staged)  # recorded: the replaced segment can go
     return upload.snapshot.expires_at

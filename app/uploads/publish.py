@@ -28,8 +28,7 @@ from app.models import Media
 from app.processing import service as processing
 from app.processing.imageinfo import ImageRejected, image_info
 from app.processing.sniff import SNIFF_BYTES, compatible, sniff
-from app.storage import SegmentStore
-from app.storage.base import SupportsLocalPath
+from app.storage import SegmentStore, keys
 from app.uploads import queries
 from app.uploads.policy import UploadPolicy
 from app.uploads.protocol import MediaKind, UploadState
@@ -66,8 +65,8 @@ class Examined:
 
 async def _check_storage(store: SegmentStore, upload: UploadFacts, order: list[int]) -> None:
     """Storage is the truth for bytes: a segment the DB recorded must still be there."""
-    stored = await store.segment_sizes(str(upload.media_id))
-    if not stored and await store.blob_size(str(upload.media_id)) == upload.total_bytes:
+    stored = await store.segment_sizes(keys.media(upload.media_id))
+    if not stored and await store.blob_size(keys.media(upload.media_id)) == upload.total_bytes:
         return  # assembled by an earlier FINALIZE that did not get to record it
     wrong = sorted(i for i, size in upload.segments.items() if stored.get(i) != size)
     if wrong:
@@ -91,7 +90,7 @@ async def examine(
     """Assemble the segments in ``order`` and look at the result: what it is, or the
     rule it breaks. Holds no lock and opens no transaction. Raises ``SegmentsIncomplete``
     when storage lost a recorded segment."""
-    key = str(upload.media_id)
+    key = keys.media(upload.media_id)
     await _check_storage(store, upload, order)
     blob = await store.assemble(key, order)
     detected = sniff(await _head(store, key))
@@ -113,9 +112,11 @@ async def examine(
         media_type=media_type,
         kind=upload.kind,
     )
-    if upload.kind in (MediaKind.IMAGE, MediaKind.GIF) and isinstance(store, SupportsLocalPath):
+    if upload.kind in (MediaKind.IMAGE, MediaKind.GIF):
         try:
-            info = await image_info(store.blob_path(key), max_pixels=policy.max_image_pixels)
+            async with store.scratch() as work:
+                local = await work.local_copy(key)
+                info = await image_info(local, max_pixels=policy.max_image_pixels)
         except ImageRejected as exc:
             return errors.ContentMismatch(str(exc))
         kind = upload.kind
@@ -216,7 +217,7 @@ async def process_now(
         raise
     await jobs.finish(sessions, job_id, now=utcnow(), worker=worker)
     if failure is not None:
-        await store.discard(str(media_id))
+        await store.discard(keys.media(media_id))
         raise errors.MediaProcessingFailed(failure.message, code=failure.code, name=failure.name)
     return await _current_view(sessions, media_id, now=now)
 

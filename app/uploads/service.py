@@ -25,6 +25,7 @@ from app.core.ids import IdGenerator
 from app.media.views import MediaView, media_view
 from app.models import Media
 from app.storage import SegmentStore, StoredSegment
+from app.storage.keys import media as storage_key
 from app.uploads import limits, protocol, queries
 from app.uploads import publish as finalize_step
 from app.uploads.policy import UploadPolicy
@@ -43,10 +44,6 @@ log = logging.getLogger(__name__)
 # How often a FINALIZE waiting on another process's lease looks again (one in this
 # process is awaited directly).
 _LEASE_POLL_SECS = 0.2
-
-
-def storage_key(media_id: int) -> str:
-    return str(media_id)
 
 
 def _snapshot(media: Media) -> UploadSnapshot:
@@ -382,6 +379,7 @@ async def simple_upload(
         # No segment checksum: assembling the one segment hashes the blob anyway.
         staged = await store.stage_segment(storage_key(media_id), 0, stream, checksum=False)
         await store.commit_segment(staged)
+        await store.finalize_commit(staged)
         upload = finalize_step.UploadFacts(
             media_id=media_id,
             kind=MediaKind.IMAGE,

@@ -12,6 +12,9 @@ import pytest
 from httpx import Response
 from PIL import Image
 
+from app.storage import keys
+from app.storage.filesystem import FilesystemStore
+from app.storage.keys import ProfileKind
 from tests.conftest import Env, User
 
 BANNER_SIZES = {
@@ -84,8 +87,10 @@ async def show(env: Env, user: User, **params: str) -> Response:
     return await env.client.get("/1.1/users/show.json", headers=user.headers, params=params)
 
 
-def profile_dir(env: Env, user: User, kind: str) -> Path:
-    return env.state.store.variants_dir(f"profile-{user.id}") / kind  # type: ignore[no-any-return]
+def profile_dir(env: Env, user: User, kind: ProfileKind) -> Path:
+    store = env.state.store
+    assert isinstance(store, FilesystemStore)
+    return store.path_of(keys.profile_prefix(user.id, kind))
 
 
 def _code(response: Response) -> int:
@@ -218,6 +223,24 @@ class TestUpdateProfileImage:
         await fetch_image(env, new["profile_image_url_https"])
         token = new["profile_image_url_https"].split("/")[-2]
         assert [p.name for p in profile_dir(env, alice, "images").iterdir()] == [token]
+
+    async def test_files_a_crashed_update_left_are_swept_once_an_hour_old(
+        self, env: Env, alice: User
+    ) -> None:
+        store = env.state.store
+        crashed = keys.profile(alice.id, "images", "0" * 20, "avatar.png")
+        in_flight = keys.profile(alice.id, "images", "1" * 20, "avatar.png")
+        await store.put(crashed, b"left by a crash")
+        await store.put(in_flight, b"another update, still running")
+        assert isinstance(store, FilesystemStore)
+        os.utime(store.path_of(crashed), (0, 0))  # written in 1970
+
+        new = (await update_image(env, alice, image_bytes("PNG", (60, 60)))).json()
+
+        token = new["profile_image_url_https"].split("/")[-2]
+        assert sorted(p.name for p in profile_dir(env, alice, "images").iterdir()) == sorted(
+            [token, "1" * 20]
+        )
 
     async def test_requires_authentication(self, env: Env) -> None:
         response = await env.client.post(

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from app.storage import keys
 from tests.conftest import Env, User
 from tests.fixtures.entities import post_status, processed
 from tests.fixtures.protocol import upload_file
@@ -31,7 +32,7 @@ async def _subtitle(env: Env, user: User, tmp_path: Path, text: str = SRT) -> st
 async def _master_url(env: Env, user: User, video_id: str) -> str:
     posted = await post_status(env.client, user.headers, "with subtitles", [video_id])
     variants = posted.json()["extended_entities"]["media"][0]["video_info"]["variants"]
-    url = next(v["url"] for v in variants if v["content_type"] == "application/x-mpegURL")
+    url: str = next(v["url"] for v in variants if v["content_type"] == "application/x-mpegURL")
     return "/" + url.split("://", 1)[1].split("/", 1)[1]
 
 
@@ -92,6 +93,40 @@ class TestSubtitles:
         ]
         assert deleted.json() == {"data": {"deleted": True}}
         assert (await env.client.get(master)).text == before
+
+    async def test_tracks_are_objects_among_the_video_variants(
+        self, env: Env, alice: User, video: dict[str, str], tmp_path: Path
+    ) -> None:
+        subtitle_id = await _subtitle(env, alice, tmp_path)
+        prefix = keys.variant(int(video["id"]), "pl/subs/")
+
+        await env.client.post(
+            "/2/media/subtitles",
+            json={"id": video["id"], "subtitles": {"id": subtitle_id, "language_code": "de"}},
+            headers=alice.headers,
+        )
+        attached = [info.key for info in await env.state.store.list(prefix)]
+        await env.client.request(
+            "DELETE", "/2/media/subtitles",
+            json={"id": video["id"], "language_code": "de"}, headers=alice.headers,
+        )  # fmt: skip
+
+        assert attached == [prefix + "de.m3u8", prefix + "de.vtt"]
+        assert await env.state.store.list(prefix) == []
+
+    async def test_a_subtitle_whose_bytes_are_gone_is_not_found(
+        self, env: Env, alice: User, video: dict[str, str], tmp_path: Path
+    ) -> None:
+        subtitle_id = await _subtitle(env, alice, tmp_path)
+        await env.state.store.discard(keys.media(int(subtitle_id)))
+
+        response = await env.client.post(
+            "/2/media/subtitles",
+            json={"id": video["id"], "subtitles": {"id": subtitle_id, "language_code": "en"}},
+            headers=alice.headers,
+        )
+
+        assert response.status_code == 404
 
     async def test_someone_elses_video_is_not_found(
         self, env: Env, alice: User, bob: User, video: dict[str, str], tmp_path: Path

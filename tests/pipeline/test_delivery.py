@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from app.storage import keys
 from tests.conftest import Env, User
 from tests.fixtures.protocol import upload_file
 from tests.pipeline.conftest import media_object
@@ -14,6 +15,14 @@ async def photo_url(env: Env, alice: User, jpeg_with_gps: Path) -> str:
     body = await upload_file(env.client, alice.headers, jpeg_with_gps, media_type="image/jpeg")
     url: str = (await media_object(env, body["media_id"]))["media_url_https"]
     return url + "?name=orig"
+
+
+@pytest.fixture
+async def stored_photo(env: Env, alice: User, jpeg_with_gps: Path) -> tuple[int, str]:
+    """A processed photo: its media id and the URL of its ``orig`` size."""
+    body = await upload_file(env.client, alice.headers, jpeg_with_gps, media_type="image/jpeg")
+    url: str = (await media_object(env, body["media_id"]))["media_url_https"]
+    return int(body["media_id"]), url + "?name=orig"
 
 
 class TestDelivery:
@@ -102,3 +111,39 @@ class TestDelivery:
             assert (await env.client.get(path)).status_code == 404, path
         assert (await env.client.get(f"{other_key}/120x90.mp4")).status_code == 404
         assert (await env.client.get(f"{base}/120x90.mp4")).status_code == 200
+
+    async def test_the_served_bytes_and_validators_are_the_stored_objects(
+        self, env: Env, stored_photo: tuple[int, str]
+    ) -> None:
+        media_id, url = stored_photo
+        key = keys.variant(media_id, "orig.jpg")
+
+        response = await env.client.get(url)
+
+        stored = await env.state.store.stat(key)
+        assert response.content == b"".join([c async for c in env.state.store.read(key)])
+        assert response.headers["etag"] == stored.etag
+        assert response.headers["content-length"] == str(stored.size)
+
+    async def test_a_range_across_read_blocks_of_a_replaced_object(
+        self, env: Env, stored_photo: tuple[int, str]
+    ) -> None:
+        media_id, url = stored_photo
+        before = (await env.client.get(url)).headers["etag"]
+        payload = bytes(range(256)) * 4096  # 1 MiB: several of storage's read blocks
+        await env.state.store.put(keys.variant(media_id, "orig.jpg"), payload)
+
+        response = await env.client.get(url, headers={"Range": "bytes=200000-800000"})
+
+        assert response.status_code == 206
+        assert response.content == payload[200_000:800_001]
+        assert response.headers["etag"] != before
+
+    async def test_an_object_missing_from_storage_is_not_found(
+        self, env: Env, stored_photo: tuple[int, str]
+    ) -> None:
+        media_id, url = stored_photo
+        await env.state.store.delete_prefix(keys.variants_prefix(media_id))
+
+        assert (await env.client.get(url)).status_code == 404
+        assert (await env.client.head(url)).status_code == 404

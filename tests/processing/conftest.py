@@ -7,11 +7,14 @@ Images come from Pillow.
 
 import struct
 import zlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from PIL import ExifTags, Image
 
+from app.storage import Scratch
+from app.storage.filesystem import FilesystemStore
 from tests.fixtures.media import ffmpeg, make_clip
 
 GPS_XMP = (
@@ -20,6 +23,23 @@ GPS_XMP = (
     b'xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="52,31.2N"/>'
     b"</rdf:RDF></x:xmpmeta>"
 )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> FilesystemStore:
+    return FilesystemStore(tmp_path / "store")
+
+
+@pytest.fixture
+async def scratch(store: FilesystemStore) -> AsyncIterator[Scratch]:
+    """An empty scratch folder of a real filesystem store, removed after the test."""
+    async with store.scratch() as work:
+        yield work
+
+
+def stored_files(store: FilesystemStore) -> list[Path]:
+    """Every file below the store's root, scratch folders included."""
+    return [p for p in store.root.rglob("*") if p.is_file()] if store.root.exists() else []
 
 
 @pytest.fixture(scope="session")

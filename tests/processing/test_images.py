@@ -100,23 +100,28 @@ class TestBuildPhotoVariants:
     async def test_image_over_the_rules_is_refused_before_decoding(
         self, png_with_alpha: Path, tmp_path: Path
     ) -> None:
+        out = tmp_path / "out"
+        out.mkdir()
+
         with pytest.raises(UnsupportedMedia, match="maximum:500x500, actual:800x400"):
             await build_photo_variants(
-                png_with_alpha, tmp_path / "out", rules=ImageRules(max_width=500, max_height=500)
+                png_with_alpha, out, rules=ImageRules(max_width=500, max_height=500)
             )
 
-        assert not (tmp_path / "out").exists()
+        assert listing(out) == []
 
     async def test_truncated_jpeg_is_invalid_media(
         self, jpeg_with_gps: Path, tmp_path: Path
     ) -> None:
         truncated = tmp_path / "cut.jpg"
         truncated.write_bytes(contents(jpeg_with_gps)[:5000])
+        out = tmp_path / "out"
+        out.mkdir()
 
         with pytest.raises(InvalidMedia):
-            await build_photo_variants(truncated, tmp_path / "out")
+            await build_photo_variants(truncated, out)
 
-        assert listing(tmp_path / "out") == []
+        assert listing(out) == []
 
 
 class TestDecompressionBomb:

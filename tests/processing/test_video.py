@@ -1,5 +1,7 @@
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import imageio_ffmpeg
 import pytest
@@ -7,8 +9,11 @@ from PIL import Image
 
 from app.processing.errors import InvalidMedia
 from app.processing.images import inspect_image
-from app.processing.probe import probe
+from app.processing.probe import MediaProbe, probe
 from app.processing.video import VideoOutputs, gif_to_mp4, transcode
+from app.storage import Scratch
+from app.storage.filesystem import FilesystemStore
+from tests.processing.conftest import stored_files
 
 
 def decode_errors(path: Path) -> str:
@@ -16,6 +21,15 @@ def decode_errors(path: Path) -> str:
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "null", "-"]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     return result.stderr if result.returncode == 0 else f"exit {result.returncode}: {result.stderr}"
+
+
+async def transcode_and_publish(
+    store: FilesystemStore, src: Path, facts: MediaProbe, **options: Any
+) -> None:
+    """What processing does: transcode in a scratch folder, then publish it."""
+    async with store.scratch() as work:
+        await transcode(src, work, facts, preset="ultrafast", **options)
+        await work.publish("1/variants/")
 
 
 def listing(directory: Path) -> list[str]:
@@ -47,15 +61,16 @@ async def progress_720p() -> list[int]:
 @pytest.fixture(scope="module")
 async def outputs_720p(
     clip_720p: Path, tmp_path_factory: pytest.TempPathFactory, progress_720p: list[int]
-) -> VideoOutputs:
+) -> AsyncIterator[VideoOutputs]:
     async def on_progress(percent: int) -> None:
         progress_720p.append(percent)
 
-    out_dir = tmp_path_factory.mktemp("video-out")
+    store = FilesystemStore(tmp_path_factory.mktemp("video-store"))
     facts = await probe(clip_720p)
-    return await transcode(
-        clip_720p, out_dir, facts, on_progress=on_progress, threads=2, preset="ultrafast"
-    )
+    async with store.scratch() as work:
+        yield await transcode(
+            clip_720p, work, facts, on_progress=on_progress, threads=2, preset="ultrafast"
+        )
 
 
 class TestTranscode:
@@ -119,11 +134,13 @@ class TestTranscode:
 
         assert listing(out_dir) == ["pl", "preview.jpg", "vid"]
 
-    async def test_silent_portrait_video(self, clip_portrait_silent: Path, tmp_path: Path) -> None:
+    async def test_silent_portrait_video(
+        self, clip_portrait_silent: Path, scratch: Scratch
+    ) -> None:
         facts = await probe(clip_portrait_silent)
 
         outputs = await transcode(
-            clip_portrait_silent, tmp_path, facts, threads=1, preset="ultrafast"
+            clip_portrait_silent, scratch, facts, threads=1, preset="ultrafast"
         )
 
         assert [(r.width, r.height, r.audio_bitrate) for r in outputs.renditions] == [
@@ -137,11 +154,11 @@ class TestTranscode:
         assert len(playlist_entries(outputs.hls_master)) == 2
 
     async def test_rotated_video_is_transcoded_upright(
-        self, clip_rotated: Path, tmp_path: Path
+        self, clip_rotated: Path, scratch: Scratch
     ) -> None:
         facts = await probe(clip_rotated)
 
-        outputs = await transcode(clip_rotated, tmp_path, facts, threads=1, preset="ultrafast")
+        outputs = await transcode(clip_rotated, scratch, facts, threads=1, preset="ultrafast")
 
         assert (facts.width, facts.height) == (180, 320)
         assert [(r.width, r.height) for r in outputs.renditions] == [(180, 320)]
@@ -149,17 +166,17 @@ class TestTranscode:
         assert (written.width, written.height, written.rotation) == (180, 320, 0)
 
     async def test_undecodable_input_is_invalid_media_and_cleaned_up(
-        self, clip_720p: Path, clip_truncated: Path, tmp_path: Path
+        self, clip_720p: Path, clip_truncated: Path, store: FilesystemStore
     ) -> None:
         facts = await probe(clip_720p)  # claims to be fine; the bytes are not
 
         with pytest.raises(InvalidMedia, match="Unsupported video format"):
-            await transcode(clip_truncated, tmp_path, facts, threads=1, preset="ultrafast")
+            await transcode_and_publish(store, clip_truncated, facts, threads=1)
 
-        assert listing(tmp_path) == []
+        assert stored_files(store) == []
 
     async def test_failing_progress_callback_stops_and_cleans_up(
-        self, clip_720p: Path, tmp_path: Path
+        self, clip_720p: Path, store: FilesystemStore
     ) -> None:
         class Stop(Exception):
             pass
@@ -170,9 +187,9 @@ class TestTranscode:
         facts = await probe(clip_720p)
 
         with pytest.raises(Stop):
-            await transcode(clip_720p, tmp_path, facts, on_progress=on_progress, preset="ultrafast")
+            await transcode_and_publish(store, clip_720p, facts, on_progress=on_progress)
 
-        assert listing(tmp_path) == []
+        assert stored_files(store) == []
 
 
 class TestGifToMp4:

@@ -25,6 +25,7 @@ from app.http.deps import ReadSessionDep, StoreDep
 from app.http.errors import v11_error_responses
 from app.media import delivery
 from app.media.delivery import DeliveredFile
+from app.storage import ObjectStore
 
 __all__ = ["router"]
 
@@ -73,7 +74,7 @@ async def photo(
     found = await delivery.find_photo(
         session, store, token=token, fmt=(fmt or url_fmt), size=size or legacy_size
     )
-    return serve(request, found)
+    return serve(request, store, found)
 
 
 @router.get(
@@ -98,10 +99,12 @@ async def video(
     found = await delivery.find_video_file(
         session, store, media_key=media_key, token=token, path=path
     )
-    return serve(request, found)
+    return serve(request, store, found)
 
 
-def serve(request: Request, file: DeliveredFile) -> Response:
+def serve(request: Request, store: ObjectStore, file: DeliveredFile) -> Response:
+    """The response for ``file``: 200, 206, 304, 416 or a HEAD, its bytes streamed from
+    ``store`` in bounded blocks."""
     headers = {
         "etag": file.etag,
         "last-modified": format_datetime(file.modified, usegmt=True),
@@ -123,7 +126,7 @@ def serve(request: Request, file: DeliveredFile) -> Response:
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type=file.content_type)
     return StreamingResponse(
-        delivery.read_range(file, start=start, stop=stop),
+        store.read(file.key, start=start, stop=stop),
         status_code=status,
         headers=headers,
         media_type=file.content_type,

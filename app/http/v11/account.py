@@ -252,7 +252,7 @@ async def profile_image(
     found = await profiles.find_image(
         session, store, account_id=int(account_id), token=token, filename=filename
     )
-    return serve(request, found)
+    return serve(request, store, found)
 
 
 @router.get(
@@ -266,7 +266,7 @@ async def profile_banner(
     request: Request, session: ReadSessionDep, store: StoreDep, account_id: str, token: str
 ) -> Response:
     """The banner at its largest size, 1500x500."""
-    return serve(request, await _banner(session, store, account_id, token, None))
+    return serve(request, store, await _banner(session, store, account_id, token, None))
 
 
 @router.get(
@@ -287,7 +287,7 @@ async def profile_banner_size(
     """A banner size: `1500x500`, `600x200`, `300x100`, `web` (520x260), `web_retina`,
     `ipad` (626x313), `ipad_retina`, `mobile` (320x160) or `mobile_retina`. Public and
     immutable: a new banner gets a new token."""
-    return serve(request, await _banner(session, store, account_id, token, size))
+    return serve(request, store, await _banner(session, store, account_id, token, size))
 
 
 async def _banner(

@@ -10,11 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MALLOC_TRIM_THRESHOLD_=268435456
 
 WORKDIR /srv
-# Dependencies first, so a source change does not reinstall them.
-COPY pyproject.toml README.md ./
-RUN mkdir app && touch app/__init__.py && pip install . && pip uninstall -y mediastudio
+# Dependencies first, from the hash-pinned lock, so a source change does not reinstall them.
+COPY requirements/runtime.lock ./requirements/
+RUN pip install --require-hashes -r requirements/runtime.lock
 
-COPY alembic.ini ./
+COPY pyproject.toml README.md alembic.ini ./
 COPY migrations ./migrations
 COPY app ./app
 RUN pip install --no-deps -e . \
@@ -24,6 +24,6 @@ RUN pip install --no-deps -e . \
 USER mediastudio
 VOLUME ["/data"]
 EXPOSE 8000
-# `mediastudio serve` applies migrations first; run `mediastudio migrate` separately
-# when several replicas start at once.
+# `mediastudio serve` applies migrations first (run `mediastudio migrate` separately when
+# several replicas start at once) and applies the process tuning (app/serve.py).
 CMD ["mediastudio", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -46,12 +46,14 @@ def serve(
     workers: Annotated[int, typer.Option(help="server processes")] = 1,
 ) -> None:
     """Migrate, then serve the API (with an in-process job worker)."""
+    # app.serve, not app.main: the served processes get the process tuning
+    # (docs/perf/gc-freeze.md, docs/perf/malloc-thresholds.md); create_app alone does not.
     import uvicorn
 
     migrate()
     settings = get_settings()
     uvicorn.run(
-        "app.main:create_app",
+        "app.serve:create_served_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,

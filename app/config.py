@@ -74,14 +74,17 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str = ""
     # Connection pool of each process for a server database (not SQLite): INIT/STATUS at
-    # 64 concurrent clients waited on the default 5 + 10 (issue #6).
+    # 64 concurrent clients waited on the default 5 + 10
+    # (docs/perf/statements-and-group-commit.md).
     database_pool_size: int = Field(default=16, ge=1)
     database_max_overflow: int = Field(default=16, ge=0)
     secret_key: SecretStr = SecretStr("dev-only-secret")
     node_id: int | None = Field(default=None, ge=0, le=1023)
-    # glibc malloc thresholds for upload buffers (see app.tuning.tune_malloc).
+    # glibc malloc thresholds for upload buffers, applied by app.serve
+    # (docs/perf/malloc-thresholds.md).
     tune_malloc: bool = True
-    # freeze start-up objects out of the cyclic GC (see app.tuning.tune_gc).
+    # freeze start-up objects out of the cyclic GC, applied by app.serve
+    # (docs/perf/gc-freeze.md).
     tune_gc: bool = True
     limits: LimitSettings = LimitSettings()
     worker: WorkerSettings = WorkerSettings()

@@ -28,7 +28,6 @@ from app.http.v11 import media as v11_media
 from app.http.v11 import statuses as v11_statuses
 from app.infra.db import make_engines, make_read_sessionmaker, make_sessionmaker
 from app.infra.statements import Statements
-from app.infra.tuning import tune_gc, tune_malloc
 from app.jobs.runner import Runner
 from app.jobs.sweeper import run_sweeper
 from app.storage import build_store
@@ -46,8 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.tune_malloc:
-            tune_malloc()
         # On SQLite: sessions on a thread-backed engine, the hot statements in the loop.
         engines = make_engines(
             settings.database_url,
@@ -83,8 +80,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     )
                 )
             )
-        if settings.tune_gc:
-            tune_gc()
         try:
             yield
         finally:
@@ -108,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimitHeaders)
     # The upload protocol is the hot path: its routes go straight into the app's route
     # table. An included router is wrapped (FastAPI 0.165's _IncludedRouter) and matches
-    # each request twice, ~5% of an INIT or a STATUS (issue #6).
+    # each request twice, ~5% of an INIT or a STATUS (docs/perf/route-table.md).
     app.router.routes.extend(v11_media.router.routes)
     app.include_router(v2_media.router)
     app.include_router(health.router)

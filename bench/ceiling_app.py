@@ -8,9 +8,9 @@ file under ``BENCH_SINK_DIR`` (the same disk as the service's data dir) and answ
 POST and no auth or database: the small-request ceiling for INIT and STATUS.
 
 Both set glibc's malloc thresholds at start-up exactly as the service does
-(``app.tuning.tune_malloc``), and ``bare`` also freezes its start-up objects out of the
-cyclic GC (``app.tuning.tune_gc``): the ceiling must run with what the service gets for
-free.
+(``app.infra.tuning.tune_malloc``, docs/perf/malloc-thresholds.md), and ``bare`` also
+freezes its start-up objects out of the cyclic GC (``app.infra.tuning.tune_gc``,
+docs/perf/gc-freeze.md): the ceiling must run with what the service gets for free.
 """
 
 from __future__ import annotations

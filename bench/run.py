@@ -139,9 +139,10 @@ class Bench:
         self.bare = self._add(
             servers.start("bare", "bench.ceiling_app:bare", workers=w, env=env, log_dir=logs)
         )
-        self.service = self._add(servers.start("service", "app.main:create_app", factory=True,
-                                               workers=w, env=service_env, log_dir=logs,
-                                               ready_path="/healthz"))  # fmt: skip
+        # app.serve: the service as `mediastudio serve` runs it, process tuning included.
+        self.service = self._add(servers.start("service", "app.serve:create_served_app",
+                                               factory=True, workers=w, env=service_env,
+                                               log_dir=logs, ready_path="/healthz"))  # fmt: skip
         self.sink_mon, self.bare_mon, self.service_mon = self.monitors
         for server in self.servers:
             print(f"  {server.name}: pid {server.proc.pid} on 127.0.0.1:{server.port}")
@@ -151,7 +152,7 @@ class Bench:
         phases left dirty and, unless ``--keep-caches``, drop the clean page cache
         (needs root; where refused, the JSON says so), then read the phase's request
         bodies back in, so the client sends them from memory as before. On this VM,
-        writes into new page cache slow down by ~2x once a few GB are cached (issue #6),
+        writes into new page cache slow down by ~2x once a few GB are cached (bench/README.md),
         which would penalize whichever server keeps its data (the service) and not the
         sink, which rewrites the same 64 files."""
         os.sync()

@@ -7,9 +7,10 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 
 import pytest
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import Table, bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,7 +26,7 @@ from app.uploads.policy import UploadPolicy
 from app.uploads.protocol import MediaCategory, UploadState
 from tests.conftest import Env, User
 
-_ACCOUNTS = Account.__table__
+_ACCOUNTS = cast(Table, Account.__table__)
 _NAMES = Prepared(select(_ACCOUNTS.c.screen_name).where(_ACCOUNTS.c.id == bindparam("id")))
 
 
@@ -84,29 +85,21 @@ async def test_a_write_waits_for_another_process_without_blocking_the_loop(
     statements = Statements(sqlite_engine)
     other = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
-    ticks = 0
 
-    async def ticker() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.005)
-            ticks += 1
-
-    ticking = asyncio.create_task(ticker())
     writing = asyncio.create_task(_add_account(statements, 1))
-    await asyncio.sleep(0.3)
+    for _ in range(200):  # the write starts, meets the lock; the loop turns 200 times
+        await asyncio.sleep(0)
     waited = not writing.done()
-    ticks_while_locked = ticks
     other.execute("COMMIT")
     await asyncio.wait_for(writing, 5)
-    ticking.cancel()
     other.close()
 
     async with statements.transaction(write=False) as transaction:
         row = await transaction.one(_NAMES, {"id": 1})
     await statements.close()
-    assert waited  # the lock was really held ...
-    assert ticks_while_locked >= 20  # ... and the loop ran on meanwhile
+    # 200 turns of the loop went by and the write was still waiting: it waited without
+    # blocking the loop (a blocking wait would have ended, done, before the first turn).
+    assert waited
     assert row is not None
     assert row.screen_name == "u1"
 
@@ -116,16 +109,22 @@ async def test_writers_of_one_process_take_turns(sqlite_engine: AsyncEngine) -> 
     sessions = make_sessionmaker(sqlite_engine)
     order: list[str] = []
 
+    holds_lock, statement_started = asyncio.Event(), asyncio.Event()
+
     async def slow_session_writer() -> None:
         async with sessions() as session:
             await session.execute(text("UPDATE accounts SET screen_name = 'x1' WHERE id = 1"))
             order.append("session holds the lock")
-            await asyncio.sleep(0.1)  # other coroutines run while the lock is held
+            holds_lock.set()
+            await statement_started.wait()  # the other writer runs while the lock is held
+            for _ in range(10):
+                await asyncio.sleep(0)
             await session.commit()
             order.append("session committed")
 
     async def statement_writer() -> None:
-        await asyncio.sleep(0.02)
+        await holds_lock.wait()
+        statement_started.set()
         await _add_account(statements, 2)
         order.append("statement committed")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -26,21 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import _truncate
 from tests.fixtures import media
+from tests.fixtures.live import PortTaken, free_port, wait_until_serving
 from tests.fixtures.protocol import MIB, URL, segments
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Server:
     def __init__(self, data_dir: Path, database_url: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
@@ -49,22 +43,34 @@ class Server:
             "MEDIASTUDIO_WORKER__IN_PROCESS": "false",
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.log = data_dir.parent / "server.log"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [str(BIN / "mediastudio"), "serve", "--port", str(self.port), "--workers", "2"],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        for _ in range(5):  # another run on this machine may take the port first
             try:
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return
+                self._start_once()
+                return
+            except PortTaken:
+                self.port = free_port()
+                self.base = f"http://127.0.0.1:{self.port}"
+        raise RuntimeError("no free port after 5 tries")
+
+    def _start_once(self) -> None:
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [str(BIN / "mediastudio"), "serve", "--port", str(self.port), "--workers", "2"],
+                env=self.env,
+                stdout=log,
+                stderr=log,
+            )
+
+        def healthy() -> bool:
+            try:
+                return httpx.get(self.base + "/healthz", timeout=1).status_code == 200
             except httpx.HTTPError:
-                time.sleep(0.2)
-        raise RuntimeError("server did not start")
+                return False
+
+        wait_until_serving(self.process, self.log, healthy)
 
     def user(self, name: str) -> dict[str, str]:
         out = subprocess.run(

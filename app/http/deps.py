@@ -174,8 +174,8 @@ CurrentUser = Annotated[int, Depends(get_current_user)]
 async def solve_by_hand(request: Request) -> tuple[int, AppContext, Callable[[], datetime]]:
     """``CurrentUser``, ``ContextDep`` and ``ClockDep`` for the two hottest routes
     (v1.1 upload and STATUS), which declare no dependencies: FastAPI's solving costs
-    about 80 us per request for these three (issue #6). Overrides of ``get_clock`` in
-    ``app.dependency_overrides`` still apply."""
+    about 80 us per request for these three (docs/perf/solve-by-hand.md). Overrides of
+    ``get_clock`` in ``app.dependency_overrides`` still apply."""
     user = await get_current_user(request)
     provider = request.app.dependency_overrides.get(get_clock, get_clock)
     return user, context_of(request), await provider()

@@ -3,7 +3,7 @@
 aiosqlite runs every cursor call (open, execute, fetch, close) as a hand-off to a
 per-connection thread and back, about 30 us each; SQLAlchemy makes four of them per
 statement, so a one-row read in its own session costs ~600 us of CPU against ~120 us for
-the same work synchronously (measured, see issue #6). SQLite statements on a small,
+the same work synchronously (docs/perf/sqlite-inloop.md). SQLite statements on a small,
 cached database take microseconds, so this connection runs them where they are awaited.
 
 What the thread was protecting against is handled here instead:

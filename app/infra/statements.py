@@ -4,8 +4,8 @@ machinery as the driver allows.
 INIT, STATUS and APPEND's record step run thousands of times per second; through an
 ``AsyncSession`` each costs several hundred microseconds of CPU in SQLAlchemy's
 per-execution work (session and pool bookkeeping, greenlet switches, cache keys), far
-more than the statement itself (issue #6 has the profile). Here a statement is written
-once as ordinary Core, compiled once per dialect, and then:
+more than the statement itself (docs/perf/statements-and-group-commit.md). Here a
+statement is written once as ordinary Core, compiled once per dialect, and then:
 
 * on SQLite (the embedded default), executed directly on an in-loop driver connection
   (``app.sqlite_inloop``) from a small pool of this process, with SQLAlchemy's own

@@ -9,14 +9,13 @@ server trusts 127.0.0.1 as a proxy. The in-process worker runs, so processing fi
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,15 +26,10 @@ import trustme
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import _truncate
+from tests.fixtures.live import PortTaken, free_port, wait_until_serving
 
 BIN = Path(sys.executable).parent
 COMPAT = Path(__file__).resolve().parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -61,10 +55,9 @@ class LiveServer:
         trusted_proxies: list[str] | None = None,
         ca: Path | None = None,
     ) -> None:
-        self.port = free_port()
-        self.host = f"127.0.0.1:{self.port}"
-        self.base = f"{'https' if tls else 'http'}://{self.host}"
         self.tls = tls
+        self._use_port(free_port())
+        self.started_before = False
         self.ca = ca
         self.env = {
             **os.environ,
@@ -75,9 +68,28 @@ class LiveServer:
             "MEDIASTUDIO_OAUTH__TRUSTED_PROXIES": json.dumps(trusted_proxies or []),
         }
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = data_dir.parent / f"server-{self.port}.log"
+        self.log = data_dir.parent / "server.log"
 
     def start(self) -> None:
+        """Start the server; a first start moves to another port if another test run
+        took this one meanwhile (a restart keeps its port: clients resume against it)."""
+        for _ in range(5):
+            try:
+                self._start_once()
+                self.started_before = True
+                return
+            except PortTaken:
+                if self.started_before:
+                    raise
+                self._use_port(free_port())
+        raise RuntimeError("no free port after 5 tries")
+
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.host = f"127.0.0.1:{self.port}"
+        self.base = f"{'https' if self.tls else 'http'}://{self.host}"
+
+    def _start_once(self) -> None:
         args = [str(BIN / "uvicorn"), "app.main:create_app", "--factory", "--no-proxy-headers"]
         args += ["--timeout-graceful-shutdown", "3"]
         args += ["--host", "127.0.0.1", "--port", str(self.port)]
@@ -86,16 +98,19 @@ class LiveServer:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(args, env=self.env, stdout=log, stderr=log)
-        deadline = time.monotonic() + 60
         with httpx.Client(verify=self.ssl_context(), timeout=1) as client:
-            while time.monotonic() < deadline:
+
+            def healthy() -> bool:
                 try:
-                    if client.get(f"{self.base}/healthz").status_code == 200:
-                        return
+                    return client.get(f"{self.base}/healthz").status_code == 200
                 except httpx.HTTPError:
-                    time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")
+                    return False
+
+            try:
+                wait_until_serving(self.process, self.log, healthy)
+            except RuntimeError:
+                self.stop()
+                raise
 
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.ca) if self.ca else None)
@@ -173,8 +188,12 @@ def node_modules() -> Path:
         pytest.skip("node/npm not installed")
     installed = COMPAT / "node_modules" / "twitter-api-v2" / "package.json"
     lock = COMPAT / "package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=COMPAT, check=True
-        )
+    # Two runs in one checkout would otherwise both `npm ci`, each deleting the other's
+    # node_modules; npm's own download cache (~/.npm) is safe to share.
+    with (COMPAT / "node_modules.lock").open("w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+            subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=COMPAT, check=True
+            )
     return COMPAT / "node_modules"

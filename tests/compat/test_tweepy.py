@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import tweepy
@@ -105,12 +104,19 @@ class _Redirect(HTTPAdapter):
         super().__init__()
         self.server, self.ca = server, ca
 
-    def send(self, request: PreparedRequest, **kwargs: Any) -> Response:
+    def send(
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> Response:
         url = request.url or ""
         request.headers["Host"] = "api.twitter.com"
         request.url = url.replace("https://api.twitter.com", self.server.base, 1)
-        kwargs["verify"] = str(self.ca)
-        return super().send(request, **kwargs)
+        return super().send(request, stream, timeout, str(self.ca), cert, proxies)
 
 
 @pytest.mark.parametrize("scheme", ["oauth1", "bearer"])

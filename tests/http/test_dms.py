@@ -135,7 +135,7 @@ class TestDirectMessages:
         async def clock():  # type: ignore[no-untyped-def]
             return lambda: later
 
-        env.app.dependency_overrides[get_clock] = clock  # type: ignore[attr-defined]
+        env.app.dependency_overrides[get_clock] = clock
         response = await env.client.post(
             NEW, json=_event(bob.id, "x", media_id), headers=alice.headers
         )

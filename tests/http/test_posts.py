@@ -126,7 +126,7 @@ class TestAttachmentMatrix:
         async def clock():  # type: ignore[no-untyped-def]
             return lambda: later
 
-        env.app.dependency_overrides[get_clock] = clock  # type: ignore[attr-defined]
+        env.app.dependency_overrides[get_clock] = clock
         response = await post_status(env.client, alice.headers, "stale", photos[:1])
 
         assert _code(response) == 324

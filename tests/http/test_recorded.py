@@ -1,4 +1,5 @@
-"""Replay real Twitter exchanges recorded by tweepy's test suite (shared/fixtures).
+"""Replay real Twitter exchanges recorded by tweepy's test suite
+(tests/fixtures/twitter-recorded: origin and licence in its README).
 
 Each recorded upload request is sent as recorded (same body bytes, same Content-Type and
 boundary), with the recorded media ids swapped for ours; the status code and the set of
@@ -8,7 +9,6 @@ response keys must match what Twitter answered.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +17,7 @@ import yaml
 
 from tests.conftest import Env, User
 
-# shared/ sits beside the checkout (in CI too); MEDIASTUDIO_SHARED_DIR may point elsewhere.
-SHARED = Path(
-    os.environ.get("MEDIASTUDIO_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared")
-)
-RECORDED = SHARED / "fixtures" / "twitter-recorded"
+RECORDED = Path(__file__).resolve().parent.parent / "fixtures" / "twitter-recorded"
 CASSETTES = [
     "testmediauploadmp4.yaml",
     "testvideoupload-tweet_video-2020.yaml",
@@ -31,12 +27,7 @@ CASSETTES = [
 
 
 def _interactions(name: str) -> list[dict[str, Any]]:
-    path = RECORDED / name
-    if not path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{path} is not there: CI must replay the recorded exchanges")
-        pytest.skip(f"{path} is not there")
-    with path.open() as handle:
+    with (RECORDED / name).open() as handle:
         return [
             i
             for i in yaml.safe_load(handle)["interactions"]

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.models import MediaSegment
 from tests.conftest import Env, User
+from tests.fixtures.disk import disk
 from tests.fixtures.protocol import MIB, URL, append, finalize, init, segments, status
 
 
@@ -53,7 +54,7 @@ class TestAppend:
 
         assert done.status_code == 201
         assert done.json()["size"] == len(data)
-        blob = env.state.store.blob_path(media_id).read_bytes()
+        blob = disk(env).blob_path(media_id).read_bytes()
         assert hashlib.sha256(blob).hexdigest() == hashlib.sha256(data).hexdigest()
 
     async def test_concurrent_appends_of_one_upload_all_land(
@@ -70,7 +71,7 @@ class TestAppend:
 
         assert [r.status_code for r in results] == [204] * len(parts)
         assert done.status_code == 201
-        assert env.state.store.blob_path(media_id).read_bytes() == data
+        assert disk(env).blob_path(media_id).read_bytes() == data
 
     async def test_resending_an_index_replaces_it(
         self, env: Env, alice: User, mp4_file: Path
@@ -253,7 +254,7 @@ class TestAppendEncodings:
 
         assert response.status_code == 204
         assert done.status_code == 201
-        assert env.state.store.blob_path(media_id).read_bytes() == data
+        assert disk(env).blob_path(media_id).read_bytes() == data
 
     async def test_invalid_base64_is_a_400(self, env: Env, alice: User, mp4_file: Path) -> None:
         media_id = await _open(env, alice, mp4_file.read_bytes())
@@ -297,7 +298,7 @@ class TestMultipartQuirks:
 
         assert await self._post_raw(env, alice, body, "----twitterapiv2") == 204
         assert (await finalize(env.client, alice.headers, media_id)).status_code == 201
-        assert env.state.store.blob_path(media_id).read_bytes() == data
+        assert disk(env).blob_path(media_id).read_bytes() == data
 
     async def test_quoted_filename_and_no_crlf_after_closing_boundary(
         self, env: Env, alice: User, mp4_file: Path

@@ -10,6 +10,7 @@ from app.core.clock import utcnow
 from app.http.deps import get_clock
 from app.jobs.runner import Runner
 from tests.conftest import Env, User
+from tests.fixtures.disk import disk
 from tests.fixtures.protocol import MIB, URL, append, finalize, init, segments, status, upload_file
 
 
@@ -112,7 +113,7 @@ class TestFinalize:
 
         assert response.status_code == 400
         assert response.json()["request"] == URL
-        assert not env.state.store.blob_path(media_id).exists()
+        assert not disk(env).blob_path(media_id).exists()
 
     async def test_gif_declared_as_png_is_stopped_at_segment_zero(
         self, env: Env, alice: User, gif_file: Path
@@ -164,7 +165,7 @@ class TestFinalize:
 
         assert done.status_code == 200
         assert done.json()["size"] == len(data)
-        blob = env.state.store.blob_path(media_id)
+        blob = disk(env).blob_path(media_id)
         assert blob.stat().st_size == len(data)
         assert hashlib.sha256(blob.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
 
@@ -231,7 +232,7 @@ class TestExpiry:
         async def clock():  # type: ignore[no-untyped-def]
             return lambda: later
 
-        env.app.dependency_overrides[get_clock] = clock  # type: ignore[attr-defined]
+        env.app.dependency_overrides[get_clock] = clock
         appended = await append(env.client, alice.headers, media_id, 0, data)
         finalized = await finalize(env.client, alice.headers, media_id)
         polled = await status(env.client, alice.headers, media_id)

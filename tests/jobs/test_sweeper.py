@@ -9,6 +9,7 @@ from app.core.clock import utcnow
 from app.jobs.sweeper import sweep_once
 from app.models import Media
 from tests.conftest import Env, User
+from tests.fixtures.disk import disk
 from tests.fixtures.protocol import append, init, segments, status, upload_file
 
 
@@ -27,7 +28,7 @@ class TestSweeper:
         )
         media_id = started.json()["media_id_string"]
         await append(env.client, alice.headers, media_id, 0, segments(data, 20_000)[0])
-        media_dir = env.state.store.blob_path(media_id).parent
+        media_dir = disk(env).blob_path(media_id).parent
         assert any(media_dir.iterdir())
 
         removed = await sweep_once(
@@ -53,4 +54,4 @@ class TestSweeper:
 
         assert kept == 0
         assert removed == 1
-        assert not env.state.store.blob_path(body["media_id_string"]).exists()
+        assert not disk(env).blob_path(body["media_id_string"]).exists()

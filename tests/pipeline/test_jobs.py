@@ -9,11 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import psutil
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from app.core.clock import utcnow
 from app.models import Job, JobState
 from tests.conftest import Env, User
+from tests.fixtures.disk import disk
 from tests.fixtures.protocol import status, upload_file
 from tests.pipeline.conftest import runner
 
@@ -28,7 +30,7 @@ async def only_job(env: Env) -> Job:
 def block_variants_dir(env: Env, media_id: str) -> Path:
     """Put a file where the variants directory goes: every write below it fails, as on
     a broken disk."""
-    blocker: Path = env.state.store.variants_dir(media_id)
+    blocker: Path = disk(env).variants_dir(media_id)
     blocker.write_bytes(b"")
     return blocker
 
@@ -82,19 +84,30 @@ class TestProgress:
         )
         media_id = body["media_id_string"]
         seen: list[tuple[str, int | None]] = []
-        finished = asyncio.Event()
+        finished, committed = asyncio.Event(), asyncio.Event()
+
+        def on_commit(_: Session) -> None:  # the runner committed: state or progress moved
+            committed.set()
 
         async def poll() -> None:
-            while not finished.is_set():
+            while True:
+                await committed.wait()
+                committed.clear()
+                if finished.is_set():
+                    return
                 info = (await status(env.client, alice.headers, media_id)).json()
                 processing = info["processing_info"]
                 seen.append((processing["state"], processing.get("progress_percent")))
-                await asyncio.sleep(0.02)
 
-        poller = asyncio.create_task(poll())
-        await runner(env).run_once()
-        finished.set()
-        await poller
+        event.listen(Session, "after_commit", on_commit)
+        try:
+            poller = asyncio.create_task(poll())
+            await runner(env).run_once()
+            finished.set()
+            committed.set()
+            await poller
+        finally:
+            event.remove(Session, "after_commit", on_commit)
 
         final = (await status(env.client, alice.headers, media_id)).json()["processing_info"]
         assert final == {"state": "succeeded", "progress_percent": 100}
@@ -174,7 +187,7 @@ class TestCrashedWorker:
         assert info["processing_info"] == {"state": "succeeded", "progress_percent": 100}
         job = await only_job(env)
         assert (job.state, job.attempts, job.worker) == (JobState.DONE, 2, later.worker_id)
-        variants = env.state.store.variants_dir(body["media_id_string"])
+        variants = disk(env).variants_dir(body["media_id_string"])
         assert sorted(p.name for p in variants.iterdir()) == ["pl", "preview.jpg", "vid"]
 
 

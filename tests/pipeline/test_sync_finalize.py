@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.models import Job, JobState, Media
 from tests.conftest import Env, User
+from tests.fixtures.disk import disk
 from tests.fixtures.protocol import append, finalize, init, status, upload_file
 from tests.pipeline.conftest import media_object
 
@@ -61,7 +62,7 @@ class TestSynchronousFinalize:
             "name": "UnsupportedMedia",
             "message": "Duration too long, maximum:140000, actual:150000",
         }
-        assert not env.state.store.blob_path(media_id).exists()
+        assert not disk(env).blob_path(media_id).exists()
         async with env.state.sessions() as session:
             media = await session.get(Media, int(media_id))
         assert media is not None

@@ -5,6 +5,7 @@ from urllib.parse import urljoin
 
 from app.processing.probe import probe
 from tests.conftest import Env, User
+from tests.fixtures.disk import disk
 from tests.fixtures.protocol import status, upload_file
 from tests.pipeline.conftest import decode_errors, media_object, runner
 
@@ -113,4 +114,4 @@ class TestVideoPipeline:
 
         await runner(env).run_once()
 
-        assert not env.state.store.variants_dir(body["media_id_string"]).exists()
+        assert not disk(env).variants_dir(body["media_id_string"]).exists()

@@ -1,0 +1,45 @@
+"""The app ``mediastudio serve`` runs: ``create_app`` plus the process tuning of
+``app/infra/tuning.py``, applied in each server process.
+
+``uvicorn app.serve:create_served_app --factory`` gets the same. This module stays apart
+from ``app/cli.py`` so the served process does not import the CLI's libraries (typer,
+click: ~2 MiB and ~3,600 objects more on its heap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from app.config import Settings, get_settings
+from app.infra.tuning import tune_gc, tune_malloc
+from app.main import create_app
+
+__all__ = ["create_served_app"]
+
+
+def create_served_app(settings: Settings | None = None) -> object:
+    """``create_app`` with glibc's malloc thresholds set before start-up and the start-up
+    heap frozen out of the cyclic GC once start-up is done (``MEDIASTUDIO_TUNE_MALLOC``,
+    ``MEDIASTUDIO_TUNE_GC``; docs/perf/malloc-thresholds.md, docs/perf/gc-freeze.md).
+
+    Both change the whole process, so ``create_app`` itself never applies them: tests,
+    embedders and ``uvicorn app.main:create_app --factory`` keep the interpreter's
+    defaults.
+    """
+    settings = settings or get_settings()
+    served = create_app(settings)
+    start_up = served.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(asgi_app: Any) -> AsyncIterator[Any]:
+        if settings.tune_malloc:
+            tune_malloc()
+        async with start_up(asgi_app) as state:
+            if settings.tune_gc:
+                tune_gc()
+            yield state
+
+    served.router.lifespan_context = lifespan
+    return served

@@ -115,7 +115,9 @@ async def test_a_failed_index_less_append_leaves_its_index_to_the_retry(
     assert retry.status_code == 200, retry.text
     assert finalized.status_code == 200, finalized.text
     assert finalized.json()["data"]["size"] == len(data)
-    assert env.state.store.blob_path(media_id).read_bytes() == data
+    store = env.state.store
+    assert isinstance(store, FilesystemStore)
+    assert store.blob_path(media_id).read_bytes() == data
 
 
 async def test_an_index_less_append_after_finalize_is_refused(

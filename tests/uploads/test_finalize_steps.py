@@ -33,9 +33,14 @@ class HeldStore(FilesystemStore):
         return await super().assemble(key, order)
 
 
-def _hold(env: Env) -> HeldStore:
+def _files(env: Env) -> FilesystemStore:
     store = env.state.store
     assert isinstance(store, FilesystemStore)
+    return store
+
+
+def _hold(env: Env) -> HeldStore:
+    store = _files(env)
     held = HeldStore(store.root)
     env.state.store = held
     return held
@@ -154,13 +159,13 @@ class TestCrashBetweenSteps:
         async def clock():  # type: ignore[no-untyped-def]
             return lambda: later
 
-        env.app.dependency_overrides[get_clock] = clock  # type: ignore[attr-defined]
+        env.app.dependency_overrides[get_clock] = clock
         finalized = await finalize(env.client, alice.headers, media_id)
 
         assert refused.status_code == 400
         assert finalized.status_code == 201, finalized.text
         assert finalized.json()["size"] == len(data)
-        assert env.state.store.blob_path(media_id).read_bytes() == data
+        assert _files(env).blob_path(media_id).read_bytes() == data
 
     async def test_the_sweeper_reclaims_an_upload_whose_finalize_died(
         self, env: Env, alice: User, jpeg_file: Path
@@ -175,14 +180,14 @@ class TestCrashBetweenSteps:
 
         assert removed == 1
         assert (await finalize(env.client, alice.headers, media_id)).status_code == 400
-        assert not env.state.store.blob_path(media_id).parent.exists()
+        assert not _files(env).blob_path(media_id).parent.exists()
 
     async def test_a_failed_assembly_gives_the_lease_back(
         self, env: Env, alice: User, jpeg_file: Path
     ) -> None:
         data = jpeg_file.read_bytes()
         media_id = await _appended(env, alice, data, media_type="image/jpeg")
-        store = env.state.store
+        store = _files(env)
         segment = store._dir(media_id) / "seg-001"
         kept = segment.read_bytes()
         segment.unlink()  # storage lost a segment the database recorded

@@ -4,6 +4,7 @@ began, one assembly however many FINALIZEs arrive, and a crashed one taken over.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -200,3 +201,20 @@ class TestCrashBetweenSteps:
         assert lost.json()["missing_segments"] == [1]
         assert again.status_code == 201, again.text
         assert again.json()["size"] == len(data)
+
+    async def test_finalize_waits_for_another_process_lease_then_takes_over(
+        self, env: Env, alice: User, jpeg_file: Path
+    ) -> None:
+        data = jpeg_file.read_bytes()
+        media_id = await _appended(env, alice, data, media_type="image/jpeg")
+        # Another process's FINALIZE: its lease is live, and nothing in this process
+        # runs it, so this FINALIZE looks at the lease again until it lapses.
+        env.state.policy = dataclasses.replace(
+            env.state.policy, job_lease=timedelta(milliseconds=300)
+        )
+        await self._claimed_then_died(env, alice, media_id)
+
+        finalized = await finalize(env.client, alice.headers, media_id)
+
+        assert finalized.status_code == 201, finalized.text
+        assert _files(env).blob_path(media_id).read_bytes() == data

@@ -61,15 +61,16 @@ SCHEMAS_ALLOWED: dict[str, str] = {}
 WEB_ALLOWED = ("app.http", "app.main")
 # The compiled hot statements: one write path per table.
 STATEMENTS_ALLOWED = ("app.infra", "app.uploads.queries")
-# TODO(layout): modules that still reach the compiled statements directly; the uploads
-# queries module takes their SQL over. Must end empty.
+# app.main builds the one ``Statements`` object and app.context/app.http.deps carry it to
+# the upload use cases (typed as ``app.uploads.queries.Statements``); none runs SQL.
 STATEMENTS_PENDING = (
     "app.context",
     "app.http.deps",
     "app.main",
-    "app.uploads.append",
-    "app.uploads.service",
 )
+# The only writer of the upload tables (STYLE.md §1, one write path per table).
+MEDIA_WRITER = "app.uploads.queries"
+MEDIA_MODELS = ("Media", "MediaSegment", "MediaSegmentReservation")
 
 
 def _module_name(path: Path) -> str:
@@ -308,3 +309,102 @@ def test_only_infra_uses_the_in_loop_sqlite_driver() -> None:
     ]
 
     assert violations == []
+
+
+def _media_columns() -> frozenset[str]:
+    from app.models import Media
+
+    return frozenset(column.key for column in Media.__table__.columns)
+
+
+def _media_writes(tree: ast.AST, columns: frozenset[str]) -> list[str]:
+    """Writes of the upload tables in ``tree``: ``insert/update/delete(Media...)``,
+    ``Media.__table__`` handed to anything, ``Media(...)`` / ``MediaSegment(...)`` built,
+    and assignments of a Media column to an attribute of a name that holds a media
+    (``media``, ``item``, ``subtitle``, ``video``, ``upload`` and their plurals)."""
+    found: list[str] = []
+    holders = ("media", "item", "subtitle", "video", "upload")
+
+    def is_model(node: ast.AST) -> bool:
+        return (isinstance(node, ast.Name) and node.id in MEDIA_MODELS) or (
+            isinstance(node, ast.Attribute)
+            and node.attr == "__table__"
+            and isinstance(node.value, ast.Name)
+            and node.value.id in MEDIA_MODELS
+        )
+
+    def targets(node: ast.AST) -> list[ast.AST]:
+        if isinstance(node, ast.Assign):
+            return [t for target in node.targets for t in _flatten(target)]
+        if isinstance(node, ast.AugAssign | ast.AnnAssign):
+            return list(_flatten(node.target))
+        return []
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else None
+            if isinstance(node.func, ast.Attribute):
+                name = node.func.attr
+            if name in ("insert", "update", "delete") and node.args and is_model(node.args[0]):
+                found.append(f"line {node.lineno}: {name}({ast.unparse(node.args[0])})")
+            if name in MEDIA_MODELS:
+                found.append(f"line {node.lineno}: {name}(...)")
+            if name == "setattr" and node.args and _holds_media(node.args[0], holders):
+                found.append(f"line {node.lineno}: setattr on a media")
+        for target in targets(node):
+            if (
+                isinstance(target, ast.Attribute)
+                and target.attr in columns
+                and _holds_media(target.value, holders)
+            ):
+                found.append(f"line {target.lineno}: {ast.unparse(target)} = ...")
+    return found
+
+
+def _flatten(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, ast.Tuple | ast.List):
+        return [t for element in node.elts for t in _flatten(element)]
+    return [node]
+
+
+def _holds_media(node: ast.AST, holders: tuple[str, ...]) -> bool:
+    return isinstance(node, ast.Name) and any(h in node.id.lower() for h in holders)
+
+
+def test_only_uploads_queries_writes_the_upload_tables() -> None:
+    columns = _media_columns()
+    violations = [
+        f"{module} {write}"
+        for module, path in _modules()
+        if module != MEDIA_WRITER and not module.startswith("app.models")
+        for write in _media_writes(ast.parse(path.read_text()), columns)
+    ]
+
+    assert violations == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "await session.execute(update(Media).where(Media.id == 1).values(is_used=True))",
+        "await session.execute(delete(Media).where(Media.id == 1))",
+        "statement = insert(MediaSegment.__table__)",
+        "session.add(Media(id=1))",
+        "media.is_used = True",
+        "item.state, item.progress_percent = state, 0",
+        "video.alt_text += 'x'",
+    ],
+)
+def test_the_upload_tables_check_sees_a_write(source: str) -> None:
+    assert _media_writes(ast.parse(source), _media_columns()) != []
+
+
+def test_the_upload_tables_check_lets_reads_and_other_tables_be() -> None:
+    source = (
+        "rows = await session.scalars(select(Media).where(Media.id == 1))\n"
+        "job.state = JobState.DONE\n"
+        "media_id = media.id\n"
+        "await session.execute(delete(MediaVariant).where(MediaVariant.media_id == 1))\n"
+    )
+
+    assert _media_writes(ast.parse(source), _media_columns()) == []

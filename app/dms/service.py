@@ -12,6 +12,7 @@ from app.core import errors
 from app.core.ids import IdGenerator
 from app.models import Account, DirectMessage, Media
 from app.posts.service import AttachedMedia, load_attachable_media, lookup_media
+from app.uploads import queries
 
 __all__ = ["DM_MEDIA_MAX_AGE", "DmView", "get_dm", "send_dm"]
 
@@ -76,7 +77,7 @@ async def send_dm(
             session, user_id=sender_id, media_ids=[media_id], now=now
         )
         await _check_dm_media(session, media, sender_id=sender_id, now=now)
-        media.is_used = True
+        queries.mark_used(media)
         attached = media.media_key
     message = DirectMessage(
         id=ids.next_id(),

@@ -200,7 +200,6 @@ async def run(
             now=now,
         )
     if isinstance(command, Append):
-        assert command.index is not None, "resolve a missing index before running APPEND"
         return await appends.append_segment(
             context.statements,
             context.store,

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import errors
 from app.models import Media
+from app.uploads import queries
 
 __all__ = ["MAX_ALT_TEXT", "set_alt_text"]
 
@@ -25,6 +26,6 @@ async def set_alt_text(
         raise errors.MediaIdNotFound()
     if not media.is_used and media.expires_at <= now:
         raise errors.UploadExpired(media_id)
-    media.alt_text = text or None
+    queries.set_alt_text(media, text or None)
     await session.commit()
     return text

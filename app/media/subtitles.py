@@ -28,6 +28,7 @@ from app.processing.hls_subtitles import (
 )
 from app.processing.subtitles import parse_subtitles
 from app.storage import ObjectStore, StorageNotFound, keys
+from app.uploads import queries
 from app.uploads.protocol import MediaKind, UploadState
 
 __all__ = ["SubtitleInfo", "attach_subtitles", "detach_subtitles", "list_subtitles"]
@@ -141,7 +142,7 @@ async def attach_subtitles(
         )  # fmt: skip
     else:
         row.subtitle_id, row.display_name = subtitle.id, display_name or language
-    subtitle.is_used = True
+    queries.mark_used(subtitle)
     await session.flush()
     tracks = await list_subtitles(session, video.id)
     await _rewrite_master(store, video.id, tracks)

@@ -7,7 +7,7 @@ from app.models.account import AccessToken, Account, BearerToken, ClientApp
 from app.models.auth import OAuthNonce, RateLimitWindow
 from app.models.base import Base
 from app.models.job import Job, JobState
-from app.models.media import Media, MediaOwner, MediaSegment
+from app.models.media import Media, MediaOwner, MediaSegment, MediaSegmentReservation
 from app.models.post import DirectMessage, MediaSubtitle, Post, PostMedia
 from app.models.variant import MediaVariant, VariantKind
 
@@ -23,6 +23,7 @@ __all__ = [
     "Media",
     "MediaOwner",
     "MediaSegment",
+    "MediaSegmentReservation",
     "MediaSubtitle",
     "MediaVariant",
     "OAuthNonce",

@@ -53,6 +53,9 @@ class Media(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Set by FINALIZE's first step: APPENDs are refused from then on, and the FINALIZE
+    # that set it owns the assembly until then; a later FINALIZE takes a lapsed one over.
+    finalizing_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     segments: Mapped[list[MediaSegment]] = relationship(
         back_populates="media", lazy="raise", cascade="all, delete-orphan"
@@ -85,3 +88,17 @@ class MediaOwner(Base):
         ForeignKey("media.id", ondelete="CASCADE"), primary_key=True
     )
     account_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class MediaSegmentReservation(Base):
+    """A segment index handed to an index-less APPEND (v2) before its bytes stream, so
+    concurrent ones get distinct indexes; removed when the segment is recorded or the
+    APPEND fails, ignored once ``reserved_until`` has passed (its process died)."""
+
+    __tablename__ = "media_segment_reservations"
+
+    media_id: Mapped[int] = mapped_column(
+        ForeignKey("media.id", ondelete="CASCADE"), primary_key=True
+    )
+    segment_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reserved_until: Mapped[datetime] = mapped_column(UTCDateTime)

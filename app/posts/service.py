@@ -15,6 +15,7 @@ from app.core import errors
 from app.core.ids import IdGenerator
 from app.media.views import MediaView, VariantView, media_view, variant_view
 from app.models import Account, Media, MediaVariant, Post, PostMedia
+from app.uploads import queries
 from app.uploads.protocol import MediaKind, UploadState
 
 __all__ = [
@@ -144,7 +145,7 @@ async def create_post(
     await session.flush()
     for position, item in enumerate(media):
         session.add(PostMedia(post_id=post.id, position=position, media_id=item.id))
-        item.is_used = True
+        queries.mark_used(item)
     await session.commit()
     views = await get_posts(session, [post.id], now=now)
     return views[0]

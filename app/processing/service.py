@@ -10,13 +10,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Media, MediaVariant
 from app.processing import pipeline
 from app.processing.errors import InternalError, InvalidMedia, ProcessingError, UnsupportedMedia
 from app.storage import ObjectStore, StorageNotFound, keys
+from app.uploads import queries
 from app.uploads.policy import UploadPolicy
 from app.uploads.protocol import MediaKind, UploadState
 
@@ -41,7 +42,7 @@ async def _start(sessions: async_sessionmaker[AsyncSession], media_id: int) -> _
         media = await session.get(Media, media_id, with_for_update=True)
         if media is None or media.state in _TERMINAL:
             return None
-        media.state, media.progress_percent = UploadState.IN_PROGRESS, 0
+        queries.mark_processing(media)
         work = _Work(media.kind, media.category)
         await session.commit()
         return work
@@ -59,11 +60,7 @@ class _ProgressWriter:
             return
         self._written = percent
         async with self._sessions() as session:
-            await session.execute(
-                update(Media)
-                .where(Media.id == self._media_id, Media.state == UploadState.IN_PROGRESS)
-                .values(progress_percent=percent)
-            )
+            await queries.set_progress(session, media_id=self._media_id, percent=percent)
             await session.commit()
 
 
@@ -130,11 +127,13 @@ async def _succeed(
             )
             for v in result.variants
         )
-        if result.width and result.height:
-            media.width, media.height = result.width, result.height
-        media.duration_ms = result.duration_ms
-        media.delivery_token = media.delivery_token or new_delivery_token()
-        media.state, media.progress_percent = UploadState.SUCCEEDED, 100
+        queries.mark_processed(
+            media,
+            width=result.width,
+            height=result.height,
+            duration_ms=result.duration_ms,
+            delivery_token=new_delivery_token(),
+        )
         await session.commit()
 
 
@@ -149,12 +148,7 @@ async def mark_failed(
         media = await session.get(Media, media_id, with_for_update=True)
         if media is None or media.state in _TERMINAL:
             return
-        media.state = UploadState.FAILED
-        media.error_code, media.error_name, media.error_message = (
-            error.code,
-            error.name,
-            error.message,
-        )
+        queries.mark_failed(media, code=error.code, name=error.name, message=error.message)
         await session.execute(delete(MediaVariant).where(MediaVariant.media_id == media_id))
         await session.commit()
     await store.delete_prefix(keys.variants_prefix(media_id))

@@ -2,7 +2,9 @@
 
 The hot path of every upload: one query before the bytes move (skipped for an upload this
 process has seen: what INIT fixed is cached), none while they stream, one short locked
-transaction after.
+transaction after. An index-less APPEND (v2) instead reserves the next free index in a
+short locked step before streaming, so concurrent ones get distinct indexes in the order
+they arrived. The SQL lives in ``app.uploads.queries``.
 """
 
 from __future__ import annotations
@@ -12,74 +14,17 @@ from collections import OrderedDict
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
-
-from sqlalchemy import Table, bindparam, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.core import errors
-from app.infra.statements import Prepared, Statements, Transaction
-from app.models import Media, MediaSegment
 from app.processing.sniff import SNIFF_BYTES, compatible, sniff
 from app.storage import SegmentStore, StagedSegment
 from app.storage.keys import media as storage_key
-from app.uploads import protocol
+from app.uploads import protocol, queries
 from app.uploads.policy import UploadPolicy
 from app.uploads.protocol import UploadSnapshot, UploadState
 from app.uploads.streams import capped
 
 __all__ = ["append_segment"]
-
-
-_MEDIA_TABLE = cast(Table, Media.__table__)
-_SEGMENTS_TABLE = cast(Table, MediaSegment.__table__)
-_MEDIA, _SEGMENTS = _MEDIA_TABLE.c, _SEGMENTS_TABLE.c
-
-# What an APPEND checks, in one query of plain columns: the upload's state and size, its
-# declared media type, and the bytes its other segments hold (loading every segment row
-# on each APPEND would make an upload quadratic in its segment count).
-_OTHERS = (
-    select(func.coalesce(func.sum(_SEGMENTS.size), 0))
-    .where(_SEGMENTS.media_id == _MEDIA.id, _SEGMENTS.segment_index != bindparam("index"))
-    .scalar_subquery()
-)
-_CHECK = select(
-    _MEDIA.state, _MEDIA.total_bytes, _MEDIA.expires_at, _MEDIA.media_type, _OTHERS.label("others")
-).where(_MEDIA.id == bindparam("media_id"), _MEDIA.owner_id == bindparam("owner_id"))
-_LOAD = Prepared(_CHECK)
-_LOAD_LOCKED = Prepared(_CHECK.with_for_update(of=_MEDIA_TABLE))
-
-
-def _upsert(insert: Any) -> Prepared:
-    """INSERT, or replace the row of a re-sent index, in one statement."""
-    statement = insert(_SEGMENTS_TABLE)
-    replaced = {key: statement.excluded[key] for key in ("size", "sha256", "received_at")}
-    statement = statement.on_conflict_do_update(
-        index_elements=["media_id", "segment_index"], set_=replaced
-    )
-    return Prepared(statement, columns=["media_id", "segment_index", *replaced])
-
-
-_UPSERT = {"sqlite": _upsert(sqlite_insert), "postgresql": _upsert(postgresql_insert)}
-
-
-async def _load_for_append(
-    transaction: Transaction, prepared: Prepared, *, owner_id: int, media_id: int, index: int
-) -> tuple[UploadSnapshot, str, int]:
-    row = await transaction.one(
-        prepared, {"media_id": media_id, "owner_id": owner_id, "index": index}
-    )
-    if row is None:
-        raise errors.InvalidMediaId(media_id)
-    snapshot = UploadSnapshot(
-        media_id=media_id,
-        state=row.state,
-        total_bytes=row.total_bytes,
-        segments={},
-        expires_at=row.expires_at,
-    )
-    return snapshot, row.media_type, int(row.others)
 
 
 async def _sniffed(chunks: AsyncIterable[bytes], declared: str) -> AsyncIterator[bytes]:
@@ -137,14 +82,25 @@ def _remember(media_id: int, owner_id: int, snapshot: UploadSnapshot, media_type
         _FACTS.popitem(last=False)
 
 
+@dataclass(frozen=True, slots=True)
+class _Room:
+    """What streaming a segment needs to know: the upload's size, the bytes its other
+    segments hold (0 when unknown: the record step counts them under the lock) and the
+    declared type that segment 0 is sniffed against."""
+
+    total: int
+    others: int
+    declared: str
+
+
 async def append_segment(
-    statements: Statements,
+    statements: queries.Statements,
     store: SegmentStore,
     policy: UploadPolicy,
     *,
     owner_id: int,
     media_id: int,
-    index: int,
+    index: int | None,
     chunks: AsyncIterable[bytes],
     expected_sha256: str | None,
     now: datetime,
@@ -153,33 +109,91 @@ async def append_segment(
     Returns when the upload expires (v2 answers it).
 
     Re-sending an index replaces it; a failure at any step leaves the previous segment.
-    The first check only reads: the record step re-checks under the lock.
+    The first check only reads: the record step re-checks under the lock. ``index=None``
+    means the next index, assigned under the upload's lock before the bytes stream: the
+    lowest one neither stored nor reserved by another APPEND still streaming (so a
+    failed APPEND's index goes to its retry).
     """
+    if index is None:
+        index, room, reserved = await _reserve_index(
+            statements, policy, owner_id=owner_id, media_id=media_id, now=now
+        )
+        try:
+            return await _stream_and_record(
+                statements, store, policy, room, owner_id=owner_id, media_id=media_id,
+                index=index, chunks=chunks, expected_sha256=expected_sha256, now=now,
+                reserved=True,
+            )  # fmt: skip
+        except BaseException:
+            await queries.release_reservation(
+                statements, media_id=media_id, index=index, until=reserved
+            )
+            raise
     facts = _FACTS.get(media_id)
     if facts is not None and facts.owner_id == owner_id:
         # Later segments of an upload this process has seen: what INIT fixed is cached;
         # the state and the exact room are checked by the record step, under the lock.
         protocol.check_append(facts.snapshot(media_id), index=index, now=now)
-        total, others, declared = facts.total_bytes, 0, facts.media_type
+        room = _Room(facts.total_bytes, 0, facts.media_type)
     else:
-        async with statements.transaction(write=False) as transaction:
-            snapshot, declared, others = await _load_for_append(
-                transaction, _LOAD, owner_id=owner_id, media_id=media_id, index=index
-            )
-        protocol.check_append(snapshot, index=index, now=now)
-        _remember(media_id, owner_id, snapshot, declared)
-        total = snapshot.total_bytes
-    room = total - others
+        check = await queries.append_check(
+            statements, owner_id=owner_id, media_id=media_id, index=index
+        )
+        protocol.check_append(check.snapshot, index=index, now=now)
+        _remember(media_id, owner_id, check.snapshot, check.media_type)
+        room = _Room(check.snapshot.total_bytes, check.others, check.media_type)
+    return await _stream_and_record(
+        statements, store, policy, room, owner_id=owner_id, media_id=media_id, index=index,
+        chunks=chunks, expected_sha256=expected_sha256, now=now, reserved=False,
+    )  # fmt: skip
 
+
+async def _reserve_index(
+    statements: queries.Statements,
+    policy: UploadPolicy,
+    *,
+    owner_id: int,
+    media_id: int,
+    now: datetime,
+) -> tuple[int, _Room, datetime]:
+    """The short locked step of an index-less APPEND: check the upload, take the next
+    free index. The reservation lapses after the job lease, should this process die."""
+    until = now + policy.job_lease
+    async with queries.locked_upload(
+        statements, owner_id=owner_id, media_id=media_id, index=-1
+    ) as upload:
+        protocol.check_open(upload.snapshot, now=now)
+        index = protocol.next_free_index(await upload.taken_indexes(now=now))
+        await upload.reserve(index, until=until)
+    # ``others`` counted every segment (index -1): the new index holds none yet.
+    room = _Room(upload.snapshot.total_bytes, upload.check.others, upload.check.media_type)
+    return index, room, until
+
+
+async def _stream_and_record(
+    statements: queries.Statements,
+    store: SegmentStore,
+    policy: UploadPolicy,
+    room: _Room,
+    *,
+    owner_id: int,
+    media_id: int,
+    index: int,
+    chunks: AsyncIterable[bytes],
+    expected_sha256: str | None,
+    now: datetime,
+    reserved: bool,
+) -> datetime:
+    total, left = room.total, room.total - room.others
     cap = policy.limits.segment
     stream = capped(chunks, cap, lambda _: errors.SegmentTooLarge(cap))
     stream = capped(
-        stream, room, lambda seen: errors.TotalBytesExceeded(total, total - room + seen)
+        stream, left, lambda seen: errors.TotalBytesExceeded(total, total - left + seen)
     )
     if index == 0:
-        stream = _sniffed(stream, declared)
+        stream = _sniffed(stream, room.declared)
     # SHA-256 only when the client sent one to check: STATUS computes the others on
-    # demand, so the common upload does not pay a hash pass over every byte.
+    # demand (once: it keeps them), so the common upload does not pay a hash pass.
     staged = await store.stage_segment(
         storage_key(media_id), index, stream, checksum=expected_sha256 is not None
     )
@@ -188,38 +202,36 @@ async def append_segment(
             expected_sha256.lower(), staged.sha256 or ""
         ):
             raise errors.ChecksumMismatch(expected_sha256.lower(), staged.sha256 or "")
-        return await _record_segment(statements, store, staged, owner_id=owner_id, now=now)
+        return await _record_segment(
+            statements, store, staged, owner_id=owner_id, media_id=media_id, now=now,
+            reserved=reserved,
+        )  # fmt: skip
     except BaseException:
         await store.abort_segment(staged)
         raise
 
 
 async def _record_segment(
-    statements: Statements,
+    statements: queries.Statements,
     store: SegmentStore,
     staged: StagedSegment,
     *,
     owner_id: int,
+    media_id: int,
     now: datetime,
+    reserved: bool = False,
 ) -> datetime:
-    media_id = int(staged.key)
-    async with statements.transaction(write=True) as transaction:
-        snapshot, _, others = await _load_for_append(
-            transaction, _LOAD_LOCKED, owner_id=owner_id, media_id=media_id, index=staged.index
-        )
+    async with queries.locked_upload(
+        statements, owner_id=owner_id, media_id=media_id, index=staged.index
+    ) as upload:
         # FINALIZE or a concurrent APPEND may have won the race since the first check.
-        protocol.check_append(snapshot, index=staged.index, now=now)
-        protocol.check_fits(snapshot.total_bytes, others=others, size=staged.size)
+        protocol.check_append(upload.snapshot, index=staged.index, now=now)
+        protocol.check_fits(
+            upload.snapshot.total_bytes, others=upload.check.others, size=staged.size
+        )
         await store.commit_segment(staged)
-        await transaction.execute(
-            _UPSERT[statements.dialect],
-            {
-                "media_id": media_id,
-                "segment_index": staged.index,
-                "size": staged.size,
-                "sha256": staged.sha256,
-                "received_at": now,
-            },
+        await upload.record_segment(
+            staged.index, size=staged.size, sha256=staged.sha256, now=now, reserved=reserved
         )
     await store.finalize_commit(staged)  # recorded: the replaced segment can go
-    return snapshot.expires_at
+    return upload.snapshot.expires_at

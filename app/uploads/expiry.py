@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Media
+from app.uploads import queries
 
 __all__ = ["delete_media", "expired_media_ids"]
 
@@ -27,5 +28,5 @@ async def expired_media_ids(
 
 async def delete_media(sessions: async_sessionmaker[AsyncSession], media_id: int) -> None:
     async with sessions() as session:
-        await session.execute(delete(Media).where(Media.id == media_id))
+        await queries.delete_media(session, media_id=media_id)
         await session.commit()

@@ -2,11 +2,18 @@
 
 States: ``uploading`` (INIT done, APPEND accepted) -> FINALIZE -> ``succeeded`` for media
 that needs no processing, else ``pending`` -> ``in_progress`` -> ``succeeded`` | ``failed``.
+
+FINALIZE runs in three steps so that no transaction is open while bytes move: a short
+locked step marks the upload *finalizing* (still ``uploading`` to readers, closed to
+APPEND; ``finalizing_until`` is the lease of the FINALIZE that marked it), the assembly
+with no lock, and a short locked step that records the result if the lease is still its
+own. A FINALIZE that finds a live lease waits for it; a lapsed one (its process died) is
+taken over, so a crash never wedges an upload.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -16,6 +23,7 @@ from app.uploads import limits
 
 __all__ = [
     "ByteLimits",
+    "FinalizeAction",
     "InitPlan",
     "MediaCategory",
     "MediaKind",
@@ -23,8 +31,11 @@ __all__ = [
     "UploadState",
     "check_append",
     "check_fits",
+    "check_open",
     "check_segment_fits",
+    "finalize_action",
     "media_key",
+    "next_free_index",
     "parse_category",
     "plan_finalize",
     "plan_init",
@@ -113,6 +124,11 @@ class UploadSnapshot:
     total_bytes: int
     segments: Mapping[int, int]  # segment index -> stored size
     expires_at: datetime
+    finalizing_until: datetime | None = None  # set: a FINALIZE has begun
+
+    @property
+    def is_finalizing(self) -> bool:
+        return self.finalizing_until is not None
 
 
 def parse_category(raw: str | None) -> MediaCategory | None:
@@ -173,8 +189,37 @@ def media_key(media_id: int, kind: MediaKind, category: MediaCategory | None) ->
 def check_open(upload: UploadSnapshot, *, now: datetime) -> None:
     if now >= upload.expires_at:
         raise errors.UploadExpired(upload.media_id)
-    if upload.state is not UploadState.UPLOADING:
+    if upload.state is not UploadState.UPLOADING or upload.is_finalizing:
         raise errors.UploadNotOpen()
+
+
+class FinalizeAction(StrEnum):
+    ANSWER = "answer"  # finalized already: answer the current state
+    WAIT = "wait"  # another FINALIZE holds a live lease
+    ASSEMBLE = "assemble"  # take the lease (first, or over a lapsed one) and assemble
+
+
+def finalize_action(upload: UploadSnapshot, *, now: datetime) -> FinalizeAction:
+    """What a FINALIZE does, seen under the upload's lock. Raises ``UploadExpired`` for an
+    open upload past its expiry, and ``SegmentsIncomplete`` when it cannot assemble."""
+    if upload.state is not UploadState.UPLOADING:
+        return FinalizeAction.ANSWER
+    if upload.finalizing_until is not None and now < upload.finalizing_until:
+        return FinalizeAction.WAIT
+    if now >= upload.expires_at:
+        raise errors.UploadExpired(upload.media_id)
+    plan_finalize(upload)
+    return FinalizeAction.ASSEMBLE
+
+
+def next_free_index(taken: Iterable[int]) -> int:
+    """The index an index-less APPEND gets: the lowest one neither stored nor reserved,
+    so a failed APPEND's index goes to its retry; raises past the last index."""
+    used = set(taken)
+    index = next(i for i in range(len(used) + 1) if i not in used)
+    if index > limits.MAX_SEGMENT_INDEX:
+        raise errors.SegmentIndexOutOfRange()
+    return index
 
 
 def check_append(upload: UploadSnapshot, *, index: int, now: datetime) -> None:

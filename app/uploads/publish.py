@@ -1,18 +1,21 @@
 """The publish step shared by FINALIZE and the simple upload: assemble, verify, decide;
 then, for media that is not processed in the background, the processing itself.
 
-``publish`` runs inside the caller's locked transaction and never commits: it returns
-the error to raise (after the caller committed the failed state) or None on success.
-Media without async processing leaves it ``in_progress`` with a job already claimed by
-this process; after the commit the caller runs ``process_now``, which processes it with
-no row lock held and answers with the final state. If the process dies meanwhile, the
-job's lease runs out and a worker finishes the media.
+``examine`` runs with no transaction open (it moves the bytes: assembly, hashing,
+sniffing, decoding an image) and returns what it found, or the error to raise; the
+caller then records that under the upload's lock with ``record``/``record_failure``,
+which never commit. Media without async processing is left ``in_progress`` with a job
+already claimed by this process; after the commit the caller runs ``process_now``,
+which processes it with no row lock held and answers with the final state. If the
+process dies meanwhile, the job's lease runs out and a worker finishes the media.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,25 +29,49 @@ from app.processing import service as processing
 from app.processing.imageinfo import ImageRejected, image_info
 from app.processing.sniff import SNIFF_BYTES, compatible, sniff
 from app.storage import SegmentStore, keys
-from app.uploads import protocol
+from app.uploads import queries
 from app.uploads.policy import UploadPolicy
 from app.uploads.protocol import MediaKind, UploadState
 
-__all__ = ["process_now", "publish"]
+__all__ = ["Examined", "UploadFacts", "examine", "process_now", "record", "record_failure"]
 
 _SIMPLE_UPLOAD_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 
 
-async def _check_storage(store: SegmentStore, media: Media, order: list[int]) -> None:
+@dataclass(frozen=True, slots=True)
+class UploadFacts:
+    """What the locked step read about the upload, for the unlocked one."""
+
+    media_id: int
+    kind: MediaKind
+    category: str | None
+    media_type: str  # "image/*": a simple upload, whose bytes say what it is
+    total_bytes: int
+    segments: Mapping[int, int]  # index -> size, as recorded
+
+
+@dataclass(frozen=True, slots=True)
+class Examined:
+    """What the bytes turned out to be."""
+
+    size: int
+    sha256: str
+    detected_type: str | None
+    media_type: str
+    kind: MediaKind
+    width: int | None = None
+    height: int | None = None
+
+
+async def _check_storage(store: SegmentStore, upload: UploadFacts, order: list[int]) -> None:
     """Storage is the truth for bytes: a segment the DB recorded must still be there."""
-    stored = await store.segment_sizes(keys.media(media.id))
-    if not stored and await store.blob_size(keys.media(media.id)) == media.total_bytes:
-        return  # assembled by an earlier FINALIZE whose transaction did not commit
-    recorded = {s.segment_index: s.size for s in media.segments}
-    wrong = sorted(i for i, size in recorded.items() if stored.get(i) != size)
+    stored = await store.segment_sizes(keys.media(upload.media_id))
+    if not stored and await store.blob_size(keys.media(upload.media_id)) == upload.total_bytes:
+        return  # assembled by an earlier FINALIZE that did not get to record it
+    wrong = sorted(i for i, size in upload.segments.items() if stored.get(i) != size)
     if wrong:
         raise errors.SegmentsIncomplete(
-            total_bytes=media.total_bytes,
+            total_bytes=upload.total_bytes,
             received_bytes=sum(stored.get(i, 0) for i in order),
             missing_segments=wrong,
         )
@@ -57,54 +84,87 @@ async def _head(store: SegmentStore, key: str) -> bytes:
     return head
 
 
-def _fail(media: Media, error: errors.ApiError) -> errors.ApiError:
-    media.state = UploadState.FAILED
-    media.error_code, media.error_name, media.error_message = 1, "InvalidMedia", error.detail
-    return error
-
-
-async def publish(
-    session: AsyncSession,
-    store: SegmentStore,
-    media: Media,
-    *,
-    order: list[int],
-    policy: UploadPolicy,
-    now: datetime,
-) -> errors.ApiError | None:
-    key = keys.media(media.id)
-    await _check_storage(store, media, order)
+async def examine(
+    store: SegmentStore, upload: UploadFacts, *, order: list[int], policy: UploadPolicy
+) -> Examined | errors.ApiError:
+    """Assemble the segments in ``order`` and look at the result: what it is, or the
+    rule it breaks. Holds no lock and opens no transaction. Raises ``SegmentsIncomplete``
+    when storage lost a recorded segment."""
+    key = keys.media(upload.media_id)
+    await _check_storage(store, upload, order)
     blob = await store.assemble(key, order)
     detected = sniff(await _head(store, key))
-    if media.media_type == "image/*":  # simple upload: the bytes say what it is
+    media_type = upload.media_type
+    if media_type == "image/*":  # simple upload: the bytes say what it is
         if detected not in _SIMPLE_UPLOAD_TYPES:
-            return _fail(media, errors.MediaTypeUnrecognized())
-        media.media_type = detected
-    elif not compatible(media.media_type, detected):
-        return _fail(
-            media,
-            errors.ContentMismatch(
-                f"File content does not match media_type {media.media_type}: "
-                f"detected {detected or 'unrecognized data'}.",
-                detected_type=detected,
-            ),
+            return errors.MediaTypeUnrecognized()
+        media_type = detected
+    elif not compatible(media_type, detected):
+        return errors.ContentMismatch(
+            f"File content does not match media_type {media_type}: "
+            f"detected {detected or 'unrecognized data'}.",
+            detected_type=detected,
         )
-    media.size, media.sha256, media.detected_type = blob.size, blob.sha256, detected
-    if media.kind in (MediaKind.IMAGE, MediaKind.GIF):
+    found = Examined(
+        size=blob.size,
+        sha256=blob.sha256,
+        detected_type=detected,
+        media_type=media_type,
+        kind=upload.kind,
+    )
+    if upload.kind in (MediaKind.IMAGE, MediaKind.GIF):
         try:
             async with store.scratch() as work:
                 local = await work.local_copy(key)
                 info = await image_info(local, max_pixels=policy.max_image_pixels)
         except ImageRejected as exc:
-            return _fail(media, errors.ContentMismatch(str(exc)))
-        media.width, media.height = info.width, info.height
-        if media.category is None and info.mime == "image/gif" and info.frames > 1:
-            media.kind = MediaKind.GIF
-            media.media_key = protocol.media_key(media.id, MediaKind.GIF, None)
-    media.finalized_at = now
-    media.expires_at = now + policy.media_ttl
+            return errors.ContentMismatch(str(exc))
+        kind = upload.kind
+        if upload.category is None and info.mime == "image/gif" and info.frames > 1:
+            kind = MediaKind.GIF
+        found = Examined(
+            size=found.size,
+            sha256=found.sha256,
+            detected_type=detected,
+            media_type=media_type,
+            kind=kind,
+            width=info.width,
+            height=info.height,
+        )
+    return found
+
+
+def record_failure(media: Media, error: errors.ApiError) -> errors.ApiError:
+    """Record ``error`` as the media's failure (the caller then commits, discards the
+    bytes and raises it)."""
+    queries.mark_failed(media, code=1, name="InvalidMedia", message=error.detail)
+    return error
+
+
+def record(
+    session: AsyncSession,
+    media: Media,
+    found: Examined,
+    *,
+    policy: UploadPolicy,
+    now: datetime,
+) -> None:
+    """Record what ``examine`` found and queue the processing job, in the caller's locked
+    transaction (so the job exists exactly when the finalized state is committed)."""
+    queries.mark_published(
+        media,
+        size=found.size,
+        sha256=found.sha256,
+        detected_type=found.detected_type,
+        media_type=found.media_type,
+        kind=found.kind,
+        width=found.width,
+        height=found.height,
+        state=UploadState.PENDING if media.is_async else UploadState.IN_PROGRESS,
+        finalized_at=now,
+        expires_at=now + policy.media_ttl,
+    )
     if media.is_async:
-        media.state = UploadState.PENDING
         jobs.enqueue(
             session,
             kind=jobs.PROCESS_MEDIA,
@@ -113,7 +173,6 @@ async def publish(
             now=now,
         )
     else:
-        media.state, media.progress_percent = UploadState.IN_PROGRESS, 0
         jobs.enqueue(
             session,
             kind=jobs.PROCESS_MEDIA,
@@ -123,7 +182,6 @@ async def publish(
             claimed_by=_sync_worker(),
             lease=policy.job_lease,
         )
-    return None
 
 
 def _sync_worker() -> str:

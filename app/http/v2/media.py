@@ -6,13 +6,13 @@ Generation B: ``POST /2/media/upload/initialize`` (JSON), ``POST /2/media/upload
 (STATUS; ``command`` optional) and the one-shot ``POST /2/media/upload`` (multipart or
 JSON). Generation A: ``POST /2/media/upload`` with ``command`` = INIT | APPEND | FINALIZE.
 
-A missing ``segment_index`` on APPEND (pytwitter never sends one) means "the segment
-after the highest one stored": right for clients that append one segment at a time.
+A missing ``segment_index`` on APPEND (pytwitter never sends one) means "the next
+segment": the lowest index not stored yet, assigned under the upload's lock, so several
+in flight get distinct indexes in the order they arrived.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -21,10 +21,9 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from app.context import AppContext
-from app.core import errors
 from app.http import params
 from app.http import upload_commands as commands
-from app.http.deps import ClockDep, ContextDep, CurrentUser, StatementsDep
+from app.http.deps import ClockDep, ContextDep, CurrentUser
 from app.http.errors import v2_error_responses
 from app.http.forms import JSON_OVERHEAD, is_json, open_form, read_json
 from app.http.ratelimit import rate_limited
@@ -43,9 +42,7 @@ from app.schemas.v2 import (
     V2MediaUploadResponse,
     V2OneShotJSON,
 )
-from app.uploads import service as uploads
 from app.uploads.commands import Append, Finalize, Init, SimpleUpload
-from app.uploads.protocol import UploadState
 
 router = APIRouter(prefix="/2/media", tags=["media-v2"])
 
@@ -111,32 +108,10 @@ async def initialize(
     return _init(await commands.run(command, context, owner_id=user, now=clock()))
 
 
-async def _append(
-    command: Append,
-    *,
-    user: int,
-    context: AppContext,
-    clock: ClockDep,
-) -> datetime:
-    """Shared by both generations, once the body is a command."""
-    if command.index is None:
-        index = await _next_index(
-            context.statements, user=user, media_id=command.media_id, clock=clock
-        )
-        command = replace(command, index=index)
+async def _append(command: Append, *, user: int, context: AppContext, clock: ClockDep) -> datetime:
+    """Shared by both generations, once the body is a command; a missing index is
+    assigned under the upload's lock (the segment after the highest one stored)."""
     return await commands.run(command, context, owner_id=user, now=clock())
-
-
-async def _next_index(
-    statements: StatementsDep, *, user: int, media_id: int, clock: ClockDep
-) -> int:
-    try:
-        view = await uploads.get_status(statements, owner_id=user, media_id=media_id, now=clock())
-    except errors.MediaNotFound:
-        raise errors.InvalidMediaId(media_id) from None
-    if view.state is not UploadState.UPLOADING:
-        return 0  # APPEND after FINALIZE: append_segment refuses it
-    return max((s.index for s in view.segments), default=-1) + 1
 
 
 def _path_id(raw: str) -> int:

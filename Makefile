@@ -35,7 +35,7 @@ worker: $(VENV)/.runtime
 	$(BIN)/mediastudio worker
 
 # The whole suite, both databases, with branch coverage; then the gate: `make test` fails
-# if app/uploads/ + app/storage/ are covered below COVERAGE_MIN percent (95.6% when the
+# if app/uploads/ + app/storage/ are covered below COVERAGE_MIN percent (95.5% when the
 # gate joined `test`; 94.6% before the edge tests of tests/uploads/*_edges.py).
 test: $(VENV)/.dev
 	$(MAKE) check

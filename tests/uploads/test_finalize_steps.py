@@ -5,46 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
 from app.core.clock import utcnow
 from app.http.deps import get_clock
 from app.jobs.sweeper import sweep_once
-from app.storage import BlobRef
-from app.storage.filesystem import FilesystemStore
 from app.uploads import service as uploads
 from tests.conftest import Env, User
+from tests.fixtures.disk import disk, hold
 from tests.fixtures.protocol import append, finalize, init, segments
-
-
-class HeldStore(FilesystemStore):
-    """The real filesystem store whose ``assemble`` waits until ``release`` is set."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.entered, self.release = asyncio.Event(), asyncio.Event()
-        self.assemblies = 0
-
-    async def assemble(self, key: str, order: Sequence[int]) -> BlobRef:
-        self.assemblies += 1
-        self.entered.set()
-        await self.release.wait()
-        return await super().assemble(key, order)
-
-
-def _files(env: Env) -> FilesystemStore:
-    store = env.state.store
-    assert isinstance(store, FilesystemStore)
-    return store
-
-
-def _hold(env: Env) -> HeldStore:
-    store = _files(env)
-    held = HeldStore(store.root)
-    env.state.store = held
-    return held
 
 
 async def _appended(env: Env, user: User, data: bytes, *, media_type: str) -> str:
@@ -62,7 +32,7 @@ class TestNoLockWhileAssembling:
     ) -> None:
         data = jpeg_file.read_bytes()
         media_id = await _appended(env, alice, data, media_type="image/jpeg")
-        held = _hold(env)
+        held = hold(env)
         finalizing = asyncio.create_task(finalize(env.client, alice.headers, media_id))
         await asyncio.wait_for(held.entered.wait(), 30)  # a guard against hanging, not a timing
 
@@ -84,7 +54,7 @@ class TestNoLockWhileAssembling:
     ) -> None:
         data = jpeg_file.read_bytes()
         media_id = await _appended(env, alice, data, media_type="image/jpeg")
-        held = _hold(env)
+        held = hold(env)
         finalizing = asyncio.create_task(finalize(env.client, alice.headers, media_id))
         await asyncio.wait_for(held.entered.wait(), 30)
 
@@ -100,7 +70,7 @@ class TestNoLockWhileAssembling:
     ) -> None:
         data = jpeg_file.read_bytes()
         media_id = await _appended(env, alice, data, media_type="image/jpeg")
-        held = _hold(env)
+        held = hold(env)
         first = asyncio.create_task(finalize(env.client, alice.headers, media_id))
         await asyncio.wait_for(held.entered.wait(), 30)
         second = asyncio.create_task(finalize(env.client, alice.headers, media_id))
@@ -121,7 +91,7 @@ class TestNoLockWhileAssembling:
     ) -> None:
         data = jpeg_file.read_bytes()[:40] + b"\x00" * 200  # a JPEG signature, then garbage
         media_id = await _appended(env, alice, data, media_type="image/jpeg")
-        held = _hold(env)
+        held = hold(env)
         first = asyncio.create_task(finalize(env.client, alice.headers, media_id))
         await asyncio.wait_for(held.entered.wait(), 30)
         second = asyncio.create_task(finalize(env.client, alice.headers, media_id))
@@ -166,7 +136,7 @@ class TestCrashBetweenSteps:
         assert refused.status_code == 400
         assert finalized.status_code == 201, finalized.text
         assert finalized.json()["size"] == len(data)
-        assert _files(env).blob_path(media_id).read_bytes() == data
+        assert disk(env).blob_path(media_id).read_bytes() == data
 
     async def test_the_sweeper_reclaims_an_upload_whose_finalize_died(
         self, env: Env, alice: User, jpeg_file: Path
@@ -181,14 +151,14 @@ class TestCrashBetweenSteps:
 
         assert removed == 1
         assert (await finalize(env.client, alice.headers, media_id)).status_code == 400
-        assert not _files(env).blob_path(media_id).parent.exists()
+        assert not disk(env).blob_path(media_id).parent.exists()
 
     async def test_a_failed_assembly_gives_the_lease_back(
         self, env: Env, alice: User, jpeg_file: Path
     ) -> None:
         data = jpeg_file.read_bytes()
         media_id = await _appended(env, alice, data, media_type="image/jpeg")
-        store = _files(env)
+        store = disk(env)
         segment = store._dir(media_id) / "seg-001"
         kept = segment.read_bytes()
         segment.unlink()  # storage lost a segment the database recorded
@@ -217,4 +187,4 @@ class TestCrashBetweenSteps:
         finalized = await finalize(env.client, alice.headers, media_id)
 
         assert finalized.status_code == 201, finalized.text
-        assert _files(env).blob_path(media_id).read_bytes() == data
+        assert disk(env).blob_path(media_id).read_bytes() == data

@@ -12,13 +12,8 @@ from app.models import Job, JobState, Media
 from app.storage import ObjectInfo
 from app.storage.filesystem import FilesystemStore
 from tests.conftest import Env, User
+from tests.fixtures.disk import disk
 from tests.fixtures.protocol import append, finalize, init, segments
-
-
-def _files(env: Env) -> FilesystemStore:
-    store = env.state.store
-    assert isinstance(store, FilesystemStore)
-    return store
 
 
 class FullDiskStore(FilesystemStore):
@@ -43,7 +38,7 @@ class TestAssembledBefore:
     ) -> None:
         data = jpeg_file.read_bytes()
         media_id = await _appended(env, alice, data, media_type="image/jpeg")
-        store = _files(env)
+        store = disk(env)
         parts = len(segments(data, len(data) // 3))
         # An earlier FINALIZE assembled the segments into the blob, then died.
         await store.assemble(media_id, list(range(parts)))
@@ -62,7 +57,7 @@ class TestProcessNowFailure:
     ) -> None:
         data = jpeg_file.read_bytes()
         media_id = await _appended(env, alice, data, media_type="image/jpeg")
-        env.state.store = FullDiskStore(_files(env).root)
+        env.state.store = FullDiskStore(disk(env).root)
 
         # As a real server does: the handler's 500 is the answer, not a raised error.
         transport = ASGITransport(app=env.app, raise_app_exceptions=False)

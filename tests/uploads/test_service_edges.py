@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,38 +14,10 @@ from sqlalchemy import func, select
 
 from app.core.clock import utcnow
 from app.models import Media
-from app.storage import BlobRef
-from app.storage.filesystem import FilesystemStore
 from app.uploads import service as uploads
 from tests.conftest import Env, User
+from tests.fixtures.disk import disk, hold
 from tests.fixtures.protocol import URL, append, finalize, init, segments, status
-
-
-class HeldStore(FilesystemStore):
-    """The real filesystem store whose ``assemble`` waits until ``release`` is set."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.entered, self.release = asyncio.Event(), asyncio.Event()
-        self.assemblies = 0
-
-    async def assemble(self, key: str, order: Sequence[int]) -> BlobRef:
-        self.assemblies += 1
-        self.entered.set()
-        await self.release.wait()
-        return await super().assemble(key, order)
-
-
-def _files(env: Env) -> FilesystemStore:
-    store = env.state.store
-    assert isinstance(store, FilesystemStore)
-    return store
-
-
-def _hold(env: Env) -> HeldStore:
-    held = HeldStore(_files(env).root)
-    env.state.store = held
-    return held
 
 
 async def _media_rows(env: Env) -> int:
@@ -100,7 +71,7 @@ class TestStatusWhileFinalizing:
     ) -> None:
         data = jpeg_file.read_bytes()
         media_id = await _appended(env, alice, data, media_type="image/jpeg")
-        held = _hold(env)
+        held = hold(env)
         finalizing = asyncio.create_task(finalize(env.client, alice.headers, media_id))
         await asyncio.wait_for(held.entered.wait(), 30)  # a guard against hanging
 
@@ -121,7 +92,7 @@ class TestStatusWhileFinalizing:
     ) -> None:
         data = jpeg_file.read_bytes()
         media_id = await _appended(env, alice, data, media_type="image/jpeg")
-        (_files(env)._dir(media_id) / "seg-001").unlink()
+        (disk(env)._dir(media_id) / "seg-001").unlink()
 
         polled = await status(env.client, alice.headers, media_id)
 
@@ -140,7 +111,7 @@ class TestFinalizeLeaseTakenOver:
         env.state.policy = dataclasses.replace(
             env.state.policy, job_lease=timedelta(milliseconds=300)
         )
-        held = _hold(env)
+        held = hold(env)
         first = asyncio.create_task(finalize(env.client, alice.headers, media_id))
         await asyncio.wait_for(held.entered.wait(), 30)
         # Another process's FINALIZE, after the first's lease lapsed, takes the upload over
@@ -169,7 +140,7 @@ class TestFinalizeCancelled:
     ) -> None:
         data = jpeg_file.read_bytes()
         media_id = await _appended(env, alice, data, media_type="image/jpeg")
-        held = _hold(env)
+        held = hold(env)
         first = asyncio.create_task(finalize(env.client, alice.headers, media_id))
         await asyncio.wait_for(held.entered.wait(), 30)
         second = asyncio.create_task(finalize(env.client, alice.headers, media_id))

@@ -16,6 +16,7 @@ __all__ = [
     "OAuthSettings",
     "ProcessingSettings",
     "Settings",
+    "StorageSettings",
     "WorkerSettings",
     "get_settings",
 ]
@@ -63,6 +64,22 @@ class OAuthSettings(BaseModel):
     max_signed_body_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
 
 
+class StorageSettings(BaseModel):
+    """A full disk and the files a crash leaves. ``/readyz`` answers 503 while the data
+    folder's volume has less than ``min_free_bytes`` or ``min_free_percent`` free; a write
+    that finds the disk full answers 503 with ``Retry-After: retry_after_secs``. Temporary
+    files untouched for ``temp_max_age_secs`` are swept at start-up and then every
+    ``temp_sweep_interval_secs``; the body of a request refused by a full disk is read
+    and dropped up to ``drain_max_bytes`` (beyond that the connection is closed)."""
+
+    min_free_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
+    min_free_percent: float = Field(default=1.0, ge=0, le=100)
+    retry_after_secs: int = Field(default=60, ge=1)
+    temp_max_age_secs: float = Field(default=3600.0, gt=0)
+    temp_sweep_interval_secs: float = Field(default=3600.0, gt=0)
+    drain_max_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MEDIASTUDIO_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -93,6 +110,7 @@ class Settings(BaseSettings):
     rate_limits: dict[str, dict[str, tuple[int, int]]] = {}
     processing: ProcessingSettings = ProcessingSettings()
     oauth: OAuthSettings = OAuthSettings()
+    storage: StorageSettings = StorageSettings()
 
     @model_validator(mode="after")
     def _defaults_and_production_guard(self) -> Self:

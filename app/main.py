@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -16,6 +17,7 @@ from app.context import AppContext
 from app.core.ids import IdGenerator
 from app.http.auth.oauth1 import OAuth1Authenticator
 from app.http.deps import BearerAuthenticator
+from app.http.drain import DrainUnreadBody
 from app.http.errors import install_error_handlers
 from app.http.public import delivery, health
 from app.http.ratelimit import RateLimitHeaders
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         context.sessions,
                         context.store,
                         interval=settings.worker.sweep_interval_secs,
+                        temp_max_age=timedelta(seconds=settings.storage.temp_max_age_secs),
+                        temp_interval=settings.storage.temp_sweep_interval_secs,
                     )
                 )
             )
@@ -104,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(RateLimitHeaders)
+    app.add_middleware(DrainUnreadBody, max_bytes=settings.storage.drain_max_bytes)
     # The upload protocol is the hot path: its routes go straight into the app's route
     # table. An included router is wrapped (FastAPI 0.165's _IncludedRouter) and matches
     # each request twice, ~5% of an INIT or a STATUS (docs/perf/route-table.md).

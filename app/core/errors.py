@@ -33,7 +33,8 @@
     ├── UserNotFound              404, code 50
     ├── ImageUnreadable           400, code 324: profile image/banner missing or undecodable
     ├── BannerNotResizable        422, code 324: banner too large or crop outside the image
-    └── Forbidden                 403, code 200-ish: not yours to see or change
+    ├── Forbidden                 403, code 200-ish: not yours to see or change
+    └── OutOfStorage              503, code 130 + Retry-After: the disk is full, retry later
 
 Nothing here knows HTTP or JSON; ``app/routers/errors.py`` renders them.
 """
@@ -62,6 +63,7 @@ __all__ = [
     "MediaProcessingFailed",
     "MediaTypeUnrecognized",
     "NotAuthenticated",
+    "OutOfStorage",
     "ParameterMissing",
     "PostRuleBroken",
     "RateLimited",
@@ -331,3 +333,20 @@ class UserNotFound(ApiError):
     http_status = 404
     twitter_code = 50
     message = "User not found."
+
+
+# --- Full disk ---------------------------------------------------------------------------
+
+
+class OutOfStorage(ApiError):
+    """A write found the storage full (``app.storage.StorageFull``). Nothing of the
+    request was kept, so the same request succeeds once space is freed: 503 with
+    ``Retry-After`` (``retry_after`` seconds), code 130, Twitter's "Over capacity"."""
+
+    http_status = 503
+    twitter_code = 130
+    message = "Over capacity: the media storage is full. Retry later."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after

@@ -11,9 +11,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from app.core import errors
+from app.http.deps import context_of
+from app.http.drain import drain_before_answering
 from app.http.responses import TwitterJSONResponse
 from app.schemas.common import BadRequestBody, ErrorsBody
 from app.schemas.v2 import Problem, ProblemError
+from app.storage import StorageFull
 
 __all__ = [
     "install_error_handlers",
@@ -26,6 +29,14 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+def _headers(error: errors.ApiError) -> dict[str, str] | None:
+    if error.http_status == 401:
+        return {"www-authenticate": 'OAuth realm="Media Studio API"'}
+    if isinstance(error, errors.OutOfStorage):
+        return {"retry-after": str(error.retry_after)}
+    return None
+
+
 def render_v11(error: errors.ApiError, path: str) -> Response:
     body: dict[str, Any]
     if error.legacy_form:
@@ -33,9 +44,7 @@ def render_v11(error: errors.ApiError, path: str) -> Response:
     else:
         item: dict[str, Any] = {"code": error.twitter_code, "message": error.detail}
         body = {"errors": [{**item, **error.extra}]}
-    headers = (
-        {"www-authenticate": 'OAuth realm="Media Studio API"'} if error.http_status == 401 else None
-    )
+    headers = _headers(error)
     return TwitterJSONResponse(body, status_code=error.http_status, headers=headers)
 
 
@@ -45,6 +54,7 @@ _PROBLEM_TYPES = {
     403: ("Forbidden", "https://api.twitter.com/2/problems/client-forbidden"),
     404: ("Not Found Error", "https://api.twitter.com/2/problems/resource-not-found"),
     429: ("Too Many Requests", "about:blank"),
+    503: ("Service Unavailable", "about:blank"),
 }
 
 
@@ -61,9 +71,7 @@ def render_v2(error: errors.ApiError, *, parameter: str | None = None) -> Respon
     problem = Problem(
         type=kind, title=title, detail=detail, status=error.http_status, errors=[item]
     )
-    headers = (
-        {"www-authenticate": 'OAuth realm="Media Studio API"'} if error.http_status == 401 else None
-    )
+    headers = _headers(error)
     # application/json, not application/problem+json: twitter-api-v2 parses only the former.
     return TwitterJSONResponse(problem.to_json(), status_code=error.http_status, headers=headers)
 
@@ -97,6 +105,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return TwitterJSONResponse(body, status_code=exc.status_code)
 
 
+async def _storage_full(request: Request, exc: Exception) -> Response:
+    """A write found the disk full: 503 + Retry-After, and the unread body of the request
+    (an APPEND refused mid-segment) is drained so the connection stays usable."""
+    assert isinstance(exc, StorageFull)
+    log.warning("storage full", extra={"path": request.url.path, "error": str(exc)})
+    drain_before_answering(request)
+    retry_after = context_of(request).settings.storage.retry_after_secs
+    return _render(request, errors.OutOfStorage(retry_after))
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", extra={"path": request.url.path})
     body = {"errors": [{"code": 131, "message": "Internal error."}]}
@@ -107,6 +125,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(StorageFull, _storage_full)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -115,6 +134,7 @@ _ERROR_DOCS = {
     401: "Could not authenticate you (code 32).",
     404: "Sorry, that page does not exist (code 34).",
     429: "Rate limit exceeded (code 88).",
+    503: "Over capacity (code 130): the media storage is full; retry after `Retry-After`.",
 }
 
 

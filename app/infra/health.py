@@ -1,12 +1,19 @@
+"""What ``/healthz`` (alive: database and storage answer) and ``/readyz`` (ready for
+uploads: also room on the storage volume) check."""
+
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.storage import SegmentStore
+from app.config import StorageSettings
+from app.storage import SegmentStore, SupportsSpace
 
-__all__ = ["check"]
+__all__ = ["Readiness", "check", "readiness"]
 
 
 async def check(sessions: async_sessionmaker[AsyncSession], store: SegmentStore) -> dict[str, bool]:
@@ -17,3 +24,45 @@ async def check(sessions: async_sessionmaker[AsyncSession], store: SegmentStore)
     except (SQLAlchemyError, OSError):
         database = False
     return {"database": database, "storage": await store.healthy()}
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    checks: dict[str, bool]
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ready(self) -> bool:
+        return all(self.checks.values())
+
+    @property
+    def failing(self) -> list[str]:
+        return [name for name, ok in self.checks.items() if not ok]
+
+
+async def readiness(
+    sessions: async_sessionmaker[AsyncSession], store: SegmentStore, limits: StorageSettings
+) -> Readiness:
+    """``check`` plus ``storage_space``: false while the storage volume has less free
+    than ``limits.min_free_bytes`` or ``limits.min_free_percent`` (a backend that
+    cannot fill up, without ``SupportsSpace``, always passes)."""
+    checks = await check(sessions, store)
+    details: dict[str, Any] = {}
+    if isinstance(store, SupportsSpace):
+        try:
+            space = await store.space()
+        except OSError:
+            checks["storage_space"] = False
+        else:
+            checks["storage_space"] = (
+                space.free >= limits.min_free_bytes
+                and space.free_percent >= limits.min_free_percent
+            )
+            details["storage_space"] = {
+                "free_bytes": space.free,
+                "total_bytes": space.total,
+                "free_percent": round(space.free_percent, 2),
+                "min_free_bytes": limits.min_free_bytes,
+                "min_free_percent": limits.min_free_percent,
+            }
+    return Readiness(checks, details)

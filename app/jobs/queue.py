@@ -25,6 +25,7 @@ __all__ = [
     "ClaimedJob",
     "LeaseLost",
     "claim_next",
+    "defer",
     "enqueue",
     "fail",
     "finish",
@@ -248,3 +249,24 @@ async def retry_or_fail(
             job.run_after = now + timedelta(seconds=2**job.attempts)
         await session.commit()
         return exhausted
+
+
+async def defer(
+    sessions: async_sessionmaker[AsyncSession],
+    job_id: int,
+    *,
+    error: str,
+    now: datetime,
+    delay: timedelta,
+    worker: str | None = None,
+) -> None:
+    """Queue the job again after ``delay`` without counting this attempt: it failed for a
+    cause outside the job (a full disk), so no number of such failures should fail it."""
+    async with sessions() as session:
+        job = await session.get(Job, job_id, with_for_update=True)
+        if job is None or (worker is not None and job.worker != worker):
+            return
+        job.last_error, job.lease_until = error[:2000], None
+        job.state, job.run_after = JobState.QUEUED, now + delay
+        job.attempts = max(job.attempts - 1, 0)
+        await session.commit()

@@ -6,8 +6,10 @@ the job is ``failed`` and its handler's ``give_up`` runs (``process_media``'s ma
 media ``failed`` with ``InternalError``, code 131). A worker that dies mid-job stops
 heartbeating; once its lease runs out another runner claims the job (counting an
 attempt), and one that finds a job claimed more often than ``max_attempts`` gives up on
-it the same way. A job of a kind nobody registered is logged and failed at once: no
-attempt of this runner could succeed, so it is not retried.
+it the same way. A handler that finds the storage full (``StorageFull``) is deferred
+(``FULL_DISK_RETRY`` later) without counting the attempt: the media is not at fault and
+stays pending until space is freed. A job of a kind nobody registered is logged and
+failed at once: no attempt of this runner could succeed, so it is not retried.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from app.core.clock import utcnow
 from app.jobs import queue as jobs
 from app.jobs.handlers import default_registry
 from app.jobs.registry import JobDeps, JobRegistry
-from app.storage import SegmentStore
+from app.storage import SegmentStore, StorageFull
 from app.uploads.policy import UploadPolicy
 
 __all__ = ["Runner"]
 
 log = logging.getLogger(__name__)
+
+FULL_DISK_RETRY = timedelta(seconds=60)
 
 
 class Runner:
@@ -90,6 +94,12 @@ class Runner:
                 await handler.run(self._deps, job)
         except jobs.LeaseLost:
             log.warning("job lease lost", extra=extra)  # another worker owns it now
+        except StorageFull as exc:
+            log.warning("job deferred: storage full", extra=extra)
+            await jobs.defer(
+                self.sessions, job.id, error=repr(exc), now=self.clock(),
+                delay=FULL_DISK_RETRY, worker=self.worker_id,
+            )  # fmt: skip
         except Exception as exc:
             log.exception("job failed", extra=extra)
             await self._fail(job, repr(exc))

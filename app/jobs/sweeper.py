@@ -1,22 +1,43 @@
-"""Deletes expired uploads and unused media: their rows, segments and blobs."""
+"""Deletes expired uploads and unused media (their rows, segments and blobs), and the
+temporary files a killed process left in storage.
+
+The temporary-file sweep runs at start-up and then every ``temp_interval`` seconds; it
+skips the media an operation holds (a FINALIZE lease, an APPEND reservation) and files
+touched within ``temp_max_age``. ``STATS`` counts what every sweep of this process
+removed (for the metrics endpoint).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts import oauth
 from app.core.clock import utcnow
-from app.storage import SegmentStore, keys
+from app.storage import SegmentStore, SupportsTempSweep, TempSweep, keys
 from app.uploads import expiry
 
-__all__ = ["run_sweeper", "sweep_once"]
+__all__ = ["STATS", "SweepStats", "run_sweeper", "sweep_once", "sweep_temp_files"]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepStats:
+    """Totals since the process started."""
+
+    media_removed: int = 0
+    temp_sweeps: int = 0
+    temp_files_removed: int = 0
+    temp_bytes_removed: int = 0
+
+
+STATS = SweepStats()
 
 
 async def sweep_once(
@@ -31,9 +52,34 @@ async def sweep_once(
             await expiry.delete_media(sessions, media_id)
             removed += 1
     if removed:
+        STATS.media_removed += removed
         log.info("expired media swept", extra={"count": removed})
     await oauth.sweep_nonces(sessions, now=now)
     return removed
+
+
+async def sweep_temp_files(
+    sessions: async_sessionmaker[AsyncSession],
+    store: SegmentStore,
+    *,
+    now: datetime,
+    older_than: timedelta,
+) -> TempSweep:
+    """Remove temporary files older than ``older_than`` outside the media in use."""
+    if not isinstance(store, SupportsTempSweep):
+        return TempSweep()
+    busy = await expiry.busy_media_ids(sessions, now=now)
+    found = await store.sweep_temp(older_than=older_than, busy={keys.media(i) for i in busy})
+    STATS.temp_sweeps += 1
+    STATS.temp_files_removed += found.files
+    STATS.temp_bytes_removed += found.bytes
+    log.info(
+        "temporary files swept: %d files, %d bytes",
+        found.files,
+        found.bytes,
+        extra={"files": found.files, "bytes": found.bytes, "skipped_media": len(busy)},
+    )
+    return found
 
 
 async def run_sweeper(
@@ -41,11 +87,18 @@ async def run_sweeper(
     store: SegmentStore,
     *,
     interval: float,
+    temp_max_age: timedelta = timedelta(hours=1),
+    temp_interval: float = 3600.0,
     clock: Callable[[], datetime] = utcnow,
 ) -> None:
+    loop = asyncio.get_running_loop()
+    temp_due = loop.time()  # at start-up: a crash's leftovers go first
     while True:
         try:
+            if loop.time() >= temp_due:
+                temp_due = loop.time() + temp_interval
+                await sweep_temp_files(sessions, store, now=clock(), older_than=temp_max_age)
             await sweep_once(sessions, store, now=clock())
         except Exception:
             log.exception("sweeper error")
-        await asyncio.sleep(interval)
+        await asyncio.sleep(min(interval, max(temp_due - loop.time(), 0.0)))

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.models import Media, MediaVariant
 from app.processing import pipeline
 from app.processing.errors import InternalError, InvalidMedia, ProcessingError, UnsupportedMedia
-from app.storage import ObjectStore, StorageNotFound, keys
+from app.storage import ObjectStore, StorageFull, StorageNotFound, keys
+from app.storage.tempfiles import is_out_of_space
 from app.uploads import queries
 from app.uploads.policy import UploadPolicy
 from app.uploads.protocol import MediaKind, UploadState
@@ -77,7 +78,8 @@ async def process_media(
     Idempotent: a media already in a terminal state is left alone, and a rerun replaces
     the previous run's variants. The pipeline works in a scratch folder; its outputs
     replace the media's variants prefix only once they are all made, before the
-    succeeded state is committed. ``InternalError`` and unexpected errors propagate, so
+    succeeded state is committed. ``InternalError``, ``StorageFull`` (a full disk, even
+    when a tool reported it as a decoding failure) and unexpected errors propagate, so
     the caller retries.
     """
     work = await _start(sessions, media_id)
@@ -98,7 +100,12 @@ async def process_media(
                 on_progress=_ProgressWriter(sessions, media_id),
             )
             await scratch.publish(keys.variants_prefix(media_id))
-    except (InvalidMedia, UnsupportedMedia) as exc:
+    except Exception as exc:
+        if not isinstance(exc, StorageFull) and is_out_of_space(exc):
+            # A tool's write failed (Pillow, ffmpeg; some say so as a decoding failure).
+            raise StorageFull(f"processing ran out of space: {exc}") from exc
+        if not isinstance(exc, InvalidMedia | UnsupportedMedia):
+            raise
         await mark_failed(sessions, store, media_id, exc)
         return exc
     await _succeed(sessions, media_id, result)

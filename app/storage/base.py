@@ -16,7 +16,7 @@ A *prefix* is a key ending in ``/`` that names a folder below a group
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,12 +29,17 @@ __all__ = [
     "ObjectStore",
     "Scratch",
     "SegmentStore",
+    "Space",
     "StagedSegment",
     "StorageError",
+    "StorageFull",
     "StorageKeyInvalid",
     "StorageNotFound",
     "StoredSegment",
     "SupportsSignedUrls",
+    "SupportsSpace",
+    "SupportsTempSweep",
+    "TempSweep",
 ]
 
 
@@ -45,6 +50,12 @@ class StorageError(Exception):
 
 class StorageNotFound(StorageError):
     """The key, segment or blob does not exist in the store."""
+
+
+class StorageFull(StorageError):
+    """The backend has no room for the bytes (``ENOSPC``, or ``EDQUOT``: a quota). Raised
+    by every writing call; what was being written is gone when it propagates (no part of
+    a segment, blob or object stays), so the same call succeeds once space is freed."""
 
 
 class StorageKeyInvalid(StorageError, ValueError):
@@ -261,4 +272,50 @@ class SupportsSignedUrls(Protocol):
         """A URL that serves object ``key`` (GET, HEAD and byte ranges) to anyone who
         holds it, until ``expires_in`` from now. Raises ``StorageNotFound`` when there
         is no such object."""
+        ...
+
+
+# --- Full disks and crash leftovers: optional capabilities of a local backend ----------
+
+
+@dataclass(frozen=True, slots=True)
+class Space:
+    """Room on the volume that holds a store."""
+
+    total: int
+    free: int  # available to the service (not counting blocks reserved for root)
+
+    @property
+    def free_percent(self) -> float:
+        return 100.0 * self.free / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TempSweep:
+    """What one ``sweep_temp`` removed."""
+
+    files: int = 0
+    bytes: int = 0
+
+
+@runtime_checkable
+class SupportsSpace(Protocol):
+    """Optional: a backend on a volume that can fill up (the filesystem)."""
+
+    async def space(self) -> Space:
+        """Total and free bytes of the volume the store writes to."""
+        ...
+
+
+@runtime_checkable
+class SupportsTempSweep(Protocol):
+    """Optional: a backend whose writes leave temporary files when the process dies
+    mid-write (the filesystem's ``.stage-``, ``.prev-``, ``.next-``, ``.blob-``, ``.put-``
+    files and ``.old-`` folders)."""
+
+    async def sweep_temp(self, *, older_than: timedelta, busy: Collection[str]) -> TempSweep:
+        """Remove temporary files untouched for ``older_than`` (by their inode change
+        time: a write, a rename or a new link renews it), except in the groups ``busy``
+        (keys of media an operation holds: a FINALIZE lease, an APPEND reservation).
+        Committed segments, blobs and objects are never touched."""
         ...

@@ -51,23 +51,27 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any, TypeVar
 
 import aiofiles
 
+from app.storage import tempfiles
 from app.storage.base import (
     BlobRef,
     ObjectInfo,
+    Space,
     StagedSegment,
     StorageKeyInvalid,
     StorageNotFound,
     StoredSegment,
+    TempSweep,
 )
+from app.storage.tempfiles import storage_full, storage_full_sync
 
 __all__ = ["FilesystemStore"]
 
@@ -263,6 +267,7 @@ class FilesystemStore:
     def _segment_path(self, key: str, index: int) -> Path:
         return self._dir(key) / f"{_SEGMENT_PREFIX}{index:03d}"
 
+    @storage_full
     async def stage_segment(
         self, key: str, index: int, chunks: AsyncIterable[bytes], *, checksum: bool = True
     ) -> StagedSegment:
@@ -295,6 +300,7 @@ class FilesystemStore:
         except FileNotFoundError:
             return None
 
+    @storage_full
     async def commit_segment(self, staged: StagedSegment) -> StoredSegment:
         directory = self._dir(staged.key)
         target = self._segment_path(staged.key, staged.index)
@@ -350,6 +356,7 @@ class FilesystemStore:
                     sizes[int(entry.name[len(_SEGMENT_PREFIX) :])] = entry.stat().st_size
         return sizes
 
+    @storage_full
     async def assemble(self, key: str, order: Sequence[int]) -> BlobRef:
         return await asyncio.to_thread(self._assemble, key, list(order))
 
@@ -399,6 +406,7 @@ class FilesystemStore:
 
     # Objects.
 
+    @storage_full
     async def put(
         self,
         key: str,
@@ -424,6 +432,7 @@ class FilesystemStore:
             raise
         return _info(key, stat)
 
+    @storage_full
     async def put_file(
         self, key: str, path: Path, *, content_type: str | None = None
     ) -> ObjectInfo:
@@ -499,6 +508,7 @@ class FilesystemStore:
         finally:
             await _to_the_end(work.close)
 
+    @storage_full_sync
     def _open_scratch(self) -> _Scratch:
         parent = self.root / _SCRATCH
         parent.mkdir(parents=True, exist_ok=True)
@@ -553,6 +563,27 @@ class FilesystemStore:
             shutil.rmtree(old, ignore_errors=True)
         return infos
 
+    async def space(self) -> Space:
+        def probe() -> Space:
+            usage = os.statvfs(self._existing_root())
+            return Space(
+                total=usage.f_blocks * usage.f_frsize, free=usage.f_bavail * usage.f_frsize
+            )
+
+        return await asyncio.to_thread(probe)
+
+    def _existing_root(self) -> Path:
+        """The root, or its nearest existing parent (the same volume, until made)."""
+        path = self.root
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        return path
+
+    async def sweep_temp(self, *, older_than: timedelta, busy: Collection[str]) -> TempSweep:
+        return await asyncio.to_thread(
+            tempfiles.sweep, self.root, older_than_secs=older_than.total_seconds(), busy=busy
+        )
+
     async def healthy(self) -> bool:
         def probe() -> bool:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -580,6 +611,7 @@ class _Scratch:
     def dir(self) -> Path:
         return self._folder / "out"
 
+    @storage_full
     async def local_copy(self, key: str) -> Path:
         source = self._store._object_path(key)
         self._copies += 1
@@ -593,6 +625,7 @@ class _Scratch:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    @storage_full
     async def publish(self, prefix: str) -> list[ObjectInfo]:
         if self._published:
             raise RuntimeError("a scratch folder is published once")

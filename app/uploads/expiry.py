@@ -1,16 +1,17 @@
-"""Queries behind the sweeper: which media expired, and removing one."""
+"""Queries behind the sweeper: which media expired, removing one, and which media an
+operation holds (their temporary files are not to be swept)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.models import Media
+from app.models import Media, MediaSegmentReservation
 from app.uploads import queries
 
-__all__ = ["delete_media", "expired_media_ids"]
+__all__ = ["busy_media_ids", "delete_media", "expired_media_ids"]
 
 
 async def expired_media_ids(
@@ -30,3 +31,18 @@ async def delete_media(sessions: async_sessionmaker[AsyncSession], media_id: int
     async with sessions() as session:
         await queries.delete_media(session, media_id=media_id)
         await session.commit()
+
+
+async def busy_media_ids(sessions: async_sessionmaker[AsyncSession], *, now: datetime) -> set[int]:
+    """Media under a FINALIZE lease (or a simple upload's) or with an APPEND reservation
+    still running at ``now``."""
+    async with sessions() as session:
+        rows = await session.scalars(
+            union(
+                select(Media.id).where(Media.finalizing_until > now),
+                select(MediaSegmentReservation.media_id).where(
+                    MediaSegmentReservation.reserved_until > now
+                ),
+            )
+        )
+        return set(rows)

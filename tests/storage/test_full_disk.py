@@ -161,7 +161,8 @@ def test_append_on_a_full_disk_is_503_and_the_connection_stays_usable(
             )  # fmt: skip
             status, answer_headers, body = connection.send(v2)
             assert status == 503
-            assert body["status"] == 503 and body["errors"][0]["code"] == 130
+            assert body["status"] == 503
+            assert body["errors"][0]["code"] == 130
             assert answer_headers["retry-after"] == "60"
             assert connection.same_socket
         finally:

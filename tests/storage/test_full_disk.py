@@ -7,7 +7,6 @@ writes beside the service's folder, so the test frees the space by deleting it.
 from __future__ import annotations
 
 import http.client
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.storage.filesystem import FilesystemStore
 from tests.conftest import _truncate
 from tests.fixtures.protocol import MIB, URL
-from tests.fixtures.served import Served, small_filesystem
+from tests.fixtures.served import Served, fill, free_space, small_filesystem
 
 pytestmark = pytest.mark.slow
-FILLER = "filler.bin"
 
 
 @pytest.fixture
@@ -49,18 +47,6 @@ async def server(
     yield served
     served.stop()
     await _truncate(engine)
-
-
-def fill(disk: Path, *, leave: int) -> None:
-    """Take the disk's free space but ``leave`` bytes."""
-    usage = os.statvfs(disk)
-    free = usage.f_bavail * usage.f_frsize
-    with (disk / FILLER).open("ab") as out:
-        out.write(b"\0" * max(free - leave, 0))
-
-
-def free_space(disk: Path) -> None:
-    (disk / FILLER).unlink()
 
 
 def video(mp4: Path, size: int) -> bytes:

@@ -18,7 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.storage.filesystem import FilesystemStore
 from tests.conftest import _truncate
 from tests.fixtures.protocol import MIB, URL
-from tests.fixtures.served import Served, fill, free_space, small_filesystem
+from tests.fixtures.served import (
+    Served,
+    fill,
+    free_space,
+    init_video,
+    padded_video,
+    small_filesystem,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -47,12 +54,6 @@ async def server(
     yield served
     served.stop()
     await _truncate(engine)
-
-
-def video(mp4: Path, size: int) -> bytes:
-    """A real mp4's bytes padded to ``size`` (FINALIZE sniffs the head only)."""
-    data = mp4.read_bytes()
-    return data + b"\0" * (size - len(data))
 
 
 def temp_and_segments(store: FilesystemStore, media_id: str) -> list[str]:
@@ -92,14 +93,6 @@ class Connection:
         self.conn.close()
 
 
-def _init(client: httpx.Client, total: int) -> str:
-    fields = {"command": "INIT", "total_bytes": str(total), "media_type": "video/mp4"}
-    answer = client.post(URL, data={**fields, "media_category": "tweet_video"})
-    assert answer.status_code == 202, answer.text
-    media_id: str = answer.json()["media_id_string"]
-    return media_id
-
-
 def _append(client: httpx.Client, media_id: str, index: int, data: bytes) -> httpx.Request:
     fields = {"command": "APPEND", "media_id": media_id, "segment_index": str(index)}
     return client.build_request(
@@ -115,10 +108,10 @@ def test_append_on_a_full_disk_is_503_and_the_connection_stays_usable(
 ) -> None:
     headers = server.user("filler")
     store = FilesystemStore(server.data_dir / "media")
-    data = video(mp4_file, 3 * MIB)
+    data = padded_video(mp4_file, 3 * MIB)
     with httpx.Client(base_url=server.base, headers=headers, timeout=30) as client:
         assert client.get("/readyz").status_code == 200
-        media_id = _init(client, len(data))
+        media_id = init_video(client, len(data))
         fill(disk, leave=MIB)
         ready = client.get("/readyz")
         assert ready.status_code == 503
@@ -171,9 +164,9 @@ def test_finalize_on_a_full_disk_is_503_and_keeps_the_segments(
 ) -> None:
     headers = server.user("assembler")
     store = FilesystemStore(server.data_dir / "media")
-    data = video(mp4_file, 4 * MIB)
+    data = padded_video(mp4_file, 4 * MIB)
     with httpx.Client(base_url=server.base, headers=headers, timeout=30) as client:
-        media_id = _init(client, len(data))
+        media_id = init_video(client, len(data))
         for index in range(2):
             chunk = data[index * 2 * MIB : (index + 1) * 2 * MIB]
             assert client.send(_append(client, media_id, index, chunk)).status_code == 204
@@ -201,9 +194,9 @@ def test_a_refused_body_longer_than_the_drain_cap_closes_the_connection(
     server: Served, disk: Path, mp4_file: Path
 ) -> None:
     headers = server.user("flooder")
-    data = video(mp4_file, 4 * MIB)
+    data = padded_video(mp4_file, 4 * MIB)
     with httpx.Client(base_url=server.base, headers=headers, timeout=30) as client:
-        media_id = _init(client, len(data))
+        media_id = init_video(client, len(data))
         fill(disk, leave=MIB)
         connection = Connection(server.base, headers)
         try:

@@ -50,11 +50,15 @@ async def test_old_temporary_files_go_and_segments_and_objects_stay(tmp_path: Pa
     store = FilesystemStore(tmp_path / "media")
     temp = await _leftovers(store, "1234")
     assert len(temp) == 4
+    (store.root / ".health-abcd").write_bytes(b"ok")  # a probe the kill interrupted
+    async with store.scratch() as scratch:  # alive: the scratch sweep's, not this one's
+        (scratch.dir / ".blob-in-a-tool-output").write_bytes(b"tool")
 
-    found = await store.sweep_temp(older_than=NOW, busy=set())
+        found = await store.sweep_temp(older_than=NOW, busy=set())
 
-    assert found.files == 4
-    assert found.bytes == len(b"orphan") + len(b"half blob") + len(b"half") + len(b"replaced")
+        assert (scratch.dir / ".blob-in-a-tool-output").exists()
+    assert found.files == 5
+    assert found.bytes == sum(map(len, [b"orphan", b"half blob", b"half", b"replaced", b"ok"]))
     assert _kept(store, "1234") == [
         "seg-000", "variants", "variants/photo", "variants/photo/small.jpg",
     ]  # fmt: skip

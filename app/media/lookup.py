@@ -44,14 +44,13 @@ async def load_audiences(session: AsyncSession, media_ids: Sequence[int]) -> dic
     ids = list(media_ids)
     if not ids:
         return {}
-    owners = dict(
-        (await session.execute(select(Media.id, Media.owner_id).where(Media.id.in_(ids)))).tuples()
-    )
+    rows = await session.execute(select(Media.id, Media.owner_id).where(Media.id.in_(ids)))
+    owners: dict[int, int] = dict(rows.all())
     co_owners: dict[int, set[int]] = {i: set() for i in owners}
-    rows = await session.execute(
+    co_rows = await session.execute(
         select(MediaOwner.media_id, MediaOwner.account_id).where(MediaOwner.media_id.in_(ids))
     )
-    for media_id, account_id in rows.tuples():
+    for media_id, account_id in co_rows:
         co_owners[media_id].add(account_id)
     posted = set(
         await session.scalars(select(PostMedia.media_id).where(PostMedia.media_id.in_(ids)))
@@ -62,7 +61,7 @@ async def load_audiences(session: AsyncSession, media_ids: Sequence[int]) -> dic
             DirectMessage.media_id.in_(ids)
         )
     )
-    for dm_media_id, sender_id, recipient_id in dms.tuples():
+    for dm_media_id, sender_id, recipient_id in dms:
         if dm_media_id is not None:
             participants[dm_media_id] |= {sender_id, recipient_id}
     return {

@@ -43,11 +43,12 @@ class Obj:
     post_id: str = ""
     dm_id: str = ""
     dm_path: str = ""  # the DM's private file URL
+    user_id: str = ""
 
     def normal(self, response: Response) -> str:
         """The body with this object's ids replaced by their names."""
         text = response.text
-        for name in ("dm_path", "media_key", "post_id", "dm_id", "media_id"):
+        for name in ("dm_path", "media_key", "post_id", "dm_id", "media_id", "user_id"):
             value = getattr(self, name)
             if value:
                 text = text.replace(value, f"<{name}>")
@@ -231,6 +232,8 @@ LOOKUPS = [  # name, request, what the let-through see, objects, who is let thro
     Lookup("v2 DELETE tweets/{id}", _destroy_v2, lambda r, o: _ok(r), ("post",), _only(OWNER), _forbidden),  # noqa: E501
     Lookup("v1.1 DM events/show", lambda w, h, o: w.client.get("/1.1/direct_messages/events/show.json", params={"id": o.dm_id}, headers=h), lambda r, o: _ok(r) and r.json()["event"]["id"] == o.dm_id, ("dm event",), _only(DM_PARTICIPANTS)),  # noqa: E501
     Lookup("v1.1 DM media file", lambda w, h, o: w.client.get(o.dm_path, headers=h), lambda r, o: _ok(r) and r.headers["content-type"] == "image/png", ("dm event",), _only(DM_PARTICIPANTS)),  # noqa: E501
+    Lookup("v1.1 users/show", lambda w, h, o: w.client.get("/1.1/users/show.json", params={"user_id": o.user_id}, headers=h), lambda r, o: _ok(r) and r.json()["id_str"] == o.user_id, ("profile",), _only(SIGNED_IN)),  # noqa: E501
+    Lookup("v1.1 user_timeline", lambda w, h, o: w.client.get("/1.1/statuses/user_timeline.json", params={"user_id": o.user_id}, headers=h), lambda r, o: _ok(r) and o.post_id in [s["id_str"] for s in r.json()], ("profile",), _only(SIGNED_IN)),  # noqa: E501
 ]
 # fmt: on
 CASES = [(lk, obj, actor) for lk in LOOKUPS for obj in lk.objects for actor in ACTORS]
@@ -261,6 +264,7 @@ def _ghost(obj: Obj, n: int) -> Obj:
         post_id=never if obj.post_id else "",
         dm_id=never if obj.dm_id else "",
         dm_path=obj.dm_path.replace(obj.dm_id, never) if obj.dm_path else "",
+        user_id=never if obj.user_id else "",
     )
 
 
@@ -304,6 +308,7 @@ async def _build(w: World, files: dict[str, Path], tmp: Path) -> None:
     url = sent.json()["event"]["message_create"]["message_data"]["attachment"]["media"]
     path = "/" + url["media_url_https"].split("://", 1)[1].split("/", 1)[1]
     objects["dm event"] = Obj(dm_id=sent.json()["event"]["id"], dm_path=path)
+    objects["profile"] = Obj(user_id=str(w.users["owner"].id), post_id=objects["post"].post_id)
     w.objects = objects
     w.ghosts = {name: _ghost(obj, n) for n, (name, obj) in enumerate(objects.items())}
 

@@ -34,8 +34,8 @@ class DrainUnreadBody:
         self.drained_requests = 0  # requests whose unread body was dropped (metrics)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
+            await self.app(scope, receive, send)  # no body to drain: STATUS stays as fast
             return
         ended = False
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.models import Job, JobState
 
 __all__ = [
+    "FULL_DISK_RETRY",
     "ClaimedJob",
     "LeaseLost",
     "claim_next",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 PROCESS_MEDIA = "process_media"
+# A job that found the storage full waits this long, its attempt not counted (``defer``).
+FULL_DISK_RETRY = timedelta(seconds=60)
 
 log = logging.getLogger(__name__)
 

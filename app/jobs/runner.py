@@ -34,7 +34,7 @@ __all__ = ["Runner"]
 
 log = logging.getLogger(__name__)
 
-FULL_DISK_RETRY = timedelta(seconds=60)
+FULL_DISK_RETRY = jobs.FULL_DISK_RETRY
 
 
 class Runner:

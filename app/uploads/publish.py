@@ -28,7 +28,7 @@ from app.models import Media
 from app.processing import service as processing
 from app.processing.imageinfo import ImageRejected, image_info
 from app.processing.sniff import SNIFF_BYTES, compatible, sniff
-from app.storage import SegmentStore, keys
+from app.storage import SegmentStore, StorageFull, keys
 from app.uploads import queries
 from app.uploads.policy import UploadPolicy
 from app.uploads.protocol import MediaKind, UploadState
@@ -212,6 +212,12 @@ async def process_now(
             failure = await processing.process_media(sessions, store, policy, media_id=media_id)
     except jobs.LeaseLost:
         return await _current_view(sessions, media_id, now=now)
+    except StorageFull as exc:  # not the media's fault: a worker retries once space is back
+        await jobs.defer(
+            sessions, job_id, error=repr(exc), now=utcnow(), delay=jobs.FULL_DISK_RETRY,
+            worker=worker,
+        )  # fmt: skip
+        raise
     except Exception as exc:
         await jobs.retry_or_fail(sessions, job_id, error=repr(exc), now=utcnow(), worker=worker)
         raise

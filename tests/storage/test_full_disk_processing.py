@@ -17,7 +17,7 @@ from app.jobs.runner import FULL_DISK_RETRY, Runner
 from app.models import Job, JobState
 from app.storage.filesystem import FilesystemStore
 from tests.conftest import Env, User
-from tests.fixtures.protocol import status, upload_file
+from tests.fixtures.protocol import append, finalize, init, status, upload_file
 from tests.fixtures.served import fill, free_space, small_filesystem
 
 
@@ -69,3 +69,28 @@ async def test_variants_on_a_full_disk_defer_the_job_and_the_media_stays_pending
     info = (await status(env.client, alice.headers, media_id)).json()
     assert info["processing_info"]["state"] == "succeeded"
     assert (await _job(env)).state is JobState.DONE
+
+
+async def test_a_finalize_that_processes_on_a_full_disk_is_503_and_a_worker_finishes(
+    env: Env, alice: User, disk: Path, png_file: Path
+) -> None:
+    env.state.store = FilesystemStore(disk / "media")
+    data = png_file.read_bytes()
+    started = await init(env.client, alice.headers, total_bytes=len(data), media_type="image/png")
+    media_id = started.json()["media_id_string"]
+    assert (await append(env.client, alice.headers, media_id, 0, data)).status_code == 204
+    fill(disk, leave=0)
+
+    refused = await finalize(env.client, alice.headers, media_id)  # no category: processed now
+
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["errors"][0]["code"] == 130
+    assert refused.headers["retry-after"] == "60"
+    job = await _job(env)
+    assert (job.state, job.attempts) == (JobState.QUEUED, 0)
+    free_space(disk)
+    assert await _runner(env, later=FULL_DISK_RETRY + timedelta(seconds=1)).run_once()
+    assert (await _job(env)).state is JobState.DONE
+    again = await finalize(env.client, alice.headers, media_id)
+    assert again.status_code in (200, 201), again.text
+    assert again.json()["size"] == len(data)

@@ -16,11 +16,12 @@ from tests.fixtures.disk import disk
 from tests.fixtures.protocol import append, finalize, init, segments
 
 
-class FullDiskStore(FilesystemStore):
-    """The real filesystem store, except that publishing processing outputs fails."""
+class BrokenDiskStore(FilesystemStore):
+    """The real filesystem store, except that publishing processing outputs fails (an I/O
+    error: a full disk is not an internal failure, tests/storage/test_full_disk*.py)."""
 
     def _publish(self, out: Path, prefix: str) -> list[ObjectInfo]:
-        raise OSError(28, "No space left on device")
+        raise OSError(5, "Input/output error")
 
 
 async def _appended(env: Env, user: User, data: bytes, *, media_type: str) -> str:
@@ -57,7 +58,7 @@ class TestProcessNowFailure:
     ) -> None:
         data = jpeg_file.read_bytes()
         media_id = await _appended(env, alice, data, media_type="image/jpeg")
-        env.state.store = FullDiskStore(disk(env).root)
+        env.state.store = BrokenDiskStore(disk(env).root)
 
         # As a real server does: the handler's 500 is the answer, not a raised error.
         transport = ASGITransport(app=env.app, raise_app_exceptions=False)
@@ -72,5 +73,5 @@ class TestProcessNowFailure:
         assert job is not None
         assert job.state is JobState.QUEUED
         assert job.lease_until is None
-        assert "No space left on device" in (job.last_error or "")
+        assert "Input/output error" in (job.last_error or "")
         assert media is not None

@@ -10,6 +10,7 @@ latencies are compared with each other or counted against the timeout.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import statistics
@@ -76,7 +77,7 @@ def _start(data_dir: Path, database_url: str) -> Iterator[Served]:
             process = subprocess.Popen(command, env=env, stdout=out, stderr=out)
 
         try:
-            wait_until_serving(process, log, lambda port=port: _healthy(port))
+            wait_until_serving(process, log, functools.partial(_healthy, port))
         except PortTaken:
             continue
         try:

@@ -78,7 +78,8 @@ class HttpSettings(BaseModel):
     ``timeout_keep_alive``). ``max_header_bytes``: request line and headers (431).
     ``uploads_per_user``: requests carrying media bytes in flight per user and process
     (429 code 88). ``upload_bytes_in_flight``: their declared bytes per process (503 code
-    130 with Retry-After). ``max_connections``: connections plus requests in flight per
+    130 with Retry-After). Over either, a request waits ``upload_wait_secs`` for a place
+    before it is refused. ``max_connections``: connections plus requests in flight per
     process (uvicorn's ``limit_concurrency``; off by default)."""
 
     header_timeout_secs: float = Field(default=10.0, gt=0)
@@ -88,6 +89,7 @@ class HttpSettings(BaseModel):
     max_header_bytes: int = Field(default=64 * 1024, ge=1024)
     uploads_per_user: int = Field(default=8, ge=1)
     upload_bytes_in_flight: int = Field(default=256 * 1024 * 1024, ge=1)
+    upload_wait_secs: float = Field(default=1.0, ge=0)
     # uvicorn's limit_concurrency: over it, new requests get uvicorn's plain 503.
     max_connections: int | None = Field(default=None, ge=1)
 

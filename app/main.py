@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         per_user=settings.http.uploads_per_user,
         max_bytes=settings.http.upload_bytes_in_flight,
         default_bytes=settings.limits.segment_bytes,
+        wait=settings.http.upload_wait_secs,
     )
     app.add_middleware(RateLimitHeaders, uploads=uploads)
     app.add_middleware(

@@ -133,7 +133,7 @@ async def count(request: Request, *, user: int, limit: Limit, now: datetime) -> 
     requests wait for the database only at the start of a window (or when the lease
     runs dry before the next part arrives)."""
     if limit.endpoint in UPLOADS:
-        _enter_upload(request, user)
+        await _enter_upload(request, user)
     key = _key(request, user, limit)
     leases = _leases.get(request.app)
     if leases is None:
@@ -231,27 +231,51 @@ def limited(limit: Limit) -> Any:
 class UploadGate:
     """One process's uploads in flight: how many per user (``per_user``) and how many
     bytes in all (``max_bytes``, as their Content-Length declares; a body without one
-    counts as ``default_bytes``). A request over either is refused at once, before its
-    media bytes are read: 429 code 88 (``TooManyUploads``) for the user's count, 503
-    code 130 with ``Retry-After`` (``OverCapacity``) for the bytes. A request larger
-    than ``max_bytes`` counts as ``max_bytes``: alone, it gets in."""
+    counts as ``default_bytes``). A request over either waits up to ``wait`` seconds for
+    a place (a client sending its segments a few at a time is queued, not refused), then
+    is refused before its media bytes are read: 429 code 88 (``TooManyUploads``) for the
+    user's count, 503 code 130 with ``Retry-After`` (``OverCapacity``) for the bytes. A
+    request larger than ``max_bytes`` counts as ``max_bytes``: alone, it gets in."""
 
-    def __init__(self, *, per_user: int, max_bytes: int, default_bytes: int) -> None:
+    def __init__(
+        self, *, per_user: int, max_bytes: int, default_bytes: int, wait: float = 0.0
+    ) -> None:
         self.per_user = per_user
         self.max_bytes = max_bytes
         self.default_bytes = default_bytes
+        self.wait = wait
         self.users: dict[int, int] = {}
         self.bytes = 0
+        self._waiters: list[asyncio.Future[None]] = []
 
-    def enter(self, user: int, declared: int | None) -> int:
+    def _refusal(self, user: int, size: int) -> errors.ApiError | None:
+        if self.users.get(user, 0) >= self.per_user:
+            return errors.TooManyUploads()
+        if self.bytes + size > self.max_bytes:
+            return errors.OverCapacity()
+        return None
+
+    async def enter(self, user: int, declared: int | None) -> int:
         """Take a place for ``user``; returns the bytes held, for ``leave``."""
         size = min(self.max_bytes, self.default_bytes if declared is None else declared)
-        in_flight = self.users.get(user, 0)
-        if in_flight >= self.per_user:
-            raise errors.TooManyUploads()
-        if self.bytes + size > self.max_bytes:
-            raise errors.OverCapacity()
-        self.users[user] = in_flight + 1
+        if (refusal := self._refusal(user, size)) is not None:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.wait
+            while refusal is not None:
+                if self.wait <= 0:
+                    raise refusal
+                waiter = loop.create_future()
+                self._waiters.append(waiter)
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        await waiter
+                except TimeoutError:
+                    raise refusal from None
+                finally:
+                    if waiter in self._waiters:
+                        self._waiters.remove(waiter)
+                refusal = self._refusal(user, size)
+        self.users[user] = self.users.get(user, 0) + 1
         self.bytes += size
         return size
 
@@ -262,9 +286,13 @@ class UploadGate:
             self.users[user] = left
         else:
             del self.users[user]
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:  # each looks again; the ones still refused wait on
+            if not waiter.done():
+                waiter.set_result(None)
 
 
-def _enter_upload(request: Request, user: int) -> None:
+async def _enter_upload(request: Request, user: int) -> None:
     state = request.scope.get("state", {})
     gate: UploadGate | None = state.get(_GATE_KEY)
     if gate is None or _HELD_KEY in state:
@@ -272,7 +300,7 @@ def _enter_upload(request: Request, user: int) -> None:
     length = request.headers.get("content-length")
     declared = int(length) if length is not None and length.isdigit() else None
     try:
-        state[_HELD_KEY] = (user, gate.enter(user, declared))
+        state[_HELD_KEY] = (user, await gate.enter(user, declared))
     except errors.OverCapacity:
         state[_RETRY_KEY] = b"1"
         raise

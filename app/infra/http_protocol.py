@@ -33,7 +33,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.config import HttpSettings, get_settings
 
-__all__ = ["TimedHttpToolsProtocol", "protocol_for"]
+__all__ = ["LINGER_SECS", "TimedHttpToolsProtocol", "protocol_for"]
+
+LINGER_SECS = 2.0
 
 
 def _response(status: bytes, message: str, default_headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -81,7 +83,14 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         self.transport.write(_response(status, message, self.server_state.default_headers))
-        self.transport.close()
+        # A lingering close: stop writing, read (and drop) what still comes for a moment,
+        # then close. Closing at once with unread bytes sends a reset, which can destroy
+        # the answer before the client reads it.
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(LINGER_SECS, self.transport.close)
+        else:
+            self.transport.close()
 
     def _headers_late(self) -> None:
         self.header_timer = None

@@ -122,9 +122,13 @@ async def _raw(port: int, head: bytes, rest: bytes = b"", every: float = 1.0) ->
     closed, data = True, b""
     try:
         async with asyncio.timeout(GIVE_UP):
-            data = await reader.read()  # to EOF
+            while chunk := await reader.read(65536):  # to EOF
+                feeder.cancel()  # answered: send no more (as clients do)
+                data += chunk
     except TimeoutError:
         closed = False
+    except ConnectionResetError:
+        pass  # closed; a byte sent as the server closed may cost the answer (status None)
     finally:
         feeder.cancel()
         await asyncio.gather(feeder, return_exceptions=True)

@@ -16,6 +16,7 @@ body here and pass through untouched; so do the ``receive()`` calls after the la
 message (a streaming response's wait for the client's disconnect is not a stalled body).
 
 The header timeout is the server's business (before routing): app/infra/http_protocol.py.
+Measurements: docs/perf/request-timeouts.md.
 """
 
 from __future__ import annotations

@@ -273,11 +273,23 @@ async def test_a_users_uploads_in_flight_are_capped(served: Served, engine: Asyn
     ]
 
     refused = await _refused(served.base, alice, media_id, 429)
+    async with httpx.AsyncClient(base_url=served.base, headers=alice.headers) as client:
+        refused_v2 = await client.post(
+            f"/2/media/upload/{media_id}/append",
+            data={"segment_index": "98"},
+            files={"media": ("m", b"y" * 1000, "application/octet-stream")},
+        )
     others = await _append_now(served.base, bob, bobs, 1)
     outcomes = await asyncio.gather(*held)
     after = await _append_now(served.base, alice, media_id, 99)
 
     assert refused.json()["errors"][0]["code"] == 88
+    problem = refused_v2.json()  # v2's problem form, the same count
+    assert (refused_v2.status_code, problem["status"], problem["errors"][0]["code"]) == (
+        429,
+        429,
+        88,
+    )
     assert others.status_code == 204  # another user is not held up by alice's uploads
     assert [(o.status, o.closed) for o in outcomes] == [(408, True)] * PER_USER
     assert after.status_code == 204  # their places were given back

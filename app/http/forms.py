@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from pydantic import BaseModel, ValidationError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from app.core import errors
@@ -255,6 +255,8 @@ async def _multipart_events(body: AsyncIterator[bytes], boundary: bytes) -> Asyn
         raise errors.BadParameter(f"Malformed multipart body: {exc}") from exc
     while events:
         yield events.popleft()
+    if parser.state != MultipartState.END:  # python-multipart's finalize does not check
+        raise errors.BadParameter("The multipart body ends before its closing boundary.")
 
 
 async def _urlencoded_events(body: AsyncIterator[bytes]) -> AsyncIterator[_Event]:

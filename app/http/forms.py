@@ -269,6 +269,9 @@ async def _urlencoded_events(body: AsyncIterator[bytes]) -> AsyncIterator[_Event
         while buffer:
             if name is None:
                 eq, amp = buffer.find(b"="), buffer.find(b"&")
+                if amp == 0:  # an empty pair ('a=1&&b=2'): parse_qsl drops it too
+                    buffer = buffer[1:]
+                    continue
                 if amp != -1 and (eq == -1 or amp < eq):  # a key without a value
                     yield _Event("begin", name=_unquote(buffer[:amp]), transfer_encoding=_URLENC)
                     yield _Event("end")
@@ -302,6 +305,10 @@ async def _urlencoded_events(body: AsyncIterator[bytes]) -> AsyncIterator[_Event
         yield _Event("end")
 
 
+def _utf8(latin1: str) -> str:
+    return latin1.encode("latin-1").decode("utf-8", errors="replace")
+
+
 def _unquote(raw: bytes) -> str:
     return _unquote_plus(raw).decode("utf-8", errors="replace")
 
@@ -332,8 +339,10 @@ async def open_form(request: Request) -> RequestForm:
         if length.isdigit() and int(length) <= MAX_FIELD_BYTES:
             # INIT, FINALIZE: a few short fields, parsed in one go.
             raw = await _small_body(request)
-            pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True,
-                              encoding="utf-8", errors="replace")  # fmt: skip
+            # latin-1 keeps every byte: UTF-8 is read once the escapes are undone, as the
+            # streaming path does ('\xc3%A9' is 'é' both ways).
+            pairs = [(_utf8(n), _utf8(v)) for n, v in parse_qsl(
+                raw.decode("latin-1"), keep_blank_values=True, encoding="latin-1")]  # fmt: skip
             if len(pairs) > MAX_FIELDS:
                 raise errors.BadParameter("Too many parameters.")
             if not any(name in MEDIA_FIELDS for name, _ in pairs):

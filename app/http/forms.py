@@ -112,6 +112,9 @@ class RequestForm:
         while (event := await self._next()) is not None and event.kind == "data":
             if event.data:
                 yield event.data
+        # The media stream ends only once the rest of the body is read: a cut or bad tail
+        # (no closing boundary, a second media part) is refused before the segment is kept.
+        await self.read_rest()
 
     async def hold_media(self, cap: int) -> AsyncIterator[bytes]:
         """For the rare client that sends the media part before the fields that say where

@@ -7,22 +7,26 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from app.storage.keys import media as storage_key
 from tests.conftest import Env, User
+from tests.fixtures.fuzzing import http_settings
 from tests.fixtures.protocol import init
-from tests.http.fuzz.strategies import Part, boundaries, cut, cuts, feed, fits, multipart_body, nasty_bytes
+from tests.http.fuzz.strategies import (
+    Part,
+    boundaries,
+    cut,
+    cuts,
+    feed,
+    fits,
+    multipart_body,
+    nasty_bytes,
+)
 
 URL = "/1.1/media/upload.json"
-# Each example is an INIT and an APPEND over HTTP: a tenth of the parser properties' count,
-# no shrinking (minutes of HTTP calls; the failing example is printed as it was found).
-_HTTP = settings(
-    max_examples=max(5, settings().max_examples // 10),
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+_HTTP = http_settings()
 
 
 @st.composite
@@ -66,7 +70,10 @@ async def _post(env: Env, user: User, boundary: bytes, pieces: list[bytes]) -> i
     response = await env.client.post(
         URL,
         content=feed(pieces),
-        headers={**user.headers, "Content-Type": f"multipart/form-data; boundary={boundary.decode()}"},
+        headers={
+            **user.headers,
+            "Content-Type": f"multipart/form-data; boundary={boundary.decode()}",
+        },
     )
     return response.status_code
 

@@ -12,20 +12,9 @@ from hypothesis import strategies as st
 
 from app.core import errors
 from app.http.forms import b64
-from app.uploads.streams import PercentDecoder, b64decode_all, b64decoded
-from tests.fixtures.fuzzing import run
-from tests.http.fuzz.strategies import b64_reference, cut, cuts, feed
-
-
-async def _decoded(pieces: list[bytes]) -> bytes:
-    return b"".join([chunk async for chunk in b64decoded(feed(pieces))])
-
-
-def _stream_b64(pieces: list[bytes]) -> bytes | None:
-    try:
-        return run(_decoded(pieces))
-    except errors.BadParameter:
-        return None
+from app.uploads.streams import PercentDecoder, b64decode_all
+from tests.http.fuzz.drivers import b64_stream, percent_stream
+from tests.http.fuzz.strategies import b64_reference, cut, cuts
 
 
 def _wrapped(text: bytes, width: int, newline: bytes) -> bytes:
@@ -49,11 +38,32 @@ def encodings(draw: st.DrawFn) -> tuple[bytes, bytes]:
 
 _B64ISH = st.lists(
     st.one_of(
-        st.sampled_from([b"QQ", b"QUFB", b"QQ==", b"QUE=", b"=", b"==", b"-", b"_", b"+", b"/",
-                         b" ", b"\t", b"\r\n", b"\n", b"\x0b", b"\x0c", b"*", b"\x00", b"%3D"]),
+        st.sampled_from(
+            [
+                b"QQ",
+                b"QUFB",
+                b"QQ==",
+                b"QUE=",
+                b"=",
+                b"==",
+                b"-",
+                b"_",
+                b"+",
+                b"/",
+                b" ",
+                b"\t",
+                b"\r\n",
+                b"\n",
+                b"\x0b",
+                b"\x0c",
+                b"*",
+                b"\x00",
+                b"%3D",
+            ]
+        ),
         st.text("ABCabc019+/=", max_size=6).map(str.encode),
         st.binary(max_size=3),
-    ),  # fmt: skip
+    ),
     max_size=12,
 ).map(b"".join)
 
@@ -66,7 +76,7 @@ class TestBase64:
         raw, text = encoded
 
         assert b64_reference(text) == raw
-        assert _stream_b64(cut(text, at)) == raw
+        assert b64_stream(cut(text, at)) == raw
         assert b64decode_all(text, "media") == raw
 
     @given(_B64ISH, cuts)
@@ -80,8 +90,8 @@ class TestBase64:
     ) -> None:
         expected = b64_reference(text)
 
-        assert _stream_b64(cut(text, at)) == expected
-        assert _stream_b64([text]) == expected
+        assert b64_stream(cut(text, at)) == expected
+        assert b64_stream([text]) == expected
         if expected is None:
             with pytest.raises(errors.BadParameter, match="media is not valid base64"):
                 b64decode_all(text, "media")
@@ -107,16 +117,29 @@ class TestBase64:
 _ESCAPED = st.lists(
     st.one_of(
         st.binary(max_size=6),
-        st.sampled_from([b"%", b"%2", b"%2B", b"%2b", b"%2F", b"%3D", b"%3d", b"%25", b"%%",
-                         b"%zz", b"%4", b"%41", b"%e9", b"%C3%A9", b"+", b"%0A"]),
-    ),  # fmt: skip
+        st.sampled_from(
+            [
+                b"%",
+                b"%2",
+                b"%2B",
+                b"%2b",
+                b"%2F",
+                b"%3D",
+                b"%3d",
+                b"%25",
+                b"%%",
+                b"%zz",
+                b"%4",
+                b"%41",
+                b"%e9",
+                b"%C3%A9",
+                b"+",
+                b"%0A",
+            ]
+        ),
+    ),
     max_size=16,
 ).map(b"".join)
-
-
-def _percent(pieces: list[bytes]) -> bytes:
-    decoder = PercentDecoder()
-    return b"".join(decoder.feed(piece) for piece in pieces) + decoder.finish()
 
 
 class TestPercent:
@@ -126,13 +149,13 @@ class TestPercent:
     @example(b"%2%2B", [3])
     def test_any_split_decodes_as_unquote_to_bytes(self, text: bytes, at: list[int]) -> None:
         # '+' stays '+': in media_data it is base64's, never an encoded space.
-        assert _percent(cut(text, at)) == unquote_to_bytes(text)
+        assert percent_stream(cut(text, at)) == unquote_to_bytes(text)
 
     @given(st.binary(max_size=400), st.sampled_from(["", "/+=", "/"]), cuts)
     def test_what_quote_escapes_comes_back(self, raw: bytes, safe: str, at: list[int]) -> None:
         escaped = quote(raw, safe=safe).encode()
 
-        assert _percent(cut(escaped, at)) == raw
+        assert percent_stream(cut(escaped, at)) == raw
 
     @given(st.binary(max_size=300), st.booleans(), cuts)
     def test_media_data_urlencoded_then_base64(self, raw: bytes, wrap: bool, at: list[int]) -> None:
@@ -141,4 +164,4 @@ class TestPercent:
         decoder = PercentDecoder()
         percent_decoded = [decoder.feed(piece) for piece in cut(escaped, at)]
 
-        assert _stream_b64([*percent_decoded, decoder.finish()]) == raw
+        assert b64_stream([*percent_decoded, decoder.finish()]) == raw

@@ -9,10 +9,10 @@ from urllib.parse import quote
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from app.http.forms import MEDIA_FIELDS, _unquote_plus, _urlencoded_events
-from tests.fixtures.fuzzing import run
-from tests.http.fuzz.requests import Form, form_of, gather, request_of
-from tests.http.fuzz.strategies import b64_reference, cut, cuts, feed, nasty_bytes, qsl_reference
+from tests.fixtures.fuzzing import bodies_settings, run
+from tests.http.fuzz.drivers import form_of, request_of, urlencoded_pairs
+from tests.http.fuzz.expect import expected_form, expected_pairs
+from tests.http.fuzz.strategies import cut, cuts, nasty_bytes
 
 _NAMES = st.sampled_from([b"media", b"media_data", b"command", b"status", b"", b"a+b", b"%6Dedia"])
 
@@ -37,53 +37,22 @@ def urlencoded(draw: st.DrawFn) -> bytes:
     return draw(st.sampled_from([b"&", b"&&"])).join(pieces) + draw(st.sampled_from([b"", b"&"]))
 
 
-def _expected_pairs(body: bytes) -> list[tuple[str, bytes]]:
-    """parse_qsl's pairs; ``media``/``media_data`` values keep '+' (base64's, never an
-    encoded space): the same parse with '+' escaped, same pairs in the same order."""
-    plus = qsl_reference(body)
-    literal = qsl_reference(body.replace(b"+", b"%2B"))
-    assert len(plus) == len(literal)
-    return [
-        (name, lit if name in MEDIA_FIELDS else value)
-        for (name, value), (_, lit) in zip(plus, literal, strict=True)
-    ]
-
-
-def _events(pieces: list[bytes]) -> list[tuple[str, bytes]]:
-    found = run(gather(_urlencoded_events(feed(pieces))))
-    # Plain fields arrive still escaped (open_form unquotes them whole); media decoded.
-    return [(n, v if n in MEDIA_FIELDS else _unquote_plus(v)) for n, v in found]
-
-
-def _expected_form(body: bytes) -> Form:
-    form = Form()
-    for name, value in _expected_pairs(body):
-        if name not in MEDIA_FIELDS:
-            form.params.setdefault(name, value.decode("utf-8", "replace"))
-        elif form.media is not None:
-            return Form(error="Send exactly one of media or media_data.")
-        else:
-            media = b64_reference(value) if name == "media_data" else value
-            if media is None:
-                return Form(error="media_data is not valid base64.")
-            form.media = media
-    return form
-
-
 class TestEvents:
+    @bodies_settings()
     @given(urlencoded(), cuts)
     @example(b"a=1&&b=2", [])  # an empty pair: parse_qsl drops it
     @example(b"&", [])
     @example(b"media_data=QQ%3", [14])  # an escape cut by the split
     @example(b"media=a+b%2B", [7])
     def test_pairs_are_parse_qsl_for_any_split(self, body: bytes, at: list[int]) -> None:
-        expected = _expected_pairs(body)
+        expected = expected_pairs(body)
 
-        assert _events(cut(body, at)) == expected
-        assert _events([body]) == expected
+        assert urlencoded_pairs(cut(body, at)) == expected
+        assert urlencoded_pairs([body]) == expected
 
 
 class TestOpenForm:
+    @bodies_settings()
     @given(urlencoded(), cuts, st.booleans())
     @example(b"status=\xc3%A9", [], True)  # raw UTF-8 lead byte, escaped continuation
     @example(b"status=%C3\xa9", [], True)
@@ -97,4 +66,4 @@ class TestOpenForm:
             cut(body, at), "application/x-www-form-urlencoded", content_length=content_length
         )
 
-        assert run(form_of(request)) == _expected_form(body)
+        assert run(form_of(request)) == expected_form(body)

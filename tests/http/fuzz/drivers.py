@@ -1,5 +1,6 @@
-"""Parser drivers: a real Starlette ``Request`` over ASGI messages built from pieces of a
-body (what ``open_form`` reads), and the parsers' events gathered into fields."""
+"""Parser drivers: each parser fed a body's pieces from memory and its output gathered
+(fields, bytes, or the 400's message); a real Starlette ``Request`` over ASGI messages
+built from the pieces, for ``open_form``."""
 
 from __future__ import annotations
 
@@ -10,9 +11,29 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from app.core import errors
-from app.http.forms import RequestForm, _Event, open_form
+from app.http.forms import (
+    MEDIA_FIELDS,
+    RequestForm,
+    _Event,
+    _multipart_events,
+    _unquote_plus,
+    _urlencoded_events,
+    open_form,
+)
+from app.uploads.streams import PercentDecoder, b64decoded
+from tests.fixtures.fuzzing import run
+from tests.http.fuzz.strategies import feed
 
-__all__ = ["Form", "form_of", "gather", "request_of"]
+__all__ = [
+    "Form",
+    "b64_stream",
+    "form_of",
+    "gather",
+    "multipart_parts",
+    "percent_stream",
+    "request_of",
+    "urlencoded_pairs",
+]
 
 
 def request_of(
@@ -78,3 +99,35 @@ async def gather(events: AsyncIterator[_Event]) -> list[tuple[str, bytes]]:
             open_part = False
     assert not open_part, "the last part never ended"
     return found
+
+
+def multipart_parts(pieces: Sequence[bytes], boundary: bytes) -> list[tuple[str, bytes]] | str:
+    """``_multipart_events``' parts, or the message of its 400."""
+    try:
+        return run(gather(_multipart_events(feed(pieces), boundary)))
+    except errors.BadParameter as exc:
+        return str(exc)
+
+
+def urlencoded_pairs(pieces: Sequence[bytes]) -> list[tuple[str, bytes]]:
+    """``_urlencoded_events``' pairs: plain fields arrive still escaped (open_form
+    unquotes them whole), ``media``/``media_data`` already percent-decoded."""
+    found = run(gather(_urlencoded_events(feed(pieces))))
+    return [(n, v if n in MEDIA_FIELDS else _unquote_plus(v)) for n, v in found]
+
+
+async def _b64(pieces: Sequence[bytes]) -> bytes:
+    return b"".join([chunk async for chunk in b64decoded(feed(pieces))])
+
+
+def b64_stream(pieces: Sequence[bytes]) -> bytes | None:
+    """``b64decoded`` over the pieces; None for its 400."""
+    try:
+        return run(_b64(pieces))
+    except errors.BadParameter:
+        return None
+
+
+def percent_stream(pieces: Sequence[bytes]) -> bytes:
+    decoder = PercentDecoder()
+    return b"".join(decoder.feed(piece) for piece in pieces) + decoder.finish()

@@ -1,11 +1,13 @@
 """Random multipart APPENDs through real HTTP (httpx's ASGI transport sends each piece
 as its own ASGI message): the stored segment holds exactly the bytes sent, for any split
-of the body; a body cut short of its closing boundary stores nothing."""
+of the body; a body cut short of its closing boundary stores nothing. And urlencoded
+``media_data`` APPENDs streamed in random pieces (no Content-Length)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
+from urllib.parse import quote
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -68,13 +70,13 @@ async def _open(env: Env, user: User) -> str:
 
 
 async def _post(env: Env, user: User, boundary: bytes, pieces: list[bytes]) -> int:
+    content_type = f"multipart/form-data; boundary={boundary.decode()}"
+    return await _send(env, user, content_type, pieces)
+
+
+async def _send(env: Env, user: User, content_type: str, pieces: list[bytes]) -> int:
     response = await env.client.post(
-        URL,
-        content=feed(pieces),
-        headers={
-            **user.headers,
-            "Content-Type": f"multipart/form-data; boundary={boundary.decode()}",
-        },
+        URL, content=feed(pieces), headers={**user.headers, "Content-Type": content_type}
     )
     return response.status_code
 
@@ -120,3 +122,19 @@ async def test_a_body_cut_short_stores_nothing(
 
     assert status == 400
     assert await env.state.store.segment_sha256(storage_key(int(media_id)), 1) is None
+
+
+@_HTTP
+@given(segment=st.binary(min_size=1, max_size=4096), wrap=st.booleans(), at=cuts)
+async def test_urlencoded_media_data_in_pieces_is_stored_whole(
+    env: Env, alice: User, segment: bytes, wrap: bool, at: list[int]
+) -> None:
+    media_id = await _open(env, alice)
+    encoded = (base64.encodebytes if wrap else base64.b64encode)(segment)
+    body = f"command=APPEND&media_id={media_id}&segment_index=2&media_data=".encode()
+    body += quote(encoded, safe="").encode() + b"&note=a+b"
+
+    urlencoded = "application/x-www-form-urlencoded"
+    assert await _send(env, alice, urlencoded, cut(body, at)) == 204
+    stored = await env.state.store.segment_sha256(storage_key(int(media_id)), 2)
+    assert stored == hashlib.sha256(segment).hexdigest()

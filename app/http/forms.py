@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from pydantic import BaseModel, ValidationError
-from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from app.core import errors
@@ -112,8 +112,8 @@ class RequestForm:
         while (event := await self._next()) is not None and event.kind == "data":
             if event.data:
                 yield event.data
-        # The media stream ends only once the rest of the body is read: a cut or bad tail
-        # (no closing boundary, a second media part) is refused before the segment is kept.
+        # The media stream ends only once the whole body is parsed: a body cut short
+        # (no closing boundary) fails here, before the caller records the segment.
         await self.read_rest()
 
     async def hold_media(self, cap: int) -> AsyncIterator[bytes]:
@@ -234,6 +234,11 @@ async def _multipart_events(body: AsyncIterator[bytes], boundary: bytes) -> Asyn
     def on_part_end() -> None:
         events.append(_Event("end"))
 
+    def on_end() -> None:
+        closed.append(True)
+
+    closed: list[bool] = []
+
     parser = MultipartParser(
         boundary,
         {
@@ -244,6 +249,7 @@ async def _multipart_events(body: AsyncIterator[bytes], boundary: bytes) -> Asyn
             "on_headers_finished": on_headers_finished,
             "on_part_data": on_part_data,
             "on_part_end": on_part_end,
+            "on_end": on_end,
         },
     )
     try:
@@ -258,8 +264,8 @@ async def _multipart_events(body: AsyncIterator[bytes], boundary: bytes) -> Asyn
         raise errors.BadParameter(f"Malformed multipart body: {exc}") from exc
     while events:
         yield events.popleft()
-    if parser.state != MultipartState.END:  # python-multipart's finalize does not check
-        raise errors.BadParameter("The multipart body ends before its closing boundary.")
+    if not closed:  # cut short: whatever the last part held is not to be kept
+        raise errors.BadParameter("Malformed multipart body: no closing boundary.")
 
 
 async def _urlencoded_events(body: AsyncIterator[bytes]) -> AsyncIterator[_Event]:

@@ -8,6 +8,10 @@
     ├── InvalidParameter          400, code 44 "<name> parameter is invalid." (API host)
     ├── MediaNotFound             404, code 34 (STATUS of unknown media, or not processed)
     ├── RateLimited               429, code 88
+    │   └── TooManyUploads        429, code 88: the user's uploads in flight at the cap
+    ├── RequestTimeout            408, code 408: the request body stalled
+    ├── OverCapacity              503, code 130: the process's upload bytes in flight full
+    │   └── OutOfStorage          503, code 130 + Retry-After: the disk is full, retry later
     └── UploadError               400, legacy ``{"request", "error"}`` upload form
         ├── BadParameter          a parameter has the wrong shape
         ├── MediaTypeUnrecognized  media type or category unknown or mismatched
@@ -33,8 +37,7 @@
     ├── UserNotFound              404, code 50
     ├── ImageUnreadable           400, code 324: profile image/banner missing or undecodable
     ├── BannerNotResizable        422, code 324: banner too large or crop outside the image
-    ├── Forbidden                 403, code 200-ish: not yours to see or change
-    └── OutOfStorage              503, code 130 + Retry-After: the disk is full, retry later
+    └── Forbidden                 403, code 200-ish: not yours to see or change
 
 Nothing here knows HTTP or JSON; ``app/routers/errors.py`` renders them.
 """
@@ -64,14 +67,17 @@ __all__ = [
     "MediaTypeUnrecognized",
     "NotAuthenticated",
     "OutOfStorage",
+    "OverCapacity",
     "ParameterMissing",
     "PostRuleBroken",
     "RateLimited",
+    "RequestTimeout",
     "SegmentIndexOutOfRange",
     "SegmentTooLarge",
     "SegmentsIncomplete",
     "StatusNotFound",
     "StatusTooLong",
+    "TooManyUploads",
     "TotalBytesExceeded",
     "UploadError",
     "UploadExpired",
@@ -136,6 +142,29 @@ class RateLimited(ApiError):
     http_status = 429
     twitter_code = 88
     message = "Rate limit exceeded."
+
+
+class TooManyUploads(RateLimited):
+    """The user already has as many uploads in flight as one process takes."""
+
+    message = "Too many uploads in flight for this user."
+
+
+class RequestTimeout(ApiError):
+    """No chunk of the request body came within the body idle timeout. Twitter published
+    no code for it: the status is the code, as for other HTTP-level errors."""
+
+    http_status = 408
+    twitter_code = 408
+    message = "Request timeout: the request body stalled."
+
+
+class OverCapacity(ApiError):
+    """This process holds as many upload bytes in flight as it takes; retry shortly."""
+
+    http_status = 503
+    twitter_code = 130
+    message = "Over capacity."
 
 
 class UploadError(ApiError):
@@ -338,7 +367,7 @@ class UserNotFound(ApiError):
 # --- Full disk ---------------------------------------------------------------------------
 
 
-class OutOfStorage(ApiError):
+class OutOfStorage(OverCapacity):
     """A write found the storage full (``app.storage.StorageFull``). Nothing of the
     request was kept, so the same request succeeds once space is freed: 503 with
     ``Retry-After`` (``retry_after`` seconds), code 130, Twitter's "Over capacity"."""

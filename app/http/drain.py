@@ -61,7 +61,10 @@ class DrainUnreadBody:
         left = self.max_bytes
         self.drained_requests += 1
         while left >= 0:
-            message = await receive()
+            try:
+                message = await receive()
+            except Exception:  # the body stalled (RequestTimeout): stop, and close
+                return False
             if message["type"] != "http.request":
                 return True  # the client went away: nothing left to read
             left -= len(message.get("body", b""))

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from app.core import errors
 from app.http.responses import TwitterJSONResponse
@@ -89,12 +90,32 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return _render(request, errors.BadParameter(f"{name} parameter is invalid."), name)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (a path may be split over several
+    routes, e.g. GET and POST ``/1.1/media/upload.json``), for a 405's ``Allow``."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "OPTIONS"})
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         return _render(request, errors.MediaNotFound())
-    body = {"errors": [{"code": exc.status_code, "message": str(exc.detail)}]}
-    return TwitterJSONResponse(body, status_code=exc.status_code)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    body: dict[str, Any]
+    if request.url.path.startswith("/2/"):
+        detail = str(exc.detail)
+        body = {"type": "about:blank", "title": detail, "detail": detail}
+        body |= {"status": exc.status_code, "errors": [{"message": detail}]}
+    else:
+        body = {"errors": [{"code": exc.status_code, "message": str(exc.detail)}]}
+    return TwitterJSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

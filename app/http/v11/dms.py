@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from app.core import errors
@@ -23,6 +23,7 @@ from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
 from app.http.v11 import presenters as v11_presenters
 from app.media import delivery
+from app.schemas import openapi as oa
 
 router = APIRouter(tags=["direct-messages"])
 
@@ -33,6 +34,7 @@ _DM_LIMIT = limited(DM_CREATE)
     "/1.1/direct_messages/events/new.json",
     responses=v11_error_responses(400, 401, 403, 404, 429),
     dependencies=[_DM_LIMIT],
+    openapi_extra=oa.json_body(oa.DM_EVENT_V11),
 )
 async def new_event(
     request: Request, user: CurrentUser, session: SessionDep, ids: IdsDep, clock: ClockDep
@@ -67,12 +69,15 @@ async def show_event(
     user: CurrentUser,
     session: ReadSessionDep,
     clock: ClockDep,
-    id: Annotated[str, Query(description="event id")],
+    id: Annotated[str, Query(description="event id", json_schema_extra=oa.SNOWFLAKE)],
 ) -> Response:
     dm = await dms.get_dm(session, user_id=user, dm_id=params.snowflake(id, "id"), now=clock())
     return TwitterJSONResponse(
         {"event": v11_presenters.dm_event_v11(dm, base_url=base_url(request))}
     )
+
+
+DmIdPath = Annotated[str, Path(description="the DM event id", json_schema_extra=oa.SNOWFLAKE)]
 
 
 def _not_found(name: str, raw: object) -> errors.ApiError:
@@ -91,7 +96,7 @@ def _file_dm_id(raw: str) -> int:
 )
 async def dm_photo(
     request: Request,
-    dm_id: str,
+    dm_id: DmIdPath,
     filename: str,
     user: CurrentUser,
     session: ReadSessionDep,
@@ -118,7 +123,7 @@ async def dm_photo(
 )
 async def dm_video(
     request: Request,
-    dm_id: str,
+    dm_id: DmIdPath,
     media_key: str,
     token: str,
     path: str,

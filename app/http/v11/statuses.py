@@ -19,6 +19,7 @@ from app.http.urls import base_url
 from app.http.v11 import presenters
 from app.media import metadata
 from app.posts import service as posts
+from app.schemas import openapi as oa
 
 router = APIRouter(prefix="/1.1", tags=["statuses-v1.1"])
 
@@ -27,8 +28,11 @@ _STATUS_DOC = {"description": "A v1.1 status object", "content": {"application/j
 
 # More than 4 media is the posting rule's 324; this only bounds the list.
 _MAX_MEDIA_IDS = 100
-IdQuery = Annotated[str, Query(description="a snowflake id (0..2^63-1)")]
-IdPath = Annotated[str, Path(description="a snowflake id (0..2^63-1)")]
+IdQuery = Annotated[str, Query(description="a snowflake id", json_schema_extra=oa.SNOWFLAKE)]
+IdPath = Annotated[str, Path(description="a snowflake id", json_schema_extra=oa.SNOWFLAKE)]
+OptionalId = Annotated[
+    str | None, Query(description="a snowflake id", json_schema_extra=oa.SNOWFLAKE)
+]
 
 
 @router.post(
@@ -39,8 +43,10 @@ IdPath = Annotated[str, Path(description="a snowflake id (0..2^63-1)")]
     ],
     openapi_extra={
         "parameters": [
-            {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-            for n in ("status", "media_ids", "possibly_sensitive", "in_reply_to_status_id")
+            oa.query("status", {"type": "string", "maxLength": 10_000}),
+            oa.query("media_ids", oa.ID_LIST),
+            oa.query("possibly_sensitive", oa.FLAG),
+            oa.query("in_reply_to_status_id", oa.SNOWFLAKE),
         ]
     },
 )
@@ -73,7 +79,7 @@ async def show(
     user: CurrentUser,
     session: ReadSessionDep,
     clock: ClockDep,
-    id: Annotated[str, Query(description="status id")],
+    id: IdQuery,
     include_ext_alt_text: Annotated[str | None, Query()] = None,
 ) -> Response:
     """One status; `include_ext_alt_text=true` adds each media's `ext_alt_text`."""
@@ -108,9 +114,9 @@ async def user_timeline(
     user: CurrentUser,
     session: ReadSessionDep,
     clock: ClockDep,
-    user_id: Annotated[str | None, Query()] = None,
+    user_id: OptionalId = None,
     count: Annotated[int, Query(ge=1, le=200)] = 20,
-    max_id: Annotated[str | None, Query()] = None,
+    max_id: OptionalId = None,
 ) -> Response:
     """The newest statuses of `user_id` (default: the caller)."""
     found = await posts.user_timeline(
@@ -127,27 +133,9 @@ async def user_timeline(
 @router.post(
     "/media/metadata/create.json",
     status_code=204,
-    responses={204: {"description": "stored (empty body)"}, **v11_error_responses(400, 401)},
+    responses={204: {"description": "stored (empty body)"}, **v11_error_responses(400, 401, 429)},
     dependencies=[rate_limited("media/metadata", per_user=(500, 900), per_app=(50_000, 86_400))],
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["media_id", "alt_text"],
-                        "properties": {
-                            "media_id": {"type": "string"},
-                            "alt_text": {
-                                "type": "object",
-                                "properties": {"text": {"type": "string", "maxLength": 1000}},
-                            },
-                        },
-                    }
-                }
-            }
-        }
-    },
+    openapi_extra=oa.json_body(oa.METADATA_CREATE_V11),
 )
 async def metadata_create(
     request: Request, user: CurrentUser, session: SessionDep, clock: ClockDep

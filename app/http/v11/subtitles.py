@@ -15,6 +15,7 @@ from app.http.errors import v11_error_responses
 from app.http.forms import json_object
 from app.http.ratelimit import SUBTITLES, limited
 from app.media import subtitles
+from app.schemas import openapi as oa
 
 router = APIRouter(tags=["subtitles"])
 
@@ -37,8 +38,12 @@ def _tracks(body: dict[str, Any]) -> tuple[int, list[dict[str, Any]]]:
 @router.post(
     "/1.1/media/subtitles/create.json",
     status_code=204,
-    responses={204: {"description": "attached (empty body)"}, **v11_error_responses(400, 401, 404)},
+    responses={
+        204: {"description": "attached (empty body)"},
+        **v11_error_responses(400, 401, 404, 429),
+    },
     dependencies=[_LIMIT],
+    openapi_extra=oa.json_body(oa.SUBTITLES_CREATE_V11),
 )
 async def create_v11(
     request: Request, user: CurrentUser, session: SessionDep, store: StoreDep, clock: ClockDep
@@ -59,8 +64,12 @@ async def create_v11(
 @router.post(
     "/1.1/media/subtitles/delete.json",
     status_code=204,
-    responses={204: {"description": "removed (empty body)"}, **v11_error_responses(400, 401, 404)},
+    responses={
+        204: {"description": "removed (empty body)"},
+        **v11_error_responses(400, 401, 404, 429),
+    },
     dependencies=[_LIMIT],
+    openapi_extra=oa.json_body(oa.SUBTITLES_DELETE_V11),
 )
 async def delete_v11(
     request: Request, user: CurrentUser, session: SessionDep, store: StoreDep

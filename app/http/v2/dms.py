@@ -11,10 +11,11 @@ from starlette.responses import Response
 from app.dms import service as dms
 from app.http import params
 from app.http.deps import ClockDep, CurrentUser, IdsDep, SessionDep
-from app.http.errors import v11_error_responses
+from app.http.errors import v2_error_responses
 from app.http.ratelimit import DM_CREATE, limited
 from app.http.responses import TwitterJSONResponse
 from app.http.v2 import presenters as v2_presenters
+from app.schemas import openapi as oa
 
 router = APIRouter(tags=["direct-messages"])
 
@@ -23,11 +24,14 @@ _DM_LIMIT = limited(DM_CREATE)
 
 class DmAttachment(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    media_id: str
+    media_id: Annotated[str, Field(json_schema_extra=oa.SNOWFLAKE)]
 
 
 class DmCreate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={"anyOf": [{"required": ["text"]}, {"required": ["attachments"]}]},
+    )
     text: str | None = None
     attachments: list[DmAttachment] = Field(default_factory=list, max_length=1)
 
@@ -35,11 +39,13 @@ class DmCreate(BaseModel):
 @router.post(
     "/2/dm_conversations/with/{participant_id}/messages",
     status_code=201,
-    responses=v11_error_responses(400, 401, 403, 404, 429),
+    responses=v2_error_responses(400, 401, 403, 404, 429),
     dependencies=[_DM_LIMIT],
 )
 async def v2_send(
-    participant_id: Annotated[str, Path(description="the other participant's user id")],
+    participant_id: Annotated[
+        str, Path(description="the other participant's user id", json_schema_extra=oa.SNOWFLAKE)
+    ],
     payload: DmCreate,
     user: CurrentUser,
     session: SessionDep,

@@ -31,6 +31,7 @@ from app.http.responses import TwitterJSONResponse
 from app.http.upload_json import media_response
 from app.http.v2 import params as v2p
 from app.media.views import MediaView
+from app.schemas import openapi as oa
 from app.schemas.v2 import (
     V2AppendData,
     V2AppendJSON,
@@ -55,21 +56,21 @@ _STATUS_LIMIT = rate_limited("media:status", per_user=(1000, 900), per_app=(100_
 _UPLOAD_LIMIT = rate_limited("media:upload", per_user=(500, 900), per_app=(50_000, _DAY))
 
 # A string, parsed by params.snowflake: out-of-range ids get the upload form's 400.
-MediaIdPath = Annotated[str, Path(description="id from initialize")]
+MediaIdPath = Annotated[str, Path(description="id from initialize", json_schema_extra=oa.SNOWFLAKE)]
 _STATUS_PARAMETERS: list[dict[str, Any]] = [
     {
         "name": "media_id",
         "in": "query",
         "required": True,
         "description": "id from initialize",
-        "schema": {"type": "string", "pattern": "^[0-9]{1,19}$"},
+        "schema": oa.SNOWFLAKE,
     },
     {
         "name": "command",
         "in": "query",
         "required": False,
         "description": "STATUS (optional)",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "enum": ["STATUS"]},
     },
 ]
 

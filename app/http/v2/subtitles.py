@@ -2,46 +2,52 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.http import params
 from app.http.deps import ClockDep, CurrentUser, SessionDep, StoreDep
-from app.http.errors import v11_error_responses
+from app.http.errors import v2_error_responses
 from app.http.forms import json_object
 from app.http.ratelimit import SUBTITLES, limited
 from app.http.responses import TwitterJSONResponse
 from app.media import subtitles
+from app.schemas import openapi as oa
 
 router = APIRouter(tags=["subtitles"])
 
 _LIMIT = limited(SUBTITLES)
 
 
+_ID = Field(json_schema_extra=oa.SNOWFLAKE)
+
+
 class SubtitleV2(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str
-    language_code: str
+    id: Annotated[str, _ID]
+    language_code: Annotated[str, Field(min_length=1)]
     display_name: str = ""
 
 
 class SubtitlesCreateV2(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str
+    id: Annotated[str, _ID]
     media_category: str = "TweetVideo"
     subtitles: SubtitleV2
 
 
 class SubtitlesDeleteV2(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str
-    language_code: str
+    id: Annotated[str, _ID]
+    language_code: Annotated[str, Field(min_length=1)]
     media_category: str = "TweetVideo"
 
 
 @router.post(
-    "/2/media/subtitles", responses=v11_error_responses(400, 401, 404), dependencies=[_LIMIT]
+    "/2/media/subtitles", responses=v2_error_responses(400, 401, 404, 429), dependencies=[_LIMIT]
 )
 async def create_v2(
     payload: SubtitlesCreateV2,
@@ -75,7 +81,10 @@ async def create_v2(
 
 
 @router.delete(
-    "/2/media/subtitles", responses=v11_error_responses(400, 401, 404), dependencies=[_LIMIT]
+    "/2/media/subtitles",
+    openapi_extra=oa.json_body(SubtitlesDeleteV2.model_json_schema()),
+    responses=v2_error_responses(400, 401, 404, 429),
+    dependencies=[_LIMIT],
 )
 async def delete_v2(
     request: Request, user: CurrentUser, session: SessionDep, store: StoreDep

@@ -11,13 +11,14 @@ from starlette.responses import Response
 from app.core import errors
 from app.http import params
 from app.http.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep
-from app.http.errors import v11_error_responses
+from app.http.errors import v2_error_responses
 from app.http.ratelimit import THREE_HOURS, rate_limited
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
 from app.http.v2 import presenters
 from app.media import metadata
 from app.posts import service as posts
+from app.schemas import openapi as oa
 
 router = APIRouter(prefix="/2", tags=["tweets-v2"])
 
@@ -30,14 +31,21 @@ MEDIA_FIELDS = frozenset(
 
 class TweetMedia(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    media_ids: list[str] = Field(min_length=1, max_length=4)
-    tagged_user_ids: list[str] = Field(default_factory=list, max_length=10)
+    media_ids: list[Annotated[str, Field(json_schema_extra=oa.SNOWFLAKE)]] = Field(
+        min_length=1, max_length=4
+    )
+    tagged_user_ids: list[Annotated[str, Field(json_schema_extra=oa.SNOWFLAKE)]] = Field(
+        default_factory=list, max_length=10
+    )
 
 
 class TweetCreate(BaseModel):
     """`text` may be left out when `media` is present."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={"anyOf": [{"required": ["text"]}, {"required": ["media"]}]},
+    )
     text: str | None = None
     media: TweetMedia | None = None
 
@@ -53,11 +61,26 @@ class Metadata(BaseModel):
 
 class MetadataCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str
+    id: Annotated[str, Field(json_schema_extra=oa.SNOWFLAKE)]
     metadata: Metadata
 
 
-IdPath = Annotated[str, Path(description="a snowflake id (0..2^63-1)")]
+IdPath = Annotated[
+    str, Path(description="a snowflake id (0..2^63-1)", json_schema_extra=oa.SNOWFLAKE)
+]
+_FIELDS_PATTERN = "^(?:{0})(?:,(?:{0}))*$".format("|".join(sorted(MEDIA_FIELDS)))
+MediaFields = Annotated[
+    str | None,
+    Query(
+        alias="media.fields",
+        description="comma-separated: " + ", ".join(sorted(MEDIA_FIELDS)),
+        json_schema_extra={"pattern": _FIELDS_PATTERN},
+    ),
+]
+_KEY = "[0-9]{1,2}_" + oa.snowflake_range(2**63 - 1)
+MediaKeyPath = Annotated[
+    str, Path(description="`<prefix>_<id>`", json_schema_extra={"pattern": f"^{_KEY}$"})
+]
 _MAX_IDS = 100
 
 
@@ -106,7 +129,7 @@ async def _tweets_body(
     "/tweets",
     status_code=201,
     responses={201: {"description": '{"data":{"id","text","edit_history_tweet_ids"}}'},
-               **v11_error_responses(400, 401, 403, 429)},
+               **v2_error_responses(400, 401, 403, 429)},
     dependencies=[rate_limited("tweets:create", per_user=(200, 900), per_app=(300, THREE_HOURS))],
 )  # fmt: skip
 async def create_tweet(
@@ -134,7 +157,7 @@ async def create_tweet(
     return TwitterJSONResponse(body, status_code=201, headers={"location": location})
 
 
-@router.get("/tweets/{id}", responses=v11_error_responses(400, 401, 404))
+@router.get("/tweets/{id}", responses=v2_error_responses(400, 401, 404))
 async def get_tweet(
     request: Request,
     id: IdPath,
@@ -142,7 +165,7 @@ async def get_tweet(
     session: ReadSessionDep,
     clock: ClockDep,
     expansions: Annotated[str | None, Query()] = None,
-    media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
+    media_fields: MediaFields = None,
     tweet_fields: Annotated[str | None, Query(alias="tweet.fields")] = None,
 ) -> Response:
     """One post; `expansions=attachments.media_keys` puts its media in `includes.media`."""
@@ -160,15 +183,17 @@ async def get_tweet(
     return TwitterJSONResponse(body)
 
 
-@router.get("/tweets", responses=v11_error_responses(400, 401))
+@router.get("/tweets", responses=v2_error_responses(400, 401))
 async def get_tweets(
     request: Request,
     user: CurrentUser,
     session: ReadSessionDep,
     clock: ClockDep,
-    ids: Annotated[str, Query(description="comma-separated, up to 100")],
+    ids: Annotated[
+        str, Query(description="comma-separated, up to 100", json_schema_extra=oa.ID_LIST)
+    ],
     expansions: Annotated[str | None, Query()] = None,
-    media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
+    media_fields: MediaFields = None,
     tweet_fields: Annotated[str | None, Query(alias="tweet.fields")] = None,
 ) -> Response:
     wanted = params.id_list(ids, "ids", max_count=_MAX_IDS)
@@ -186,7 +211,7 @@ async def get_tweets(
 
 @router.delete(
     "/tweets/{id}",
-    responses=v11_error_responses(400, 401, 403, 404),
+    responses=v2_error_responses(400, 401, 403, 404, 429),
     dependencies=[rate_limited("tweets:delete", per_user=(50, 900))],
 )
 async def delete_tweet(
@@ -197,14 +222,14 @@ async def delete_tweet(
     return TwitterJSONResponse({"data": {"deleted": True}})
 
 
-@router.get("/media/{media_key}", responses=v11_error_responses(400, 401, 404))
+@router.get("/media/{media_key}", responses=v2_error_responses(400, 401, 404))
 async def get_media(
     request: Request,
-    media_key: str,
+    media_key: MediaKeyPath,
     user: CurrentUser,
     session: ReadSessionDep,
     clock: ClockDep,
-    media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
+    media_fields: MediaFields = None,
 ) -> Response:
     """A processed media by key (`<prefix>_<id>`)."""
     found = await posts.lookup_media(session, [media_key], now=clock())
@@ -216,14 +241,20 @@ async def get_media(
     )
 
 
-@router.get("/media", responses=v11_error_responses(400, 401))
+@router.get("/media", responses=v2_error_responses(400, 401))
 async def get_media_many(
     request: Request,
     user: CurrentUser,
     session: ReadSessionDep,
     clock: ClockDep,
-    media_keys: Annotated[str, Query(description="comma-separated, up to 100")],
-    media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
+    media_keys: Annotated[
+        str,
+        Query(
+            description="comma-separated, up to 100",
+            json_schema_extra={"pattern": f"^{_KEY}(?:,{_KEY}){{0,99}}$"},
+        ),
+    ],
+    media_fields: MediaFields = None,
 ) -> Response:
     keys = [k.strip() for k in media_keys.split(",") if k.strip()]
     if len(keys) > 100:
@@ -237,7 +268,7 @@ async def get_media_many(
 
 @router.post(
     "/media/metadata",
-    responses=v11_error_responses(400, 401, 429),
+    responses=v2_error_responses(400, 401, 429),
     dependencies=[rate_limited("media/metadata", per_user=(500, 900), per_app=(50_000, 86_400))],
 )
 async def create_metadata(

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-MAX_SECONDS = 150.0
+MAX_SECONDS = 110.0
 # Generated file parts stay small: the upload routes take up to 5 MiB a segment, the
 # generator need not send that much to exercise them.
 MAX_PART_BYTES = 64 * 1024

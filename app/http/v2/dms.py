@@ -30,7 +30,12 @@ class DmAttachment(BaseModel):
 class DmCreate(BaseModel):
     model_config = ConfigDict(
         extra="ignore",
-        json_schema_extra={"anyOf": [{"required": ["text"]}, {"required": ["attachments"]}]},
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["text"], "properties": {"text": {"type": "string", "minLength": 1}}},
+                {"required": ["attachments"], "properties": {"attachments": {"minItems": 1}}},
+            ]
+        },
     )
     text: str | None = None
     attachments: list[DmAttachment] = Field(default_factory=list, max_length=1)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.responses import Response
 
 from app.core import errors
@@ -44,7 +45,12 @@ class TweetCreate(BaseModel):
 
     model_config = ConfigDict(
         extra="ignore",
-        json_schema_extra={"anyOf": [{"required": ["text"]}, {"required": ["media"]}]},
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["text"], "properties": {"text": {"type": "string", "minLength": 1}}},
+                {"required": ["media"], "properties": {"media": {"type": "object"}}},
+            ]
+        },
     )
     text: str | None = None
     media: TweetMedia | None = None
@@ -78,6 +84,16 @@ MediaFields = Annotated[
     ),
 ]
 _KEY = "[0-9]{1,2}_" + oa.snowflake_range(2**63 - 1)
+
+
+class _MediaKey(StringConvertor):
+    """Only a media key routes to ``GET /2/media/{media_key}``: ``GET /2/media/metadata``
+    is then a 405 (with ``Allow: POST``), not a lookup of a media called "metadata"."""
+
+    regex = "[0-9]{1,2}_[0-9]+"
+
+
+register_url_convertor("media_key", _MediaKey())
 MediaKeyPath = Annotated[
     str, Path(description="`<prefix>_<id>`", json_schema_extra={"pattern": f"^{_KEY}$"})
 ]
@@ -222,7 +238,7 @@ async def delete_tweet(
     return TwitterJSONResponse({"data": {"deleted": True}})
 
 
-@router.get("/media/{media_key}", responses=v2_error_responses(400, 401, 404))
+@router.get("/media/{media_key:media_key}", responses=v2_error_responses(400, 401, 404))
 async def get_media(
     request: Request,
     media_key: MediaKeyPath,

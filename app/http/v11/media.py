@@ -68,7 +68,7 @@ _UPLOAD_BODY = {
 
 _STATUS_PARAMETERS = [
     oa.query("media_id", oa.SNOWFLAKE, required=True),
-    oa.query("command", {"type": "string", "enum": ["STATUS"]}, required=True),
+    oa.query("command", {"type": "string", "pattern": "^STATUS$"}, required=True),
 ]
 
 

@@ -28,15 +28,9 @@ class DmAttachment(BaseModel):
 
 
 class DmCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="ignore",
-        json_schema_extra={
-            "anyOf": [
-                {"required": ["text"], "properties": {"text": {"type": "string", "minLength": 1}}},
-                {"required": ["attachments"], "properties": {"attachments": {"minItems": 1}}},
-            ]
-        },
-    )
+    """`text` and/or one attachment (not declared as an anyOf: see TweetCreate)."""
+
+    model_config = ConfigDict(extra="ignore")
     text: str | None = None
     attachments: list[DmAttachment] = Field(default_factory=list, max_length=1)
 

@@ -70,7 +70,7 @@ _STATUS_PARAMETERS: list[dict[str, Any]] = [
         "in": "query",
         "required": False,
         "description": "STATUS (optional)",
-        "schema": {"type": "string", "enum": ["STATUS"]},
+        "schema": {"type": "string", "pattern": "^STATUS$"},
     },
 ]
 

@@ -143,7 +143,15 @@ _ERROR_DOCS = {
     401: "Could not authenticate you (code 32).",
     404: "Sorry, that page does not exist (code 34).",
     429: "Rate limit exceeded (code 88).",
+    503: "Over capacity (code 130): upload bytes in flight or disk space; see Retry-After.",
 }
+
+
+def _headers(status: int) -> dict[str, Any]:
+    if status != 503:
+        return {}
+    retry = {"description": "seconds to wait", "schema": {"type": "string"}, "required": True}
+    return {"headers": {"Retry-After": retry}}
 
 
 _V2_DOCS = {**_ERROR_DOCS, 400: "Bad request (code 38 missing, 44 invalid, 324/325 media)."}
@@ -154,6 +162,7 @@ def v2_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {
             "description": f"{_V2_DOCS.get(status, 'Error')} In the v2 problem form.",
             "model": Problem,
+            **_headers(status),
         }
         for status in statuses
     }
@@ -164,6 +173,7 @@ def v11_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {
             "description": _ERROR_DOCS.get(status, "Error"),
             "model": BadRequestBody if status == 400 else ErrorsBody,
+            **_headers(status),
         }
         for status in statuses
     }

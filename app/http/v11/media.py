@@ -98,7 +98,7 @@ def _limit(command: Command) -> Limit:
         201: {"model": MediaResponseV11, "description": "FINALIZE, media ready to use"},
         202: {"model": InitResponseV11, "description": "INIT"},
         204: {"description": "APPEND stored the segment (empty body)"},
-        **v11_error_responses(400, 401, 429),
+        **v11_error_responses(400, 401, 429, 503),
     },
 )
 async def upload(request: Request) -> Response:

@@ -125,7 +125,7 @@ def _path_id(raw: str) -> int:
     dependencies=[_APPEND_LIMIT],
     openapi_extra=v2p.APPEND_BODY,
     response_model=V2AppendResponse,
-    responses=v2_error_responses(400, 401, 429),
+    responses=v2_error_responses(400, 401, 429, 503),
 )
 async def append(
     id: MediaIdPath, request: Request, user: CurrentUser, context: ContextDep, clock: ClockDep
@@ -156,7 +156,7 @@ async def append(
     dependencies=[_FINALIZE_LIMIT],
     response_model=V2MediaUploadResponse,
     response_model_exclude_none=True,
-    responses=v2_error_responses(400, 401, 429),
+    responses=v2_error_responses(400, 401, 429, 503),
 )
 async def finalize(
     id: MediaIdPath, user: CurrentUser, context: ContextDep, clock: ClockDep
@@ -194,7 +194,7 @@ async def status(
     responses={
         202: {"model": V2InitResponse, "description": "command=INIT (deprecated form)"},
         204: {"description": "command=APPEND (deprecated form)"},
-        **v2_error_responses(400, 401, 429),
+        **v2_error_responses(400, 401, 429, 503),
     },
 )
 async def upload(

@@ -18,6 +18,7 @@ from app.http.auth.oauth1 import OAuth1Authenticator
 from app.http.deps import BearerAuthenticator
 from app.http.errors import install_error_handlers
 from app.http.public import delivery, health
+from app.http.public import posts as public_posts
 from app.http.ratelimit import RateLimitHeaders
 from app.http.responses import TwitterJSONResponse
 from app.http.v2 import dms as v2_dms
@@ -118,4 +119,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v2_dms.router)
     app.include_router(v11_subtitles.router)
     app.include_router(v2_subtitles.router)
+    # Last: its "/{screen_name}/status/{id}" pages must not shadow any other route.
+    app.include_router(public_posts.router)
     return app

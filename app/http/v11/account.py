@@ -67,6 +67,7 @@ def _user(request: Request, view: ProfileView) -> dict[str, Any]:
         base_url=base_url(request),
         profile_image_token=view.image_token,
         profile_banner_token=view.banner_token,
+        statuses_count=view.statuses_count,
     )
 
 

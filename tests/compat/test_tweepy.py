@@ -108,8 +108,8 @@ def test_gif_with_tweet_gif_goes_through_the_simple_upload(api: tweepy.API, gif_
 
 
 def test_statuses_count_follows_posts(api: tweepy.API) -> None:
-    me = api.get_user(screen_name="tweepy")
-    assert me.statuses_count == 0
+    me = api.verify_credentials()
+    assert (me.screen_name, me.statuses_count) == ("tweepy", 0)
 
     posted = api.update_status("counted")
     assert api.get_user(user_id=me.id).statuses_count == 1

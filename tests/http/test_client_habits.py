@@ -4,6 +4,7 @@ media entities, and which scheme ``media_url_https`` carries."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,22 @@ class TestGifOnTheSimpleUpload:
         served = await env.client.get(mp4["url"])
         assert served.status_code == 200
         assert served.content[4:8] == b"ftyp"
+
+    async def test_the_v2_one_shot_upload_takes_a_tweet_gif_too(
+        self, env: Env, alice: User, animated_gif: Path
+    ) -> None:
+        media = base64.b64encode(animated_gif.read_bytes()).decode()
+
+        response = await env.client.post(
+            "/2/media/upload",
+            json={"media": media, "media_category": "tweet_gif"},
+            headers=alice.headers,
+        )
+
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        assert data["media_key"] == f"16_{data['id']}"
+        assert data["image"] == {"image_type": "image/gif", "w": 64, "h": 48}
 
     async def test_a_gif_over_5_mib_is_code_324_even_with_tweet_gif(
         self, env: Env, alice: User
@@ -152,6 +169,8 @@ class TestStatusesCount:
         )
         assert destroyed.status_code == 200, destroyed.text
         assert await _statuses_count(env, alice) == 1
+        me = await env.client.get("/1.1/account/verify_credentials.json", headers=alice.headers)
+        assert (me.json()["id_str"], me.json()["statuses_count"]) == (str(alice.id), 1)
 
 
 class TestStatusLinks:

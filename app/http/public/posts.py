@@ -35,6 +35,7 @@ router = APIRouter(tags=["public"])
 _MAX_ID = 2**63 - 1
 _PAGE_DOC: dict[int | str, dict[str, Any]] = {
     200: {"description": "the post as a small HTML page", "content": {"text/html": {}}},
+    302: {"description": "another screen name than the author's: to the right page"},
     **v11_error_responses(404),
 }
 

@@ -1,5 +1,5 @@
-"""v1.1 profile image and banner (spec §7.3), users/show, and the public routes that
-serve the resulting files, in the shape of Twitter's CDN:
+"""v1.1 profile image and banner (spec §7.3), users/show, verify_credentials, and the
+public routes that serve the resulting files, in the shape of Twitter's CDN:
 
 - ``/profile_images/<account_id>/<token>/avatar[_normal|_bigger|_mini].<ext>``
 - ``/profile_banners/<account_id>/<token>[/<size>]``
@@ -217,6 +217,19 @@ async def show_user(
     if account_id is None and not screen_name:
         raise errors.ParameterMissing("user_id")
     view = await profiles.get_profile(session, user_id=account_id, screen_name=screen_name)
+    return TwitterJSONResponse(_user(request, view))
+
+
+@router.get(
+    "/1.1/account/verify_credentials.json",
+    tags=["users-v1.1"],
+    responses={200: _USER_DOC, **v11_error_responses(400, 401)},
+)
+async def verify_credentials(
+    request: Request, user: CurrentUser, session: ReadSessionDep
+) -> Response:
+    """The caller's own user object (200), or 401 (code 32 / 89) for bad credentials."""
+    view = await profiles.get_profile(session, user_id=user)
     return TwitterJSONResponse(_user(request, view))
 
 

@@ -8,6 +8,9 @@
     ├── InvalidParameter          400, code 44 "<name> parameter is invalid." (API host)
     ├── MediaNotFound             404, code 34 (STATUS of unknown media, or not processed)
     ├── RateLimited               429, code 88
+    │   └── TooManyUploads        429, code 88: the user's uploads in flight at the cap
+    ├── RequestTimeout            408, code 408: the request body stalled
+    ├── OverCapacity              503, code 130: the process's upload bytes in flight full
     └── UploadError               400, legacy ``{"request", "error"}`` upload form
         ├── BadParameter          a parameter has the wrong shape
         ├── MediaTypeUnrecognized  media type or category unknown or mismatched
@@ -62,14 +65,17 @@ __all__ = [
     "MediaProcessingFailed",
     "MediaTypeUnrecognized",
     "NotAuthenticated",
+    "OverCapacity",
     "ParameterMissing",
     "PostRuleBroken",
     "RateLimited",
+    "RequestTimeout",
     "SegmentIndexOutOfRange",
     "SegmentTooLarge",
     "SegmentsIncomplete",
     "StatusNotFound",
     "StatusTooLong",
+    "TooManyUploads",
     "TotalBytesExceeded",
     "UploadError",
     "UploadExpired",
@@ -134,6 +140,29 @@ class RateLimited(ApiError):
     http_status = 429
     twitter_code = 88
     message = "Rate limit exceeded."
+
+
+class TooManyUploads(RateLimited):
+    """The user already has as many uploads in flight as one process takes."""
+
+    message = "Too many uploads in flight for this user."
+
+
+class RequestTimeout(ApiError):
+    """No chunk of the request body came within the body idle timeout. Twitter published
+    no code for it: the status is the code, as for other HTTP-level errors."""
+
+    http_status = 408
+    twitter_code = 408
+    message = "Request timeout: the request body stalled."
+
+
+class OverCapacity(ApiError):
+    """This process holds as many upload bytes in flight as it takes; retry shortly."""
+
+    http_status = 503
+    twitter_code = 130
+    message = "Over capacity."
 
 
 class UploadError(ApiError):

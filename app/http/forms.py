@@ -9,8 +9,6 @@ caps plain fields at 1 MB.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections import deque
 from collections.abc import AsyncIterator
@@ -23,7 +21,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from app.core import errors
-from app.uploads.streams import PercentDecoder, b64decoded
+from app.uploads.streams import PercentDecoder, b64decode_all, b64decoded
 
 __all__ = [
     "JSON_OVERHEAD",
@@ -67,7 +65,7 @@ class MediaPart:
     _raw: AsyncIterator[bytes]
 
     def chunks(self) -> AsyncIterator[bytes]:
-        return b64decoded(self._raw) if self.is_base64 else self._raw
+        return b64decoded(self._raw, self.name) if self.is_base64 else self._raw
 
 
 @dataclass
@@ -114,6 +112,9 @@ class RequestForm:
         while (event := await self._next()) is not None and event.kind == "data":
             if event.data:
                 yield event.data
+        # The media stream ends only once the whole body is parsed: a body cut short
+        # (no closing boundary) fails here, before the caller records the segment.
+        await self.read_rest()
 
     async def hold_media(self, cap: int) -> AsyncIterator[bytes]:
         """For the rare client that sends the media part before the fields that say where
@@ -233,6 +234,11 @@ async def _multipart_events(body: AsyncIterator[bytes], boundary: bytes) -> Asyn
     def on_part_end() -> None:
         events.append(_Event("end"))
 
+    def on_end() -> None:
+        closed.append(True)
+
+    closed: list[bool] = []
+
     parser = MultipartParser(
         boundary,
         {
@@ -243,6 +249,7 @@ async def _multipart_events(body: AsyncIterator[bytes], boundary: bytes) -> Asyn
             "on_headers_finished": on_headers_finished,
             "on_part_data": on_part_data,
             "on_part_end": on_part_end,
+            "on_end": on_end,
         },
     )
     try:
@@ -257,6 +264,8 @@ async def _multipart_events(body: AsyncIterator[bytes], boundary: bytes) -> Asyn
         raise errors.BadParameter(f"Malformed multipart body: {exc}") from exc
     while events:
         yield events.popleft()
+    if not closed:  # cut short: whatever the last part held is not to be kept
+        raise errors.BadParameter("Malformed multipart body: no closing boundary.")
 
 
 async def _urlencoded_events(body: AsyncIterator[bytes]) -> AsyncIterator[_Event]:
@@ -269,6 +278,9 @@ async def _urlencoded_events(body: AsyncIterator[bytes]) -> AsyncIterator[_Event
         while buffer:
             if name is None:
                 eq, amp = buffer.find(b"="), buffer.find(b"&")
+                if amp == 0:  # an empty pair ('a=1&&b=2'): parse_qsl drops it too
+                    buffer = buffer[1:]
+                    continue
                 if amp != -1 and (eq == -1 or amp < eq):  # a key without a value
                     yield _Event("begin", name=_unquote(buffer[:amp]), transfer_encoding=_URLENC)
                     yield _Event("end")
@@ -302,6 +314,10 @@ async def _urlencoded_events(body: AsyncIterator[bytes]) -> AsyncIterator[_Event
         yield _Event("end")
 
 
+def _utf8(latin1: str) -> str:
+    return latin1.encode("latin-1").decode("utf-8", errors="replace")
+
+
 def _unquote(raw: bytes) -> str:
     return _unquote_plus(raw).decode("utf-8", errors="replace")
 
@@ -332,8 +348,10 @@ async def open_form(request: Request) -> RequestForm:
         if length.isdigit() and int(length) <= MAX_FIELD_BYTES:
             # INIT, FINALIZE: a few short fields, parsed in one go.
             raw = await _small_body(request)
-            pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True,
-                              encoding="utf-8", errors="replace")  # fmt: skip
+            # latin-1 keeps every byte: UTF-8 is read once the escapes are undone, as the
+            # streaming path does ('\xc3%A9' is 'é' both ways).
+            pairs = [(_utf8(n), _utf8(v)) for n, v in parse_qsl(
+                raw.decode("latin-1"), keep_blank_values=True, encoding="latin-1")]  # fmt: skip
             if len(pairs) > MAX_FIELDS:
                 raise errors.BadParameter("Too many parameters.")
             if not any(name in MEDIA_FIELDS for name, _ in pairs):
@@ -368,11 +386,9 @@ async def read_json(request: Request, model: type[_Model], cap: int) -> _Model:
 
 
 def b64(data: str) -> bytes:
-    """Strict base64 (v2 JSON ``media``); not base64 is a 400."""
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise errors.BadParameter("media is not valid base64.") from None
+    """Base64 (v2 JSON ``media``) by the one rule of ``media_data`` (streams.Base64Decoder:
+    whitespace and the URL-safe alphabet taken, padding only at the end); else a 400."""
+    return b64decode_all(data, "media")
 
 
 async def once(data: bytes) -> AsyncIterator[bytes]:

@@ -30,6 +30,7 @@ __all__ = [
     "METADATA_BODY",
     "POST_BODY",
     "SUBTITLES_BODY",
+    "UPDATE_BODY",
     "body_chunks",
     "check_depth",
     "declared_length",
@@ -43,12 +44,14 @@ __all__ = [
 
 MAX_DEPTH = 32
 # Per-route caps: the most a valid body can need, with room. A character may take 12
-# bytes as JSON (a surrogate pair escaped as two \uXXXX), 9 bytes percent-encoded.
+# bytes as JSON (a surrogate pair escaped as two \uXXXX) or percent-encoded (4 x %XX).
 POST_BODY = 16 * 1024  # text (280) + media ids + reply, quote and poll fields
 DM_BODY = 160 * 1024  # text (10,000) + the event envelope and one attachment
 METADATA_BODY = 32 * 1024  # alt text (1,000) + media id
 SUBTITLES_BODY = 64 * 1024  # a video id and its tracks (id, language, display name)
 INIT_BODY = 16 * 1024  # v2 initialize: type, size, category, 100 additional owners
+# statuses/update (a form, no media part): status, ids; multipart part headers fit too.
+UPDATE_BODY = 16 * 1024
 _Model = TypeVar("_Model", bound=BaseModel)
 # What can change the nesting depth or end a string: quotes, backslashes, brackets.
 _SPECIAL = re.compile(rb'["\\\[\]{}]')

@@ -13,7 +13,7 @@ from app.http import params
 from app.http.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep
 from app.http.errors import v11_error_responses
 from app.http.forms import open_form
-from app.http.json_body import METADATA_BODY, read_json_object
+from app.http.json_body import METADATA_BODY, UPDATE_BODY, read_json_object
 from app.http.ratelimit import THREE_HOURS, rate_limited
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
@@ -30,9 +30,6 @@ _STATUS_DOC = {"description": "A v1.1 status object", "content": {"application/j
 _MAX_MEDIA_IDS = 100
 IdQuery = Annotated[str, Query(description="a snowflake id (1..2^63-1)")]
 IdPath = Annotated[str, Path(description="a snowflake id (1..2^63-1)")]
-# statuses/update takes no media part: status (280 characters, 9 bytes each
-# percent-encoded) and a few ids; multipart's part headers fit in the room.
-_UPDATE_BODY = 16 * 1024
 
 
 @router.post(
@@ -52,7 +49,7 @@ async def update(
     request: Request, user: CurrentUser, session: SessionDep, ids: IdsDep, clock: ClockDep
 ) -> Response:
     """Post a status with up to 4 photos, or 1 animated GIF, or 1 video (`media_ids`)."""
-    form = await open_form(request, max_body=_UPDATE_BODY)
+    form = await open_form(request, max_body=UPDATE_BODY)
     await form.read_rest()
     values = form.params
     reply = values.get("in_reply_to_status_id")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -24,9 +23,12 @@ SIZE = 256 * MIB
 MOST_PULLED = 32 * MIB
 
 
-@pytest.fixture
-async def server(database_url: str, engine: AsyncEngine, tmp_path: Path) -> AsyncIterator[Server]:
-    served = Server(tmp_path / "data", database_url)
+@pytest.fixture(scope="module")
+async def server(
+    database_url: str, engine: AsyncEngine, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Server]:
+    """One server for this module's tests (each starts its own connections)."""
+    served = Server(tmp_path_factory.mktemp("bodies") / "data", database_url)
     served.start()
     yield served
     served.stop()

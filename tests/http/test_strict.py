@@ -51,16 +51,21 @@ async def _post_multipart(env: Env, user: User, boundary: bytes, body: bytes) ->
     return await env.client.post(URL, content=body, headers=headers)
 
 
+async def _append_form(
+    env: Env, user: User, media_id: str, index: str, *, media: bytes | None = None, **data: str
+) -> Any:
+    fields = {"command": "APPEND", "media_id": media_id, "segment_index": index, **data}
+    files = {"media": media} if media is not None else None
+    return await env.client.post(URL, data=fields, files=files, headers=user.headers)
+
+
 class TestAsciiDigits:
     async def test_arabic_indic_segment_index_is_400_and_stores_nothing(
         self, env: Env, alice: User
     ) -> None:
         media_id = await _open(env, alice)
-        fields = {"command": "APPEND", "media_id": media_id, "segment_index": "١"}
 
-        response = await env.client.post(
-            URL, data=fields, files={"media": PNG_HEAD}, headers=alice.headers
-        )
+        response = await _append_form(env, alice, media_id, "١", media=PNG_HEAD)
 
         assert response.status_code == 400
         assert_v11_error(response.json())
@@ -106,7 +111,7 @@ class TestAsciiDigits:
             'oauth_signature="s", oauth_timestamp="¹²³", oauth_nonce="n"'
         ).encode("latin-1")
 
-        response = await env.client.get("/2/tweets?ids=1", headers={"Authorization": header})
+        response = await env.client.get("/2/tweets?ids=1", headers=[(b"Authorization", header)])
 
         assert response.status_code == 401
 
@@ -211,11 +216,8 @@ class TestEmptySegments:
 
     async def test_an_empty_segment_after_the_first_is_400(self, env: Env, alice: User) -> None:
         media_id = await _open(env, alice)
-        fields = {"command": "APPEND", "media_id": media_id, "segment_index": "1"}
 
-        response = await env.client.post(
-            URL, data=fields, files={"media": b""}, headers=alice.headers
-        )
+        response = await _append_form(env, alice, media_id, "1", media=b"")
 
         assert response.status_code == 400
         assert await _stored(env, alice, media_id) == []
@@ -224,11 +226,8 @@ class TestEmptySegments:
         self, env: Env, alice: User
     ) -> None:
         media_id = await _open(env, alice)
-        fields = {"command": "APPEND", "media_id": media_id, "segment_index": "1"}
 
-        urlencoded = await env.client.post(
-            URL, data={**fields, "media_data": ""}, headers=alice.headers
-        )
+        urlencoded = await _append_form(env, alice, media_id, "1", media_data="")
         v2 = await env.client.post(
             f"/2/media/upload/{media_id}/append",
             json={"segment_index": 2, "media": ""},

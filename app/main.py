@@ -17,6 +17,7 @@ from app.core.ids import IdGenerator
 from app.http.auth.oauth1 import OAuth1Authenticator
 from app.http.deps import BearerAuthenticator
 from app.http.errors import install_error_handlers
+from app.http.json_body import document_json_bodies
 from app.http.public import delivery, health
 from app.http.ratelimit import RateLimitHeaders
 from app.http.responses import TwitterJSONResponse
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     install_error_handlers(app)
+    document_json_bodies(app)
     app.add_middleware(RateLimitHeaders)
     # The upload protocol is the hot path: its routes go straight into the app's route
     # table. An included router is wrapped (FastAPI 0.165's _IncludedRouter) and matches

@@ -18,6 +18,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
+from fastapi import FastAPI
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect, Request
 
@@ -34,6 +35,7 @@ __all__ = [
     "body_chunks",
     "check_depth",
     "declared_length",
+    "document_json_bodies",
     "json_object",
     "json_request_body",
     "parse_json",
@@ -155,21 +157,31 @@ async def read_json(request: Request, model: type[_Model], cap: int) -> _Model:
         raise errors.InvalidParameter(name) from None
 
 
+_DOCUMENTED: dict[str, type[BaseModel]] = {}
+
+
 def json_request_body(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` documenting ``model`` as the JSON body of a route that reads it
-    itself (through ``read_json``), its nested models inlined."""
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
+    """``openapi_extra`` declaring ``model`` as the JSON body of a route that reads it
+    itself (through ``read_json``); ``document_json_bodies`` puts its schema in the
+    document's components, where FastAPI would have put it."""
+    _DOCUMENTED[model.__name__] = model
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return inline(defs[ref.removeprefix("#/$defs/")])
-            return {key: inline(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [inline(item) for item in node]
-        return node
 
-    content = {"application/json": {"schema": inline(schema)}}
-    return {"requestBody": {"required": True, "content": content}}
+def document_json_bodies(app: FastAPI) -> None:
+    """Add the schemas of the bodies declared by ``json_request_body`` to ``app.openapi()``."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        spec = build()
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        for name, model in sorted(_DOCUMENTED.items()):
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for nested, definition in schema.pop("$defs", {}).items():
+                schemas.setdefault(nested, definition)
+            schemas.setdefault(name, schema)
+        spec["components"]["schemas"] = dict(sorted(schemas.items()))
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -24,7 +24,7 @@ _DM_LIMIT = limited(DM_CREATE)
 
 class DmAttachment(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    media_id: str | int
+    media_id: str
 
 
 class DmCreate(BaseModel):

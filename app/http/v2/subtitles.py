@@ -21,21 +21,21 @@ _LIMIT = limited(SUBTITLES)
 
 class SubtitleV2(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str | int
+    id: str
     language_code: str
     display_name: str = ""
 
 
 class SubtitlesCreateV2(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str | int
+    id: str
     media_category: str = "TweetVideo"
     subtitles: SubtitleV2
 
 
 class SubtitlesDeleteV2(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str | int
+    id: str
     language_code: str
     media_category: str = "TweetVideo"
 
@@ -61,7 +61,7 @@ async def create_v2(
     return TwitterJSONResponse(
         {
             "data": {
-                "id": str(video_id),
+                "id": payload.id,
                 "media_category": payload.media_category,
                 "associated_subtitles": [
                     {

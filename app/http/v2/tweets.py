@@ -29,14 +29,10 @@ MEDIA_FIELDS = frozenset(
 )  # fmt: skip
 
 
-# Ids as strings (v2 documents them so) or numbers: app.http.params parses both.
-IdValue = str | int
-
-
 class TweetMedia(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    media_ids: list[IdValue] = Field(min_length=1, max_length=4)
-    tagged_user_ids: list[IdValue] = Field(default_factory=list, max_length=10)
+    media_ids: list[str] = Field(min_length=1, max_length=4)
+    tagged_user_ids: list[str] = Field(default_factory=list, max_length=10)
 
 
 class TweetCreate(BaseModel):
@@ -58,7 +54,7 @@ class Metadata(BaseModel):
 
 class MetadataCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: IdValue
+    id: str
     metadata: Metadata
 
 
@@ -70,7 +66,7 @@ def _media_ids_invalid(name: str, raw: object) -> errors.ApiError:
     return errors.MediaIdNotFound("Your media IDs are invalid.")
 
 
-def _media_ids(raw: list[IdValue]) -> list[int]:
+def _media_ids(raw: list[str]) -> list[int]:
     return params.id_list(raw, "media_ids", max_count=_MAX_IDS, invalid=_media_ids_invalid)
 
 
@@ -258,4 +254,4 @@ async def create_metadata(
             text=params.text(payload.metadata.alt_text.text, "alt_text.text"), now=clock(),
         )  # fmt: skip
         associated["alt_text"] = {"text": text}
-    return TwitterJSONResponse({"data": {"id": str(media_id), "associated_metadata": associated}})
+    return TwitterJSONResponse({"data": {"id": payload.id, "associated_metadata": associated}})

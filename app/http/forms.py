@@ -216,10 +216,10 @@ async def _multipart_events(body: AsyncIterator[bytes], boundary: bytes) -> Asyn
     def on_part_end() -> None:
         events.append(_Event("end"))
 
+    closed: list[bool] = []  # the closing boundary was seen
+
     def on_end() -> None:
         closed.append(True)
-
-    closed: list[bool] = []
 
     parser = MultipartParser(
         boundary,

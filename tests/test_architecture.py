@@ -36,6 +36,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.http.v2": ("app.http.v11",),
     # Pure rules: no database, no storage, no HTTP.
     "app.uploads.protocol": PURE,
+    "app.media.visibility": PURE,
     "app.uploads.limits": PURE,
     "app.uploads.commands": PURE,
     # One parser per field type, usable by any surface: no framework, no database.

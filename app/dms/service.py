@@ -39,8 +39,8 @@ class DmView:
 async def _check_dm_media(
     session: AsyncSession, media: Media, *, sender_id: int, now: datetime
 ) -> None:
-    if media.owner_id != sender_id:
-        raise errors.MediaIdNotFound()
+    if media.owner_id != sender_id:  # DM media is the uploader's alone; as if unknown
+        raise errors.InvalidMediaIds()
     if media.category not in DM_CATEGORIES:
         raise errors.InvalidMediaIds("DM media must be uploaded with a dm_* media_category.")
     if media.created_at + DM_MEDIA_MAX_AGE <= now:
@@ -89,7 +89,9 @@ async def send_dm(
     )
     session.add(message)
     await session.commit()
-    media_items = await lookup_media(session, [attached], now=now) if attached else []
+    media_items = (
+        await lookup_media(session, [attached], viewer_id=sender_id, now=now) if attached else []
+    )
     return DmView(
         id=message.id,
         sender_id=sender_id,
@@ -108,7 +110,7 @@ async def get_dm(session: AsyncSession, *, user_id: int, dm_id: int, now: dateti
     media_items: list[AttachedMedia] = []
     if message.media_id is not None:
         key = await session.scalar(select(Media.media_key).where(Media.id == message.media_id))
-        media_items = await lookup_media(session, [key], now=now) if key else []
+        media_items = await lookup_media(session, [key], viewer_id=user_id, now=now) if key else []
     return DmView(
         id=message.id,
         sender_id=message.sender_id,

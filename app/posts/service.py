@@ -13,7 +13,9 @@ from twitter_text import parse_tweet
 
 from app.core import errors
 from app.core.ids import IdGenerator
+from app.media.lookup import load_audiences, visible_to
 from app.media.views import MediaView, VariantView, media_view, variant_view
+from app.media.visibility import may_attach
 from app.models import Account, Media, MediaVariant, Post, PostMedia
 from app.uploads import queries
 from app.uploads.protocol import MediaKind, UploadState
@@ -26,6 +28,7 @@ __all__ = [
     "delete_post",
     "get_posts",
     "load_attachable_media",
+    "lookup_media",
     "user_timeline",
 ]
 
@@ -63,21 +66,20 @@ def check_text(text: str) -> None:
 async def load_attachable_media(
     session: AsyncSession, *, user_id: int, media_ids: list[int], now: datetime
 ) -> list[Media]:
-    """The media in request order, each usable by ``user_id``, or the rule it breaks."""
+    """The media in request order, each attachable by ``user_id`` (``may_attach``), or
+    the rule it breaks. Someone else's media is refused exactly as an unknown id is."""
     if not media_ids:
         return []
     if len(set(media_ids)) != len(media_ids):
         raise errors.InvalidMediaIds()
-    rows = await session.scalars(
-        select(Media).where(Media.id.in_(media_ids)).options(selectinload(Media.additional_owners))
-    )
+    rows = await session.scalars(select(Media).where(Media.id.in_(media_ids)))
     found = {m.id: m for m in rows}
+    audiences = await load_audiences(session, list(found))
     ordered = []
     for media_id in media_ids:
         media = found.get(media_id)
-        co_owners = {o.account_id for o in media.additional_owners} if media else set()
-        if media is None or (media.owner_id != user_id and user_id not in co_owners):
-            raise errors.MediaIdNotFound(f"A media id was not found: {media_id}.")
+        if media is None or not may_attach(user_id, audiences[media_id]):
+            raise errors.InvalidMediaIds()
         if media.state is not UploadState.SUCCEEDED:
             raise errors.InvalidMediaIds(f"Invalid media id {media_id}: not ready.")
         if not media.is_used and media.expires_at <= now:
@@ -208,11 +210,19 @@ async def user_timeline(
 
 
 async def lookup_media(
-    session: AsyncSession, media_keys: list[str], *, now: datetime
+    session: AsyncSession, media_keys: list[str], *, viewer_id: int | None, now: datetime
 ) -> list[AttachedMedia]:
-    """Succeeded media by key, in request order; unknown keys are left out."""
+    """Media by key that ``viewer_id`` may see (``app/media/visibility.py``, filtered in
+    SQL), in request order. Unknown, unprocessed, subtitle and invisible keys are left
+    out alike."""
     rows = await session.scalars(
-        select(Media).where(Media.media_key.in_(media_keys), Media.state == UploadState.SUCCEEDED)
+        select(Media).where(
+            Media.media_key.in_(media_keys),
+            Media.state == UploadState.SUCCEEDED,
+            Media.kind != MediaKind.SUBTITLES,  # a track is no media object of its own
+            Media.delivery_token.is_not(None),
+            visible_to(viewer_id),
+        )
     )
     found = {m.media_key: m for m in rows}
     ids = [m.id for m in found.values()]

@@ -131,11 +131,12 @@ class TestAttachmentMatrix:
 
         assert _code(response) == 324
 
-    async def test_someone_elses_media_is_325(self, env: Env, bob: User, photos: list[str]) -> None:
+    async def test_someone_elses_media_is_324(self, env: Env, bob: User, photos: list[str]) -> None:
+        """As for an id never issued (tests/http/test_visibility_attach.py)."""
         response = await post_status(env.client, bob.headers, "not mine", photos[:1])
 
         assert response.status_code == 400
-        assert _code(response) == 325
+        assert _code(response) == 324
 
     async def test_additional_owner_may_post_it(
         self, env: Env, alice: User, bob: User, png_file: Path

@@ -13,7 +13,7 @@ from app.posts.service import AttachedMedia, PostView
 from app.schemas.media_objects import MediaV2, VideoVariantV2
 from app.uploads.protocol import MediaKind
 
-__all__ = ["dm_sent_v2", "media_object_v2", "media_v2", "tweet_v2"]
+__all__ = ["dm_sent_v2", "media_object_v2", "media_v2", "not_found_v2", "tweet_v2"]
 
 
 def media_object_v2(media: MediaView, variants: Sequence[VariantView], *, base_url: str) -> MediaV2:
@@ -67,3 +67,22 @@ def media_v2(item: AttachedMedia, *, base_url: str, fields: set[str]) -> dict[st
 def dm_sent_v2(dm: DmView) -> dict[str, Any]:
     """The answer to ``POST /2/dm_conversations/with/:id/messages``."""
     return {"data": {"dm_conversation_id": dm.conversation_id, "dm_event_id": str(dm.id)}}
+
+
+def not_found_v2(
+    values: Sequence[str], *, resource_type: str, parameter: str
+) -> list[dict[str, Any]]:
+    """The partial errors of a list lookup (HTTP 200) for the values not found, or not
+    visible to the caller: the two look the same, as on Twitter."""
+    return [
+        {
+            "value": value,
+            "detail": f"Could not find {resource_type} with {parameter}: [{value}].",
+            "title": "Not Found Error",
+            "resource_type": resource_type,
+            "parameter": parameter,
+            "resource_id": value,
+            "type": "https://api.twitter.com/2/problems/resource-not-found",
+        }
+        for value in values
+    ]

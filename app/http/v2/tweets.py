@@ -181,7 +181,23 @@ async def get_tweets(
         tweet_fields=tweet_fields,
         single=False,
     )
-    return TwitterJSONResponse(body)
+    seen = {p.id for p in found}
+    missing = [str(i) for i in wanted if i not in seen]
+    return TwitterJSONResponse(_partial(body, missing, resource_type="tweet", parameter="ids"))
+
+
+def _partial(
+    body: dict[str, Any], missing: list[str], *, resource_type: str, parameter: str
+) -> dict[str, Any]:
+    """A list lookup's body: ``data`` only when something was found, ``errors`` for the
+    rest (unknown and not visible alike), still HTTP 200."""
+    if not body["data"]:
+        del body["data"]
+    if missing:
+        body["errors"] = presenters.not_found_v2(
+            missing, resource_type=resource_type, parameter=parameter
+        )
+    return body
 
 
 @router.delete(
@@ -206,10 +222,12 @@ async def get_media(
     clock: ClockDep,
     media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
 ) -> Response:
-    """A processed media by key (`<prefix>_<id>`)."""
-    found = await posts.lookup_media(session, [media_key], now=clock())
+    """A processed media by key (`<prefix>_<id>`), if the caller may see it: its owner
+    and additional owners, everyone once posted, a DM's participants. Anything else is
+    404, exactly as a key never issued."""
+    found = await posts.lookup_media(session, [media_key], viewer_id=user, now=clock())
     if not found:
-        raise errors.MediaNotFound()
+        raise errors.MediaNotFound(f"Could not find media with media_key: [{media_key}].")
     fields, base = _fields(media_fields), base_url(request)
     return TwitterJSONResponse(
         {"data": presenters.media_v2(found[0], base_url=base, fields=fields)}
@@ -228,10 +246,14 @@ async def get_media_many(
     keys = [k.strip() for k in media_keys.split(",") if k.strip()]
     if len(keys) > 100:
         raise errors.BadParameter("media_keys takes at most 100 keys.")
-    found = await posts.lookup_media(session, keys, now=clock())
-    fields, base = _fields(media_fields), base_url(request)
+    fields = _fields(media_fields)
+    found = await posts.lookup_media(session, keys, viewer_id=user, now=clock())
+    base = base_url(request)
+    body = {"data": [presenters.media_v2(m, base_url=base, fields=fields) for m in found]}
+    seen = {m.media.media_key for m in found}
+    missing = [k for k in keys if k not in seen]
     return TwitterJSONResponse(
-        {"data": [presenters.media_v2(m, base_url=base, fields=fields) for m in found]}
+        _partial(body, missing, resource_type="media", parameter="media_keys")
     )
 
 

@@ -48,7 +48,10 @@ def serve(
     """Migrate, then serve the API (with an in-process job worker)."""
     # app.serve, not app.main: the served processes get the process tuning
     # (docs/perf/gc-freeze.md, docs/perf/malloc-thresholds.md); create_app alone does not.
+    # server_options: the header timeout's protocol, keep-alive, connection limit.
     import uvicorn
+
+    from app.serve import server_options
 
     migrate()
     settings = get_settings()
@@ -59,8 +62,7 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level="info",
-        # X-Forwarded-* are honoured by the app, from settings.oauth.trusted_proxies only.
-        proxy_headers=False,
+        **server_options(settings),
     )
 
 

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from app.uploads import limits
 
 __all__ = [
+    "HttpSettings",
     "LimitSettings",
     "OAuthSettings",
     "ProcessingSettings",
@@ -63,6 +64,36 @@ class OAuthSettings(BaseModel):
     max_signed_body_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
 
 
+class HttpSettings(BaseModel):
+    """Connection and upload bounds of a served process (``MEDIASTUDIO_HTTP__*``).
+
+    ``header_timeout_secs``: from a new connection, or from the end of the previous
+    response on a kept-alive one, to the end of the request headers (408 and close;
+    enforced by app/infra/http_protocol.py, so only under ``mediastudio serve``,
+    ``app.serve.uvicorn_config`` or uvicorn run with ``--http`` naming that class).
+    ``body_idle_timeout_secs``: the longest wait for the next chunk of a request body
+    (408 in the surface's error JSON; app/http/timeouts.py, in every app);
+    ``body_min_rate``: once a body took that long, the bytes/s it must average (0: off).
+    ``keep_alive_secs``: an idle kept-alive connection is closed after it (uvicorn's
+    ``timeout_keep_alive``). ``max_header_bytes``: request line and headers (431).
+    ``uploads_per_user``: requests carrying media bytes in flight per user and process
+    (429 code 88). ``upload_bytes_in_flight``: their declared bytes per process (503 code
+    130 with Retry-After). Over either, a request waits ``upload_wait_secs`` for a place
+    before it is refused. ``max_connections``: connections plus requests in flight per
+    process (uvicorn's ``limit_concurrency``; off by default)."""
+
+    header_timeout_secs: float = Field(default=10.0, gt=0)
+    body_idle_timeout_secs: float = Field(default=30.0, gt=0)
+    body_min_rate: int = Field(default=500, ge=0)
+    keep_alive_secs: int = Field(default=5, ge=1)
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    uploads_per_user: int = Field(default=8, ge=1)
+    upload_bytes_in_flight: int = Field(default=256 * 1024 * 1024, ge=1)
+    upload_wait_secs: float = Field(default=1.0, ge=0)
+    # uvicorn's limit_concurrency: over it, new requests get uvicorn's plain 503.
+    max_connections: int | None = Field(default=None, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MEDIASTUDIO_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -93,6 +124,7 @@ class Settings(BaseSettings):
     rate_limits: dict[str, dict[str, tuple[int, int]]] = {}
     processing: ProcessingSettings = ProcessingSettings()
     oauth: OAuthSettings = OAuthSettings()
+    http: HttpSettings = HttpSettings()
 
     @model_validator(mode="after")
     def _defaults_and_production_guard(self) -> Self:

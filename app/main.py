@@ -19,8 +19,9 @@ from app.http.deps import BearerAuthenticator
 from app.http.errors import install_error_handlers
 from app.http.json_body import document_json_bodies
 from app.http.public import delivery, health
-from app.http.ratelimit import RateLimitHeaders
+from app.http.ratelimit import RateLimitHeaders, UploadGate
 from app.http.responses import TwitterJSONResponse
+from app.http.timeouts import BodyIdleTimeout
 from app.http.v2 import dms as v2_dms
 from app.http.v2 import media as v2_media
 from app.http.v2 import subtitles as v2_subtitles
@@ -105,7 +106,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     document_json_bodies(app)
-    app.add_middleware(RateLimitHeaders)
+    uploads = UploadGate(
+        per_user=settings.http.uploads_per_user,
+        max_bytes=settings.http.upload_bytes_in_flight,
+        default_bytes=settings.limits.segment_bytes,
+        wait=settings.http.upload_wait_secs,
+    )
+    app.add_middleware(RateLimitHeaders, uploads=uploads)
+    app.add_middleware(
+        BodyIdleTimeout,
+        timeout=settings.http.body_idle_timeout_secs,
+        min_rate=settings.http.body_min_rate,
+    )
     # The upload protocol is the hot path: its routes go straight into the app's route
     # table. An included router is wrapped (FastAPI 0.165's _IncludedRouter) and matches
     # each request twice, ~5% of an INIT or a STATUS (docs/perf/route-table.md).

@@ -1,9 +1,13 @@
 """The app ``mediastudio serve`` runs: ``create_app`` plus the process tuning of
-``app/infra/tuning.py``, applied in each server process.
+``app/infra/tuning.py``, applied in each server process, and the uvicorn options every
+server of the service takes (``server_options``: the header timeout's protocol class,
+keep-alive, connection limit).
 
-``uvicorn app.serve:create_served_app --factory`` gets the same. This module stays apart
-from ``app/cli.py`` so the served process does not import the CLI's libraries (typer,
-click: ~2 MiB and ~3,600 objects more on its heap).
+``uvicorn app.serve:create_served_app --factory`` gets the same app; for the header
+timeout, add ``--http app.infra.http_protocol:TimedHttpToolsProtocol`` (uvicorn chooses
+the protocol before it calls the factory). The body idle timeout is in every app
+(``create_app``). This module stays apart from ``app/cli.py`` so the served process does
+not import the CLI's libraries (typer, click: ~2 MiB and ~3,600 objects more on its heap).
 """
 
 from __future__ import annotations
@@ -16,7 +20,23 @@ from app.config import Settings, get_settings
 from app.infra.tuning import tune_gc, tune_malloc
 from app.main import create_app
 
-__all__ = ["create_served_app"]
+__all__ = ["PROTOCOL", "create_served_app", "server_options"]
+
+# By name, so that uvicorn's worker processes import it (a class is not always picklable);
+# it reads MEDIASTUDIO_HTTP__* there, as create_served_app reads the settings.
+PROTOCOL = "app.infra.http_protocol:TimedHttpToolsProtocol"
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for ``uvicorn.run``/``uvicorn.Config`` that every server of the
+    service takes (``mediastudio serve``, tests, bench)."""
+    return {
+        "http": PROTOCOL,
+        "timeout_keep_alive": settings.http.keep_alive_secs,
+        "limit_concurrency": settings.http.max_connections,
+        # X-Forwarded-* are honoured by the app, from settings.oauth.trusted_proxies only.
+        "proxy_headers": False,
+    }
 
 
 def create_served_app(settings: Settings | None = None) -> object:

@@ -30,6 +30,9 @@ from urllib.parse import urlencode
 from bench import client, payload, report, rps, servers
 from bench.servers import MiB, Monitor, Server
 
+# app.serve.PROTOCOL, named here so the bench does not import the app.
+SERVICE_HTTP = "app.infra.http_protocol:TimedHttpToolsProtocol"
+
 SEGMENT = 5 * MiB
 
 
@@ -145,10 +148,12 @@ class Bench:
         self.bare = self._add(
             servers.start("bare", "bench.ceiling_app:bare", workers=w, env=env, log_dir=logs)
         )
-        # app.serve: the service as `mediastudio serve` runs it, process tuning included.
+        # app.serve: the service as `mediastudio serve` runs it, process tuning and the
+        # header timeout's protocol (httptools underneath) included.
         self.service = self._add(servers.start("service", "app.serve:create_served_app",
                                                factory=True, workers=w, env=service_env,
-                                               log_dir=logs, ready_path="/healthz"))  # fmt: skip
+                                               log_dir=logs, ready_path="/healthz",
+                                               http=SERVICE_HTTP))  # fmt: skip
         self.sink_mon, self.bare_mon, self.service_mon = self.monitors
         for server in self.servers:
             print(f"  {server.name}: pid {server.proc.pid} on 127.0.0.1:{server.port}")

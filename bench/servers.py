@@ -19,7 +19,7 @@ import psutil
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
-UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning"]
+UVICORN_FLAGS = ["--loop", "uvloop", "--log-level", "warning"]
 UVICORN_FLAGS += ["--timeout-graceful-shutdown", "5"]
 MiB = 1024 * 1024
 
@@ -67,11 +67,13 @@ def start(
     log_dir: Path,
     factory: bool = False,
     ready_path: str = "/",
+    http: str = "httptools",
 ) -> Server:
-    """``uvicorn target`` (httptools + uvloop, no access log) on a free loopback port."""
+    """``uvicorn target`` (httptools, or the protocol class ``http`` names, + uvloop, no
+    access log) on a free loopback port."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", target, "--host", HOST, "--port", str(port)]
-    command += [*UVICORN_FLAGS, "--no-access-log", "--workers", str(workers)]
+    command += [*UVICORN_FLAGS, "--http", http, "--no-access-log", "--workers", str(workers)]
     if factory:
         command.append("--factory")
     log = log_dir / f"{name}.log"

@@ -27,7 +27,7 @@ from app.infra.db import make_engine, make_sessionmaker
 from app.main import create_app
 from app.migrate import upgrade_to_head
 from app.models import Base
-from tests.fixtures import media
+from tests.fixtures import fuzzing, media
 
 # The server to test against; each run creates a database of its own there (named
 # below) and drops it at the end, so two runs on one machine never share one.
@@ -36,6 +36,14 @@ PG_SERVER_URL = os.environ.get(
 )
 PG_DATABASE = f"mediastudio_test_{os.getpid()}_{secrets.token_hex(4)}"
 PG_URL = PG_SERVER_URL.rsplit("/", 1)[0] + "/" + PG_DATABASE
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    fuzzing.load_profile(config.option.markexpr or "")  # hypothesis: see tests/fixtures/fuzzing.py
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"hypothesis profile: {fuzzing.load_profile(config.option.markexpr or '')}"
 
 
 async def _postgres_reachable(url: str) -> bool:

@@ -317,3 +317,83 @@ class TestPythonMultipart:
             "app/http/auth/oauth1.py",
             "parse Content-Type with the replacement or a helper of our own",
         )
+
+
+class TestUvicornHttpTools:
+    """app/infra/http_protocol.py subclasses uvicorn's httptools protocol for the header
+    timeout and the header size cap; it overrides these methods and reads these
+    attributes, none of which uvicorn documents."""
+
+    SUBCLASS = "app/infra/http_protocol.py (TimedHttpToolsProtocol)"
+
+    def _protocol(self) -> type[Any]:
+        from uvicorn.protocols.http import httptools_impl
+
+        protocol: type[Any] | None = getattr(httptools_impl, "HttpToolsProtocol", None)
+        assert protocol is not None, _gone(
+            "uvicorn.protocols.http.httptools_impl.HttpToolsProtocol",
+            self.SUBCLASS,
+            "subclass uvicorn's new HTTP/1.1 protocol class, or drop the header timeout if "
+            "uvicorn now has one (a `timeout_*` option of uvicorn.Config)",
+        )
+        return protocol
+
+    def test_the_hooks_it_overrides_are_there(self) -> None:
+        protocol = self._protocol()
+        hooks = (
+            "connection_made",
+            "connection_lost",
+            "data_received",
+            "on_message_begin",
+            "on_headers_complete",
+            "on_response_complete",
+        )
+        missing = [name for name in hooks if not callable(getattr(protocol, name, None))]
+
+        assert missing == [], _gone(
+            f"HttpToolsProtocol's {missing}",
+            self.SUBCLASS + " arms and cancels its timer in them",
+            "find where the new protocol starts a request, completes its headers and "
+            "finishes its response, and hook there",
+        )
+
+    def test_the_attributes_it_reads_are_set_in_init(self) -> None:
+        source = inspect.getsource(self._protocol().__init__)
+        used = ("self.loop", "self.transport", "self.server_state", "self.pipeline")
+        missing = [name for name in used if not re.search(rf"{name}\b[^=\n]*=", source)]
+
+        assert missing == [], _gone(
+            f"HttpToolsProtocol's {missing}",
+            self.SUBCLASS + " schedules its timer on `loop`, writes and closes through "
+            "`transport`, sends `server_state.default_headers`, checks `pipeline`",
+            "read the new names in the subclass",
+        )
+
+    def test_default_headers_are_pairs_of_bytes(self) -> None:
+        from uvicorn.server import ServerState
+
+        state = ServerState()
+
+        assert isinstance(getattr(state, "default_headers", None), list), _gone(
+            "uvicorn.server.ServerState.default_headers (date, server)",
+            self.SUBCLASS + " (its 408 and 431 carry them)",
+            "take the default headers from where uvicorn now keeps them",
+        )
+
+    def test_a_protocol_class_can_be_named_by_import_path(self) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(
+            "app.serve:create_served_app", http=self.SUBCLASS_PATH, log_config=None
+        )
+        config.load_app = lambda: None  # type: ignore[method-assign]
+
+        config.load()
+
+        assert config.http_protocol_class.__name__ == "TimedHttpToolsProtocol", _gone(
+            "uvicorn.Config(http=<import path>) (HTTP_PROTOCOLS.get(name, name))",
+            "app/serve.py (server_options names the protocol class by its path)",
+            "pass the class itself (with workers > 1 it must then be importable by name)",
+        )
+
+    SUBCLASS_PATH = "app.infra.http_protocol:TimedHttpToolsProtocol"

@@ -8,6 +8,9 @@
     ├── InvalidParameter          400, code 44 "<name> parameter is invalid." (API host)
     ├── MediaNotFound             404, code 34 (STATUS of unknown media, or not processed)
     ├── RateLimited               429, code 88
+    │   └── TooManyUploads        429, code 88: the user's uploads in flight at the cap
+    ├── RequestTimeout            408, code 408: the request body stalled
+    ├── OverCapacity              503, code 130: the process's upload bytes in flight full
     ├── BodyTooLarge              413, code 324: a request body over its route's cap
     ├── MalformedBody             400, code 44: not JSON, nested too deep, not an object
     └── UploadError               400, legacy ``{"request", "error"}`` upload form
@@ -66,14 +69,17 @@ __all__ = [
     "MediaProcessingFailed",
     "MediaTypeUnrecognized",
     "NotAuthenticated",
+    "OverCapacity",
     "ParameterMissing",
     "PostRuleBroken",
     "RateLimited",
+    "RequestTimeout",
     "SegmentIndexOutOfRange",
     "SegmentTooLarge",
     "SegmentsIncomplete",
     "StatusNotFound",
     "StatusTooLong",
+    "TooManyUploads",
     "TotalBytesExceeded",
     "UploadError",
     "UploadExpired",
@@ -156,6 +162,29 @@ class MalformedBody(ApiError):
     shape; the detail says which."""
 
     twitter_code = 44
+
+
+class TooManyUploads(RateLimited):
+    """The user already has as many uploads in flight as one process takes."""
+
+    message = "Too many uploads in flight for this user."
+
+
+class RequestTimeout(ApiError):
+    """No chunk of the request body came within the body idle timeout. Twitter published
+    no code for it: the status is the code, as for other HTTP-level errors."""
+
+    http_status = 408
+    twitter_code = 408
+    message = "Request timeout: the request body stalled."
+
+
+class OverCapacity(ApiError):
+    """This process holds as many upload bytes in flight as it takes; retry shortly."""
+
+    http_status = 503
+    twitter_code = 130
+    message = "Over capacity."
 
 
 class UploadError(ApiError):

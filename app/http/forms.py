@@ -9,8 +9,6 @@ caps plain fields at 1 MB.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections import deque
 from collections.abc import AsyncIterator
@@ -22,7 +20,7 @@ from starlette.requests import Request
 
 from app.core import errors
 from app.http.json_body import body_chunks, declared_length, json_object, read_json
-from app.uploads.streams import PercentDecoder, b64decoded
+from app.uploads.streams import PercentDecoder, b64decode_all, b64decoded
 
 __all__ = [
     "JSON_OVERHEAD",
@@ -67,7 +65,7 @@ class MediaPart:
     _raw: AsyncIterator[bytes]
 
     def chunks(self) -> AsyncIterator[bytes]:
-        return b64decoded(self._raw) if self.is_base64 else self._raw
+        return b64decoded(self._raw, self.name) if self.is_base64 else self._raw
 
 
 @dataclass
@@ -260,6 +258,9 @@ async def _urlencoded_events(body: AsyncIterator[bytes]) -> AsyncIterator[_Event
         while buffer:
             if name is None:
                 eq, amp = buffer.find(b"="), buffer.find(b"&")
+                if amp == 0:  # an empty pair ('a=1&&b=2'): parse_qsl drops it too
+                    buffer = buffer[1:]
+                    continue
                 if amp != -1 and (eq == -1 or amp < eq):  # a key without a value
                     yield _Event("begin", name=_unquote(buffer[:amp]), transfer_encoding=_URLENC)
                     yield _Event("end")
@@ -291,6 +292,10 @@ async def _urlencoded_events(body: AsyncIterator[bytes]) -> AsyncIterator[_Event
     elif buffer:
         yield _Event("begin", name=_unquote(buffer), transfer_encoding=_URLENC)
         yield _Event("end")
+
+
+def _utf8(latin1: str) -> str:
+    return latin1.encode("latin-1").decode("utf-8", errors="replace")
 
 
 def _unquote(raw: bytes) -> str:
@@ -327,8 +332,10 @@ async def open_form(request: Request, *, max_body: int | None = None) -> Request
         if length is not None and length <= min(MAX_FIELD_BYTES, max_body or MAX_FIELD_BYTES):
             # INIT, FINALIZE: a few short fields, parsed in one go.
             raw = await _small_body(request)
-            pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True,
-                              encoding="utf-8", errors="replace")  # fmt: skip
+            # latin-1 keeps every byte: UTF-8 is read once the escapes are undone, as the
+            # streaming path does ('\xc3%A9' is 'é' both ways).
+            pairs = [(_utf8(n), _utf8(v)) for n, v in parse_qsl(
+                raw.decode("latin-1"), keep_blank_values=True, encoding="latin-1")]  # fmt: skip
             if len(pairs) > MAX_FIELDS:
                 raise errors.BadParameter("Too many parameters.")
             if not any(name in MEDIA_FIELDS for name, _ in pairs):
@@ -348,11 +355,9 @@ def is_json(request: Request) -> bool:
 
 
 def b64(data: str) -> bytes:
-    """Strict base64 (v2 JSON ``media``); not base64 is a 400."""
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise errors.BadParameter("media is not valid base64.") from None
+    """Base64 (v2 JSON ``media``) by the one rule of ``media_data`` (streams.Base64Decoder:
+    whitespace and the URL-safe alphabet taken, padding only at the end); else a 400."""
+    return b64decode_all(data, "media")
 
 
 async def once(data: bytes) -> AsyncIterator[bytes]:

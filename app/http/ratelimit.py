@@ -1,5 +1,8 @@
 """Rate limits: the per-route dependency, the hand-called ``count`` for the hot upload
-routes, and the middleware that writes ``x-rate-limit-*`` headers.
+routes, and the middleware that writes ``x-rate-limit-*`` headers. Also the upload gate
+(``UploadGate``): requests carrying media bytes in flight per user, and their bytes per
+process, checked by ``count`` for the ``UPLOADS`` endpoints and released by the
+middleware when the response is done.
 
 Windows are counted in the database (``app.accounts.ratelimit``), so they hold across
 processes. To keep that off the hot path, a process reserves several requests of a
@@ -25,15 +28,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.accounts import ratelimit
 from app.accounts.ratelimit import RateLimitExceeded, RateRule, RateState
+from app.core import errors
 from app.http.deps import ClockDep, CurrentUser, context_of
 
 __all__ = [
     "DM_CREATE",
     "SUBTITLES",
     "THREE_HOURS",
+    "UPLOADS",
     "UPLOAD_V11",
     "Limit",
     "RateLimitHeaders",
+    "UploadGate",
     "count",
     "limited",
     "rate_limited",
@@ -42,6 +48,9 @@ __all__ = [
 THREE_HOURS = 3 * 3600
 _DAY = 86_400
 _STATE_KEY = "rate_limit"
+_GATE_KEY = "upload_gate"
+_HELD_KEY = "upload_held"
+_RETRY_KEY = "retry_after"
 _MAX_LEASE = 4096
 _MAX_LEASES = 10_000
 
@@ -64,6 +73,12 @@ UPLOAD_V11 = {
     "STATUS": Limit("media/upload:STATUS", (1000, 900), (100_000, _DAY)),
     "upload": Limit("media/upload", (500, 900), (50_000, _DAY)),
 }
+# The endpoints whose requests carry media bytes: v1.1 APPEND and simple upload, v2
+# append and POST /2/media/upload (one-shot, or the deprecated command form; its
+# endpoint names are declared in app/http/v2/media.py).
+UPLOADS = frozenset(
+    {UPLOAD_V11["APPEND"].endpoint, UPLOAD_V11["upload"].endpoint, "media:append", "media:upload"}
+)
 # Shared by a v1.1 and a v2 route each: one window per use case (spec §9).
 DM_CREATE = Limit("dm:create", (1000, _DAY), (15_000, _DAY))
 SUBTITLES = Limit("media/subtitles", (100, 900), (10_000, _DAY))
@@ -117,6 +132,8 @@ async def count(request: Request, *, user: int, limit: Limit, now: datetime) -> 
     request that noticed reserves the next part while the others go on with the rest, so
     requests wait for the database only at the start of a window (or when the lease
     runs dry before the next part arrives)."""
+    if limit.endpoint in UPLOADS:
+        await _enter_upload(request, user)
     key = _key(request, user, limit)
     leases = _leases.get(request.app)
     if leases is None:
@@ -211,27 +228,122 @@ def limited(limit: Limit) -> Any:
     return Depends(dependency)
 
 
-class RateLimitHeaders:
-    """Pure ASGI (never touches the body): adds the window of this request, if any."""
+class UploadGate:
+    """One process's uploads in flight: how many per user (``per_user``) and how many
+    bytes in all (``max_bytes``, as their Content-Length declares; a body without one
+    counts as ``default_bytes``). A request over either waits up to ``wait`` seconds for
+    a place (a client sending its segments a few at a time is queued, not refused), then
+    is refused before its media bytes are read: 429 code 88 (``TooManyUploads``) for the
+    user's count, 503 code 130 with ``Retry-After`` (``OverCapacity``) for the bytes. A
+    request larger than ``max_bytes`` counts as ``max_bytes``: alone, it gets in."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, *, per_user: int, max_bytes: int, default_bytes: int, wait: float = 0.0
+    ) -> None:
+        self.per_user = per_user
+        self.max_bytes = max_bytes
+        self.default_bytes = default_bytes
+        self.wait = wait
+        self.users: dict[int, int] = {}
+        self.bytes = 0
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def _refusal(self, user: int, size: int) -> errors.ApiError | None:
+        if self.users.get(user, 0) >= self.per_user:
+            return errors.TooManyUploads()
+        if self.bytes + size > self.max_bytes:
+            return errors.OverCapacity()
+        return None
+
+    async def enter(self, user: int, declared: int | None) -> int:
+        """Take a place for ``user``; returns the bytes held, for ``leave``."""
+        size = min(self.max_bytes, self.default_bytes if declared is None else declared)
+        if (refusal := self._refusal(user, size)) is not None:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.wait
+            while refusal is not None:
+                if self.wait <= 0:
+                    raise refusal
+                waiter = loop.create_future()
+                self._waiters.append(waiter)
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        await waiter
+                except TimeoutError:
+                    raise refusal from None
+                finally:
+                    if waiter in self._waiters:
+                        self._waiters.remove(waiter)
+                refusal = self._refusal(user, size)
+        self.users[user] = self.users.get(user, 0) + 1
+        self.bytes += size
+        return size
+
+    def leave(self, user: int, size: int) -> None:
+        self.bytes -= size
+        left = self.users[user] - 1
+        if left:
+            self.users[user] = left
+        else:
+            del self.users[user]
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:  # each looks again; the ones still refused wait on
+            if not waiter.done():
+                waiter.set_result(None)
+
+
+async def _enter_upload(request: Request, user: int) -> None:
+    state = request.scope.get("state", {})
+    gate: UploadGate | None = state.get(_GATE_KEY)
+    if gate is None or _HELD_KEY in state:
+        return  # no middleware to release it, or counted already
+    length = request.headers.get("content-length")
+    declared = int(length) if length is not None and length.isdigit() else None
+    try:
+        state[_HELD_KEY] = (user, await gate.enter(user, declared))
+    except errors.OverCapacity:
+        state[_RETRY_KEY] = b"1"
+        raise
+
+
+class RateLimitHeaders:
+    """Pure ASGI (never touches the body): adds the window of this request, if any, and
+    ``Retry-After`` to a refusal for capacity; releases the request's place in
+    ``uploads`` once it is answered."""
+
+    def __init__(self, app: ASGIApp, uploads: UploadGate | None = None) -> None:
         self.app = app
+        self.uploads = uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope_state = scope.setdefault("state", {})
+        if self.uploads is not None:
+            scope_state[_GATE_KEY] = self.uploads
 
         async def send_with_headers(message: Message) -> None:
-            state: RateState | None = scope.get("state", {}).get(_STATE_KEY)
-            if message["type"] == "http.response.start" and state is not None:
-                headers = list(message.get("headers", []))
-                headers += [
-                    (b"x-rate-limit-limit", str(state.limit).encode()),
-                    (b"x-rate-limit-remaining", str(state.remaining).encode()),
-                    (b"x-rate-limit-reset", str(int(state.reset.timestamp())).encode()),
-                ]
-                message = {**message, "headers": headers}
+            state: RateState | None = scope_state.get(_STATE_KEY)
+            if message["type"] == "http.response.start":
+                headers = None
+                if state is not None:
+                    headers = list(message.get("headers", []))
+                    headers += [
+                        (b"x-rate-limit-limit", str(state.limit).encode()),
+                        (b"x-rate-limit-remaining", str(state.remaining).encode()),
+                        (b"x-rate-limit-reset", str(int(state.reset.timestamp())).encode()),
+                    ]
+                if _RETRY_KEY in scope_state:
+                    headers = headers or list(message.get("headers", []))
+                    headers.append((b"retry-after", scope_state[_RETRY_KEY]))
+                if headers is not None:
+                    message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            held = scope_state.pop(_HELD_KEY, None)
+            if held is not None and self.uploads is not None:
+                self.uploads.leave(*held)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote_to_bytes
 
@@ -58,14 +58,20 @@ class _Event:
 
 @dataclass
 class MediaPart:
-    """The media field: ``chunks()`` yields raw bytes, base64-decoded where needed."""
+    """The media field: ``chunks()`` yields raw bytes, base64-decoded where needed. It
+    ends only once the rest of the body is parsed (``_rest``): a body cut short (no
+    closing boundary) fails there, before the caller records the segment."""
 
     name: str
     is_base64: bool
     _raw: AsyncIterator[bytes]
+    _rest: Callable[[], Awaitable[None]]
 
-    def chunks(self) -> AsyncIterator[bytes]:
-        return b64decoded(self._raw, self.name) if self.is_base64 else self._raw
+    async def chunks(self) -> AsyncIterator[bytes]:
+        decoded = b64decoded(self._raw, self.name) if self.is_base64 else self._raw
+        async for chunk in decoded:
+            yield chunk
+        await self._rest()
 
 
 @dataclass
@@ -91,7 +97,7 @@ class RequestForm:
                 continue
             if event.name in MEDIA_FIELDS:
                 is_b64 = event.name == "media_data" or event.transfer_encoding == "base64"
-                self.media = MediaPart(event.name, is_b64, self._part_data())
+                self.media = MediaPart(event.name, is_b64, self._part_data(), self.read_rest)
                 return
             await self._read_field(event)
 
@@ -112,9 +118,6 @@ class RequestForm:
         while (event := await self._next()) is not None and event.kind == "data":
             if event.data:
                 yield event.data
-        # The media stream ends only once the whole body is parsed: a body cut short
-        # (no closing boundary) fails here, before the caller records the segment.
-        await self.read_rest()
 
     async def hold_media(self, cap: int) -> AsyncIterator[bytes]:
         """For the rare client that sends the media part before the fields that say where

@@ -17,6 +17,7 @@ from app.core.ids import IdGenerator
 from app.http.auth.oauth1 import OAuth1Authenticator
 from app.http.deps import BearerAuthenticator
 from app.http.errors import install_error_handlers
+from app.http.json_body import document_json_bodies
 from app.http.public import delivery, health
 from app.http.public import posts as public_posts
 from app.http.ratelimit import RateLimitHeaders, UploadGate
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     install_error_handlers(app)
+    document_json_bodies(app)
     uploads = UploadGate(
         per_user=settings.http.uploads_per_user,
         max_bytes=settings.http.upload_bytes_in_flight,

@@ -115,14 +115,9 @@ async def _read_params(
     return params
 
 
-def _int_param(params: dict[str, str | bytes], name: str) -> int | None:
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    text = value.decode("latin-1") if isinstance(value, bytes) else value
-    if not text.strip().isdigit():
-        raise errors.BadParameter(f"{name} parameter is invalid.")
-    return int(text)
+def _int_param(params_: dict[str, str | bytes], name: str) -> int | None:
+    value = params_.get(name)
+    return params.pixels(value.decode("latin-1") if isinstance(value, bytes) else value, name)
 
 
 @router.post(

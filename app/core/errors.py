@@ -11,6 +11,8 @@
     │   └── TooManyUploads        429, code 88: the user's uploads in flight at the cap
     ├── RequestTimeout            408, code 408: the request body stalled
     ├── OverCapacity              503, code 130: the process's upload bytes in flight full
+    ├── BodyTooLarge              413, code 324: a request body over its route's cap
+    ├── MalformedBody             400, code 44: not JSON, nested too deep, not an object
     └── UploadError               400, legacy ``{"request", "error"}`` upload form
         ├── BadParameter          a parameter has the wrong shape
         ├── MediaTypeUnrecognized  media type or category unknown or mismatched
@@ -50,6 +52,7 @@ __all__ = [
     "AttachmentTypesMixed",
     "BadParameter",
     "BannerNotResizable",
+    "BodyTooLarge",
     "ChecksumMismatch",
     "ContentMismatch",
     "DuplicateStatus",
@@ -60,6 +63,7 @@ __all__ = [
     "InvalidMediaId",
     "InvalidMediaIds",
     "InvalidParameter",
+    "MalformedBody",
     "MediaIdNotFound",
     "MediaNotFound",
     "MediaProcessingFailed",
@@ -140,6 +144,24 @@ class RateLimited(ApiError):
     http_status = 429
     twitter_code = 88
     message = "Rate limit exceeded."
+
+
+class BodyTooLarge(ApiError):
+    """A request body over its route's cap, refused from ``Content-Length`` or as soon as
+    the streamed bytes pass it. ``max_body_bytes`` tells the client the cap."""
+
+    http_status = 413
+    twitter_code = 324
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The request body is over {limit} bytes.", max_body_bytes=limit)
+
+
+class MalformedBody(ApiError):
+    """A JSON body that is not JSON, is nested deeper than the limit, or has the wrong
+    shape; the detail says which."""
+
+    twitter_code = 44
 
 
 class TooManyUploads(RateLimited):

@@ -45,6 +45,7 @@ _PROBLEM_TYPES = {
     401: ("Unauthorized", "about:blank"),
     403: ("Forbidden", "https://api.twitter.com/2/problems/client-forbidden"),
     404: ("Not Found Error", "https://api.twitter.com/2/problems/resource-not-found"),
+    413: ("Payload Too Large", "about:blank"),
     429: ("Too Many Requests", "about:blank"),
 }
 
@@ -71,8 +72,19 @@ def render_v2(error: errors.ApiError, *, parameter: str | None = None) -> Respon
 
 def _render(request: Request, error: errors.ApiError, parameter: str | None = None) -> Response:
     if request.url.path.startswith("/2/"):
-        return render_v2(error, parameter=parameter)
-    return render_v11(error, request.url.path)
+        response = render_v2(error, parameter=parameter)
+    else:
+        response = render_v11(error, request.url.path)
+    if error.http_status in (401, 413) and _has_body(request):
+        # Refused before (or while) reading the body: close rather than let the server
+        # drain what the client still sends (RFC 9110 15.5.14).
+        response.headers["connection"] = "close"
+    return response
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return length not in (None, "0") or "transfer-encoding" in request.headers
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Media, MediaVariant
 from app.processing import pipeline
-from app.processing.errors import InternalError, InvalidMedia, ProcessingError, UnsupportedMedia
+from app.processing.errors import InternalError, ProcessingError
 from app.storage import ObjectStore, StorageNotFound, keys
 from app.uploads import queries
 from app.uploads.policy import UploadPolicy
@@ -98,7 +98,9 @@ async def process_media(
                 on_progress=_ProgressWriter(sessions, media_id),
             )
             await scratch.publish(keys.variants_prefix(media_id))
-    except (InvalidMedia, UnsupportedMedia) as exc:
+    except ProcessingError as exc:
+        if not exc.permanent:
+            raise
         await mark_failed(sessions, store, media_id, exc)
         return exc
     await _succeed(sessions, media_id, result)

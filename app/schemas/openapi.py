@@ -25,17 +25,18 @@ __all__ = [
 
 
 def snowflake_range(maximum: int) -> str:
-    """A regex of the decimal numbers 0..``maximum``, leading zeros allowed up to
-    ``maximum``'s width: ``params.snowflake``'s rule, for ``maximum`` = 2^63-1."""
+    """A regex of the decimal numbers 1..``maximum`` written without leading zeros:
+    ``params.snowflake``'s rule (ids start at 1), for ``maximum`` = 2^63-1."""
     digits = str(maximum)
     width = len(digits)
-    shorter = f"[0-9]{{1,{width - 1}}}"
+    shorter = f"[1-9][0-9]{{0,{width - 2}}}"
     same = []
     for i, digit in enumerate(digits):
-        if digit != "0":
+        lowest = 1 if i == 0 else 0
+        if int(digit) > lowest:
             rest = width - i - 1
             tail = f"[0-9]{{{rest}}}" if rest else ""
-            low = f"[0-{int(digit) - 1}]" if digit != "1" else "0"
+            low = f"[{lowest}-{int(digit) - 1}]"
             same.append(f"{digits[:i]}{low}{tail}")
     same.append(digits)
     return "(?:" + "|".join([shorter, *same]) + ")"
@@ -45,7 +46,7 @@ SNOWFLAKE_PATTERN = f"^{snowflake_range(2**63 - 1)}$"
 SNOWFLAKE: dict[str, Any] = {
     "type": "string",
     "pattern": SNOWFLAKE_PATTERN,
-    "description": "a snowflake id: ASCII digits, 0..2^63-1",
+    "description": "a snowflake id: ASCII digits, 1..2^63-1",
 }
 ID_LIST: dict[str, Any] = {
     "type": "string",

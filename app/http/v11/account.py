@@ -1,5 +1,5 @@
-"""v1.1 profile image and banner (spec §7.3), users/show, and the public routes that
-serve the resulting files, in the shape of Twitter's CDN:
+"""v1.1 profile image and banner (spec §7.3), users/show, verify_credentials, and the
+public routes that serve the resulting files, in the shape of Twitter's CDN:
 
 - ``/profile_images/<account_id>/<token>/avatar[_normal|_bigger|_mini].<ext>``
 - ``/profile_banners/<account_id>/<token>[/<size>]``
@@ -72,6 +72,7 @@ def _user(request: Request, view: ProfileView) -> dict[str, Any]:
         base_url=base_url(request),
         profile_image_token=view.image_token,
         profile_banner_token=view.banner_token,
+        statuses_count=view.statuses_count,
     )
 
 
@@ -119,14 +120,9 @@ async def _read_params(
     return params
 
 
-def _int_param(params: dict[str, str | bytes], name: str) -> int | None:
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    text = value.decode("latin-1") if isinstance(value, bytes) else value
-    if not text.strip().isdigit():
-        raise errors.BadParameter(f"{name} parameter is invalid.")
-    return int(text)
+def _int_param(params_: dict[str, str | bytes], name: str) -> int | None:
+    value = params_.get(name)
+    return params.pixels(value.decode("latin-1") if isinstance(value, bytes) else value, name)
 
 
 @router.post(
@@ -233,6 +229,19 @@ async def show_user(
     if account_id is None and not screen_name:
         raise errors.ParameterMissing("user_id")
     view = await profiles.get_profile(session, user_id=account_id, screen_name=screen_name)
+    return TwitterJSONResponse(_user(request, view))
+
+
+@router.get(
+    "/1.1/account/verify_credentials.json",
+    tags=["users-v1.1"],
+    responses={200: _USER_DOC, **v11_error_responses(400, 401)},
+)
+async def verify_credentials(
+    request: Request, user: CurrentUser, session: ReadSessionDep
+) -> Response:
+    """The caller's own user object (200), or 401 (code 32 / 89) for bad credentials."""
+    view = await profiles.get_profile(session, user_id=user)
     return TwitterJSONResponse(_user(request, view))
 
 

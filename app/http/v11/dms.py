@@ -6,8 +6,7 @@ DM media is served only below ``/1.1/ton/data/dm/<event id>/`` to the two partic
 
 from __future__ import annotations
 
-import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
@@ -17,6 +16,7 @@ from app.dms import service as dms
 from app.http import params
 from app.http.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep, StoreDep
 from app.http.errors import v11_error_responses
+from app.http.json_body import DM_BODY, read_json_object
 from app.http.public.delivery import serve
 from app.http.ratelimit import DM_CREATE, limited
 from app.http.responses import TwitterJSONResponse
@@ -41,22 +41,24 @@ async def new_event(
 ) -> Response:
     """Send a `message_create` event with at most one media attachment
     (`message_data.attachment = {"type":"media","media":{"id":"<media_id>"}}`)."""
+    body = await read_json_object(request, DM_BODY)
     try:
-        event = json.loads(await request.body() or b"{}")["event"]
-        create = event["message_create"]
+        create = body["event"]["message_create"]
         recipient = create["target"]["recipient_id"]
-        message = create.get("message_data", {})
-    except (ValueError, KeyError, TypeError):
-        raise errors.BadParameter("The body must be a message_create event.") from None
-    attachment = message.get("attachment")
+        message: dict[str, Any] = create.get("message_data", {})
+        attachment = message.get("attachment")
+        if not isinstance(message, dict) or not isinstance(attachment, dict | None):
+            raise TypeError("message_data and its attachment are objects")
+    except (KeyError, TypeError, AttributeError):
+        raise errors.MalformedBody("The body must be a message_create event.") from None
     media_id = None
     if attachment is not None:
-        if attachment.get("type") != "media":
+        if attachment.get("type") != "media" or not isinstance(attachment.get("media"), dict):
             raise errors.BadParameter("Only media attachments are supported.")
-        media_id = params.snowflake((attachment.get("media") or {}).get("id"), "media.id")
+        media_id = params.snowflake(attachment["media"].get("id"), "media.id")
     dm = await dms.send_dm(
         session, ids, sender_id=user, recipient_id=params.snowflake(recipient, "recipient_id"),
-        text=str(message.get("text", "")), media_id=media_id, now=clock(),
+        text=params.text(message.get("text"), "text"), media_id=media_id, now=clock(),
     )  # fmt: skip
     return TwitterJSONResponse(
         {"event": v11_presenters.dm_event_v11(dm, base_url=base_url(request))}

@@ -12,7 +12,8 @@ from app.core import errors
 from app.http import params
 from app.http.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep
 from app.http.errors import v11_error_responses
-from app.http.forms import json_object, open_form
+from app.http.forms import open_form
+from app.http.json_body import METADATA_BODY, UPDATE_BODY, read_json_object
 from app.http.ratelimit import THREE_HOURS, rate_limited
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
@@ -57,7 +58,7 @@ async def update(
     request: Request, user: CurrentUser, session: SessionDep, ids: IdsDep, clock: ClockDep
 ) -> Response:
     """Post a status with up to 4 photos, or 1 animated GIF, or 1 video (`media_ids`)."""
-    form = await open_form(request)
+    form = await open_form(request, max_body=UPDATE_BODY)
     await form.read_rest()
     values = form.params
     reply = values.get("in_reply_to_status_id")
@@ -65,7 +66,7 @@ async def update(
         session,
         ids,
         author_id=user,
-        text=values.get("status", ""),
+        text=params.text(values.get("status"), "status"),
         media_ids=params.id_list(values.get("media_ids"), "media_ids", max_count=_MAX_MEDIA_IDS),
         possibly_sensitive=params.flag(values.get("possibly_sensitive")),
         in_reply_to_status_id=params.optional_snowflake(reply, "in_reply_to_status_id"),
@@ -145,12 +146,11 @@ async def metadata_create(
 ) -> Response:
     """Set a media's alt text. The body is JSON whatever its Content-Type says (or none);
     `media_id` may be a number or a string. Answers 204 with an empty body."""
-    body = json_object(await request.body())
+    body = await read_json_object(request, METADATA_BODY)
     media_id = params.snowflake(body.get("media_id"), "media_id")
     alt = body.get("alt_text")
     if not isinstance(alt, dict) or not isinstance(alt.get("text"), str):
         raise errors.ParameterMissing("alt_text")
-    await metadata.set_alt_text(
-        session, user_id=user, media_id=media_id, text=alt["text"], now=clock()
-    )
+    text = params.text(alt["text"], "alt_text.text")
+    await metadata.set_alt_text(session, user_id=user, media_id=media_id, text=text, now=clock())
     return Response(status_code=204)

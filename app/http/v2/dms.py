@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
@@ -12,6 +12,7 @@ from app.dms import service as dms
 from app.http import params
 from app.http.deps import ClockDep, CurrentUser, IdsDep, SessionDep
 from app.http.errors import v2_error_responses
+from app.http.json_body import DM_BODY, json_request_body, read_json
 from app.http.ratelimit import DM_CREATE, limited
 from app.http.responses import TwitterJSONResponse
 from app.http.v2 import presenters as v2_presenters
@@ -40,12 +41,13 @@ class DmCreate(BaseModel):
     status_code=201,
     responses=v2_error_responses(400, 401, 403, 404, 429),
     dependencies=[_DM_LIMIT],
+    openapi_extra=json_request_body(DmCreate),
 )
 async def v2_send(
+    request: Request,
     participant_id: Annotated[
         str, Path(description="the other participant's user id", json_schema_extra=oa.SNOWFLAKE)
     ],
-    payload: DmCreate,
     user: CurrentUser,
     session: SessionDep,
     ids: IdsDep,
@@ -53,6 +55,7 @@ async def v2_send(
 ) -> Response:
     """One-to-one message: `text` and/or one `attachments[].media_id`."""
     recipient_id = params.snowflake(participant_id, "participant_id")
+    payload = await read_json(request, DmCreate, DM_BODY)
     media_id = (
         params.snowflake(payload.attachments[0].media_id, "attachments.media_id")
         if payload.attachments
@@ -60,6 +63,6 @@ async def v2_send(
     )
     dm = await dms.send_dm(
         session, ids, sender_id=user, recipient_id=recipient_id,
-        text=payload.text or "", media_id=media_id, now=clock(),
+        text=params.text(payload.text, "text"), media_id=media_id, now=clock(),
     )  # fmt: skip
     return TwitterJSONResponse(v2_presenters.dm_sent_v2(dm), status_code=201)

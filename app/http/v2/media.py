@@ -25,7 +25,8 @@ from app.http import params
 from app.http import upload_commands as commands
 from app.http.deps import ClockDep, ContextDep, CurrentUser
 from app.http.errors import v2_error_responses
-from app.http.forms import JSON_OVERHEAD, is_json, open_form, read_json
+from app.http.forms import JSON_OVERHEAD, is_json, open_form
+from app.http.json_body import INIT_BODY, json_request_body, read_json
 from app.http.ratelimit import rate_limited
 from app.http.responses import TwitterJSONResponse
 from app.http.upload_json import media_response
@@ -100,12 +101,13 @@ def _init(view: MediaView, status: int = 200) -> Response:
     response_model=V2InitResponse,
     response_model_exclude_none=True,
     responses=v2_error_responses(400, 401, 429),
+    openapi_extra=json_request_body(V2InitRequest),
 )
 async def initialize(
-    body: V2InitRequest, user: CurrentUser, context: ContextDep, clock: ClockDep
+    request: Request, user: CurrentUser, context: ContextDep, clock: ClockDep
 ) -> Response:
     """Open a chunked upload (v1.1 INIT); `data.id` is the media id for the next calls."""
-    command = commands.from_v2_init(body)
+    command = commands.from_v2_init(await read_json(request, V2InitRequest, INIT_BODY))
     return _init(await commands.run(command, context, owner_id=user, now=clock()))
 
 

@@ -13,6 +13,7 @@ from app.core import errors
 from app.http import params
 from app.http.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep
 from app.http.errors import v2_error_responses
+from app.http.json_body import METADATA_BODY, POST_BODY, json_request_body, read_json
 from app.http.ratelimit import THREE_HOURS, rate_limited
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
@@ -141,22 +142,21 @@ async def _tweets_body(
     responses={201: {"description": '{"data":{"id","text","edit_history_tweet_ids"}}'},
                **v2_error_responses(400, 401, 403, 429)},
     dependencies=[rate_limited("tweets:create", per_user=(200, 900), per_app=(300, THREE_HOURS))],
+    openapi_extra=json_request_body(TweetCreate),
 )  # fmt: skip
 async def create_tweet(
-    request: Request,
-    payload: TweetCreate,
-    user: CurrentUser,
-    session: SessionDep,
-    ids: IdsDep,
-    clock: ClockDep,
+    request: Request, user: CurrentUser, session: SessionDep, ids: IdsDep, clock: ClockDep
 ) -> Response:
     """Post with up to 4 photos, or 1 animated GIF, or 1 video (`media.media_ids`)."""
+    payload = await read_json(request, TweetCreate, POST_BODY)
     media_ids = _media_ids(payload.media.media_ids) if payload.media else []
+    if payload.media:
+        params.id_list(payload.media.tagged_user_ids, "media.tagged_user_ids", max_count=10)
     post = await posts.create_post(
         session,
         ids,
         author_id=user,
-        text=payload.text or "",
+        text=params.text(payload.text, "text"),
         media_ids=media_ids,
         possibly_sensitive=False,
         in_reply_to_status_id=None,
@@ -302,17 +302,19 @@ async def get_media_many(
     "/media/metadata",
     responses=v2_error_responses(400, 401, 429),
     dependencies=[rate_limited("media/metadata", per_user=(500, 900), per_app=(50_000, 86_400))],
+    openapi_extra=json_request_body(MetadataCreate),
 )
 async def create_metadata(
-    payload: MetadataCreate, user: CurrentUser, session: SessionDep, clock: ClockDep
+    request: Request, user: CurrentUser, session: SessionDep, clock: ClockDep
 ) -> Response:
     """Set alt text: `{"id": "<media id>", "metadata": {"alt_text": {"text": "..."}}}`."""
+    payload = await read_json(request, MetadataCreate, METADATA_BODY)
     media_id = params.snowflake(payload.id, "id")
     associated: dict[str, Any] = {}
     if payload.metadata.alt_text is not None:
         text = await metadata.set_alt_text(
             session, user_id=user, media_id=media_id,
-            text=payload.metadata.alt_text.text, now=clock(),
+            text=params.text(payload.metadata.alt_text.text, "alt_text.text"), now=clock(),
         )  # fmt: skip
         associated["alt_text"] = {"text": text}
     return TwitterJSONResponse({"data": {"id": payload.id, "associated_metadata": associated}})

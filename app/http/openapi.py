@@ -8,7 +8,8 @@ own, with another body) and their schemas with them.
 
 A parameter typed ``str | None`` is declared ``anyOf: [string, null]``; a query or path
 parameter cannot be null (absent is the ``None``), and a client following the spec would
-send the text ``null``. So parameters lose the null branch.
+send the text ``null``. So parameters lose the null branch. And error bodies are JSON
+even where the route's success is HTML or a file.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ __all__ = ["install_openapi"]
 
 _FASTAPI_422 = "#/components/schemas/HTTPValidationError"
 _FASTAPI_SCHEMAS = ("HTTPValidationError", "ValidationError")
+_ERROR_REFS = {
+    f"#/components/schemas/{name}" for name in ("BadRequestBody", "ErrorsBody", "Problem")
+}
 
 
 def _is_fastapi_422(response: dict[str, Any]) -> bool:
@@ -37,9 +41,22 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {**branches[0], **rest} if len(branches) == 1 else {**rest, "anyOf": branches}
 
 
+def _errors_as_json(responses: dict[str, Any]) -> None:
+    """A route serving HTML or files still answers its errors in JSON; FastAPI files a
+    declared error body under the route's own media type."""
+    for status, response in responses.items():
+        content = response.get("content", {})
+        if not status.startswith(("4", "5")) or len(content) != 1:
+            continue
+        ((media_type, body),) = content.items()
+        if "json" not in media_type and body.get("schema", {}).get("$ref") in _ERROR_REFS:
+            response["content"] = {"application/json": body}
+
+
 def _truthful(spec: dict[str, Any]) -> dict[str, Any]:
     for methods in spec.get("paths", {}).values():
         for operation in methods.values():
+            _errors_as_json(operation.get("responses", {}))
             for parameter in operation.get("parameters", []):
                 parameter["schema"] = _not_null(parameter.get("schema", {}))
             responses = operation.get("responses", {})

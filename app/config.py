@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=16, ge=1)
     database_max_overflow: int = Field(default=16, ge=0)
     secret_key: SecretStr = SecretStr("dev-only-secret")
+    # The URL clients reach this service at ("https://media.example.com"), used for every
+    # link it hands out (media URLs, /i/status links, Location); unset: the request's
+    # own scheme and host (app.http.urls).
+    public_base_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
     node_id: int | None = Field(default=None, ge=0, le=1023)
     # glibc malloc thresholds for upload buffers, applied by app.serve
     # (docs/perf/malloc-thresholds.md).

@@ -19,7 +19,10 @@ from app.http.auth.oauth1 import OAuth1Authenticator
 from app.http.deps import BearerAuthenticator
 from app.http.drain import DrainUnreadBody
 from app.http.errors import install_error_handlers
+from app.http.json_body import document_json_bodies
+from app.http.openapi import install_openapi
 from app.http.public import delivery, health
+from app.http.public import posts as public_posts
 from app.http.ratelimit import RateLimitHeaders, UploadGate
 from app.http.responses import TwitterJSONResponse
 from app.http.timeouts import BodyIdleTimeout
@@ -108,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     install_error_handlers(app)
+    install_openapi(app)
+    document_json_bodies(app)
     uploads = UploadGate(
         per_user=settings.http.uploads_per_user,
         max_bytes=settings.http.upload_bytes_in_flight,
@@ -136,4 +141,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v2_dms.router)
     app.include_router(v11_subtitles.router)
     app.include_router(v2_subtitles.router)
+    # Last: its "/{screen_name}/status/{id}" pages must not shadow any other route.
+    app.include_router(public_posts.router)
     return app

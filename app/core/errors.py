@@ -12,6 +12,8 @@
     ├── RequestTimeout            408, code 408: the request body stalled
     ├── OverCapacity              503, code 130: the process's upload bytes in flight full
     │   └── OutOfStorage          503, code 130 + Retry-After: the disk is full, retry later
+    ├── BodyTooLarge              413, code 324: a request body over its route's cap
+    ├── MalformedBody             400, code 44: not JSON, nested too deep, not an object
     └── UploadError               400, legacy ``{"request", "error"}`` upload form
         ├── BadParameter          a parameter has the wrong shape
         ├── MediaTypeUnrecognized  media type or category unknown or mismatched
@@ -51,6 +53,7 @@ __all__ = [
     "AttachmentTypesMixed",
     "BadParameter",
     "BannerNotResizable",
+    "BodyTooLarge",
     "ChecksumMismatch",
     "ContentMismatch",
     "DuplicateStatus",
@@ -61,6 +64,7 @@ __all__ = [
     "InvalidMediaId",
     "InvalidMediaIds",
     "InvalidParameter",
+    "MalformedBody",
     "MediaIdNotFound",
     "MediaNotFound",
     "MediaProcessingFailed",
@@ -142,6 +146,24 @@ class RateLimited(ApiError):
     http_status = 429
     twitter_code = 88
     message = "Rate limit exceeded."
+
+
+class BodyTooLarge(ApiError):
+    """A request body over its route's cap, refused from ``Content-Length`` or as soon as
+    the streamed bytes pass it. ``max_body_bytes`` tells the client the cap."""
+
+    http_status = 413
+    twitter_code = 324
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The request body is over {limit} bytes.", max_body_bytes=limit)
+
+
+class MalformedBody(ApiError):
+    """A JSON body that is not JSON, is nested deeper than the limit, or has the wrong
+    shape; the detail says which."""
+
+    twitter_code = 44
 
 
 class TooManyUploads(RateLimited):

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from app.core import errors
 from app.http.deps import context_of
@@ -29,7 +30,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def _headers(error: errors.ApiError) -> dict[str, str] | None:
+def _error_headers(error: errors.ApiError) -> dict[str, str] | None:
     if error.http_status == 401:
         return {"www-authenticate": 'OAuth realm="Media Studio API"'}
     if isinstance(error, errors.OutOfStorage):
@@ -44,7 +45,7 @@ def render_v11(error: errors.ApiError, path: str) -> Response:
     else:
         item: dict[str, Any] = {"code": error.twitter_code, "message": error.detail}
         body = {"errors": [{**item, **error.extra}]}
-    headers = _headers(error)
+    headers = _error_headers(error)
     return TwitterJSONResponse(body, status_code=error.http_status, headers=headers)
 
 
@@ -53,6 +54,7 @@ _PROBLEM_TYPES = {
     401: ("Unauthorized", "about:blank"),
     403: ("Forbidden", "https://api.twitter.com/2/problems/client-forbidden"),
     404: ("Not Found Error", "https://api.twitter.com/2/problems/resource-not-found"),
+    413: ("Payload Too Large", "about:blank"),
     429: ("Too Many Requests", "about:blank"),
     503: ("Service Unavailable", "about:blank"),
 }
@@ -71,15 +73,26 @@ def render_v2(error: errors.ApiError, *, parameter: str | None = None) -> Respon
     problem = Problem(
         type=kind, title=title, detail=detail, status=error.http_status, errors=[item]
     )
-    headers = _headers(error)
+    headers = _error_headers(error)
     # application/json, not application/problem+json: twitter-api-v2 parses only the former.
     return TwitterJSONResponse(problem.to_json(), status_code=error.http_status, headers=headers)
 
 
 def _render(request: Request, error: errors.ApiError, parameter: str | None = None) -> Response:
     if request.url.path.startswith("/2/"):
-        return render_v2(error, parameter=parameter)
-    return render_v11(error, request.url.path)
+        response = render_v2(error, parameter=parameter)
+    else:
+        response = render_v11(error, request.url.path)
+    if error.http_status in (401, 413) and _has_body(request):
+        # Refused before (or while) reading the body: close rather than let the server
+        # drain what the client still sends (RFC 9110 15.5.14).
+        response.headers["connection"] = "close"
+    return response
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return length not in (None, "0") or "transfer-encoding" in request.headers
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -97,12 +110,39 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return _render(request, errors.BadParameter(f"{name} parameter is invalid."), name)
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (a path may be split over several
+    routes, e.g. GET and POST ``/1.1/media/upload.json``), for a 405's ``Allow``: asked
+    of the routes themselves, included routers too, one method at a time."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         return _render(request, errors.MediaNotFound())
-    body = {"errors": [{"code": exc.status_code, "message": str(exc.detail)}]}
-    return TwitterJSONResponse(body, status_code=exc.status_code)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    body: dict[str, Any]
+    if request.url.path.startswith("/2/"):
+        detail = str(exc.detail)
+        body = {"type": "about:blank", "title": detail, "detail": detail}
+        body |= {"status": exc.status_code, "errors": [{"message": detail}]}
+    else:
+        body = {"errors": [{"code": exc.status_code, "message": str(exc.detail)}]}
+    return TwitterJSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
 async def _storage_full(request: Request, exc: Exception) -> Response:
@@ -134,15 +174,26 @@ _ERROR_DOCS = {
     401: "Could not authenticate you (code 32).",
     404: "Sorry, that page does not exist (code 34).",
     429: "Rate limit exceeded (code 88).",
-    503: "Over capacity (code 130): the media storage is full; retry after `Retry-After`.",
+    503: "Over capacity (code 130): upload bytes in flight or disk space; see Retry-After.",
 }
+
+
+def _headers(status: int) -> dict[str, Any]:
+    if status != 503:
+        return {}
+    retry = {"description": "seconds to wait", "schema": {"type": "string"}, "required": True}
+    return {"headers": {"Retry-After": retry}}
+
+
+_V2_DOCS = {**_ERROR_DOCS, 400: "Bad request (code 38 missing, 44 invalid, 324/325 media)."}
 
 
 def v2_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {
-            "description": _ERROR_DOCS.get(status, "Error") + " In the v2 problem form.",
+            "description": f"{_V2_DOCS.get(status, 'Error')} In the v2 problem form.",
             "model": Problem,
+            **_headers(status),
         }
         for status in statuses
     }
@@ -153,6 +204,7 @@ def v11_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {
             "description": _ERROR_DOCS.get(status, "Error"),
             "model": BadRequestBody if status == 400 else ErrorsBody,
+            **_headers(status),
         }
         for status in statuses
     }

@@ -9,18 +9,17 @@ caps plain fields at 1 MB.
 
 from __future__ import annotations
 
-import json
+import re
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote_to_bytes
 
-from pydantic import BaseModel, ValidationError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 
 from app.core import errors
+from app.http.json_body import body_chunks, declared_length, json_object, read_json
 from app.uploads.streams import PercentDecoder, b64decode_all, b64decoded
 
 __all__ = [
@@ -44,7 +43,8 @@ MAX_FIELDS = 200
 _URLENC = "urlencoded"
 # A JSON body carrying base64 media: room for the other fields around it.
 JSON_OVERHEAD = 64 * 1024
-_Model = TypeVar("_Model", bound=BaseModel)
+# RFC 2046 5.1.1: 1 to 70 characters from bchars, the last one not a space.
+_BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
 
 
 @dataclass
@@ -58,14 +58,20 @@ class _Event:
 
 @dataclass
 class MediaPart:
-    """The media field: ``chunks()`` yields raw bytes, base64-decoded where needed."""
+    """The media field: ``chunks()`` yields raw bytes, base64-decoded where needed. It
+    ends only once the rest of the body is parsed (``_rest``): a body cut short (no
+    closing boundary) fails there, before the caller records the segment."""
 
     name: str
     is_base64: bool
     _raw: AsyncIterator[bytes]
+    _rest: Callable[[], Awaitable[None]]
 
-    def chunks(self) -> AsyncIterator[bytes]:
-        return b64decoded(self._raw, self.name) if self.is_base64 else self._raw
+    async def chunks(self) -> AsyncIterator[bytes]:
+        decoded = b64decoded(self._raw, self.name) if self.is_base64 else self._raw
+        async for chunk in decoded:
+            yield chunk
+        await self._rest()
 
 
 @dataclass
@@ -91,7 +97,7 @@ class RequestForm:
                 continue
             if event.name in MEDIA_FIELDS:
                 is_b64 = event.name == "media_data" or event.transfer_encoding == "base64"
-                self.media = MediaPart(event.name, is_b64, self._part_data())
+                self.media = MediaPart(event.name, is_b64, self._part_data(), self.read_rest)
                 return
             await self._read_field(event)
 
@@ -112,9 +118,6 @@ class RequestForm:
         while (event := await self._next()) is not None and event.kind == "data":
             if event.data:
                 yield event.data
-        # The media stream ends only once the whole body is parsed: a body cut short
-        # (no closing boundary) fails here, before the caller records the segment.
-        await self.read_rest()
 
     async def hold_media(self, cap: int) -> AsyncIterator[bytes]:
         """For the rare client that sends the media part before the fields that say where
@@ -158,26 +161,6 @@ def sha256_hex(value: str | None) -> str | None:
 async def _replay(chunks: list[bytes]) -> AsyncIterator[bytes]:
     for chunk in chunks:
         yield chunk
-
-
-def json_object(raw: bytes) -> dict[str, Any]:
-    """A JSON object body, whatever the Content-Type said (real clients vary)."""
-    try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise errors.BadParameter("The body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise errors.BadParameter("The body must be a JSON object.")
-    return body
-
-
-async def _body(request: Request) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in request.stream():
-            if chunk:
-                yield chunk
-    except ClientDisconnect:
-        raise errors.BadParameter("The client closed the connection mid-body.") from None
 
 
 async def _small_body(request: Request) -> bytes:
@@ -234,10 +217,10 @@ async def _multipart_events(body: AsyncIterator[bytes], boundary: bytes) -> Asyn
     def on_part_end() -> None:
         events.append(_Event("end"))
 
+    closed: list[bool] = []  # the closing boundary was seen
+
     def on_end() -> None:
         closed.append(True)
-
-    closed: list[bool] = []
 
     parser = MultipartParser(
         boundary,
@@ -326,26 +309,30 @@ def _unquote_plus(raw: bytes) -> bytes:
     return unquote_to_bytes(raw.replace(b"+", b" "))
 
 
-async def open_form(request: Request) -> RequestForm:
+async def open_form(request: Request, *, max_body: int | None = None) -> RequestForm:
     """Parse the query string and the body up to the media part (if any).
 
-    The caller streams ``form.media.chunks()``, then calls ``read_rest()`` for fields
-    that follow the media part.
+    The caller streams ``form.media.chunks()`` (it ends once the whole body is parsed),
+    then calls ``read_rest()`` for fields that follow the media part. ``max_body`` caps
+    the whole body (``BodyTooLarge``); the upload routes cap the media part instead.
     """
     query = request.scope["query_string"]  # as Starlette decodes it; the last value wins
     params = dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)) if query else {}
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     form = RequestForm(params=params)
+    body = body_chunks(request, max_body)
     if content_type == b"multipart/form-data":
         boundary = options.get(b"boundary")
         if not boundary:
             raise errors.BadParameter("multipart body without a boundary.")
-        form._events = _multipart_events(_body(request), boundary)
+        if not _BOUNDARY.fullmatch(boundary):
+            raise errors.BadParameter("The multipart boundary is not 1-70 RFC 2046 characters.")
+        form._events = _multipart_events(body, boundary)
     elif content_type == b"application/x-www-form-urlencoded" or (
         not content_type and request.method == "POST"
     ):
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) <= MAX_FIELD_BYTES:
+        length = declared_length(request)
+        if length is not None and length <= min(MAX_FIELD_BYTES, max_body or MAX_FIELD_BYTES):
             # INIT, FINALIZE: a few short fields, parsed in one go.
             raw = await _small_body(request)
             # latin-1 keeps every byte: UTF-8 is read once the escapes are undone, as the
@@ -360,7 +347,7 @@ async def open_form(request: Request) -> RequestForm:
                 return form
             form._events = _urlencoded_events(_replay([raw]))
         else:
-            form._events = _urlencoded_events(_body(request))
+            form._events = _urlencoded_events(body)
     await form._read_until_media()
     return form
 
@@ -368,21 +355,6 @@ async def open_form(request: Request) -> RequestForm:
 def is_json(request: Request) -> bool:
     content_type, _ = parse_options_header(request.headers.get("content-type", ""))
     return content_type == b"application/json"
-
-
-async def read_json(request: Request, model: type[_Model], cap: int) -> _Model:
-    """A JSON body of at most ``cap`` bytes (else SegmentTooLarge), validated by ``model``."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in _body(request):
-        size += len(chunk)
-        if size > cap:
-            raise errors.SegmentTooLarge(cap)
-        chunks.append(chunk)
-    try:
-        return model.model_validate(json.loads(b"".join(chunks)))
-    except (ValueError, ValidationError):
-        raise errors.BadParameter("Request body is not valid JSON with a media field.") from None
 
 
 def b64(data: str) -> bytes:

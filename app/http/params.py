@@ -7,9 +7,12 @@ form, v2 problems). What a malformed value raises is the caller's choice through
 ``invalid``: the upload host passes ``upload_invalid`` (its legacy form); other routes
 keep the default, ``InvalidParameter`` (code 44).
 
-- ids are snowflakes: ASCII digits, 0..2^63-1 (a signed 64-bit column); anything else
-  (empty, a sign, non-digits, 20 digits, >= 2^63) is the surface's 400, never an
-  ``OverflowError`` from the database driver.
+- ids are snowflakes: ASCII digits, 1..2^63-1 (a signed 64-bit column); anything else
+  (empty, 0, a sign, non-ASCII digits, 20 digits, >= 2^63) is the surface's 400, never
+  an ``OverflowError`` from the database driver. JSON numbers are taken as well.
+- integers are ASCII digits only: ``str.isdigit`` and ``int`` accept ``١`` (Arabic-Indic).
+- free text (status, DM, alt text, subtitle names): a string without C0 control
+  characters other than tab, LF and CR.
 - flags: ``true``, ``t``, ``1``, ``yes`` in any case are true; anything else, or
   absence, is false. Twitter documents ``true``/``t``/``1`` for v1.1 booleans; the real
   clients send ``true`` (twitter-api-v2) or ``True`` (tweepy, requests); ``yes`` was
@@ -20,6 +23,7 @@ keep the default, ``InvalidParameter`` (code 44).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from app.core import errors
@@ -33,8 +37,10 @@ __all__ = [
     "id_list",
     "media_type",
     "optional_snowflake",
+    "pixels",
     "segment_index",
     "snowflake",
+    "text",
     "total_bytes",
     "upload_invalid",
 ]
@@ -44,6 +50,7 @@ _MAX_ID_DIGITS = len(str(MAX_ID))
 _TRUE = frozenset({"true", "t", "1", "yes"})
 # total_bytes: v2 documents 0..2^34; larger INITs fail the category limit anyway.
 _MAX_TOTAL_DIGITS = 18
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 Invalid = Callable[[str, object], errors.ApiError]
 """What a malformed value raises: ``(parameter name, raw value) -> error``."""
@@ -71,14 +78,18 @@ def _is_digits(text: str) -> bool:
 
 
 def snowflake(raw: object, name: str, *, invalid: Invalid = _api_invalid) -> int:
-    """A required id (int or digit string) in 0..2^63-1."""
-    text = _text(raw)
-    if not text:
-        raise errors.ParameterMissing(name)
-    if isinstance(raw, bool) or not _is_digits(text) or len(text) > _MAX_ID_DIGITS:
+    """A required id (int or ASCII digit string) in 1..2^63-1."""
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        if raw is None:
+            raise errors.ParameterMissing(name)
         raise invalid(name, raw)
-    value = int(text)
-    if value > MAX_ID:
+    digits = _text(raw)
+    if not digits:
+        raise errors.ParameterMissing(name)
+    if not _is_digits(digits) or len(digits) > _MAX_ID_DIGITS:
+        raise invalid(name, raw)
+    value = int(digits)
+    if not 0 < value <= MAX_ID:
         raise invalid(name, raw)
     return value
 
@@ -116,6 +127,16 @@ def id_list(
     return ids
 
 
+def text(raw: object, name: str, *, invalid: Invalid = _api_invalid) -> str:
+    """A free-text field; absent is empty. Not a string, or a C0 control character other
+    than tab, LF and CR (a NUL would be stored and served back), is invalid."""
+    if raw is None:
+        return ""
+    if not isinstance(raw, str) or _CONTROL.search(raw):
+        raise invalid(name, raw)
+    return raw
+
+
 def segment_index(raw: object, *, invalid: Invalid = upload_invalid) -> int:
     """APPEND's ``segment_index``: 0..999; a number outside is SegmentIndexOutOfRange."""
     text = _text(raw)
@@ -128,6 +149,16 @@ def segment_index(raw: object, *, invalid: Invalid = upload_invalid) -> int:
     if negative or len(digits) > 4 or int(digits) > limits.MAX_SEGMENT_INDEX:
         raise errors.SegmentIndexOutOfRange()
     return int(digits)
+
+
+def pixels(raw: object, name: str, *, invalid: Invalid = upload_invalid) -> int | None:
+    """A size or offset in pixels (banner crop); absent or empty is None."""
+    value = _text(raw)
+    if not value:
+        return None
+    if isinstance(raw, bool) or not _is_digits(value) or len(value) > 6:
+        raise invalid(name, raw)
+    return int(value)
 
 
 def flag(raw: object) -> bool:

@@ -231,8 +231,10 @@ async def retry_or_fail(
     error: str,
     now: datetime,
     worker: str | None = None,
+    permanent: bool = False,
 ) -> bool:
     """Record a failed attempt; True when no attempt is left and the job is failed.
+    ``permanent``: retrying cannot help (the input is at fault), fail it now.
 
     A job another worker took over meanwhile is left to that worker (returns False).
     """
@@ -244,7 +246,7 @@ async def retry_or_fail(
             return False
         job.last_error = error[:2000]
         job.lease_until = None
-        exhausted = job.attempts >= job.max_attempts
+        exhausted = permanent or job.attempts >= job.max_attempts
         if exhausted:
             job.state, job.finished_at = JobState.FAILED, now
         else:

@@ -1,9 +1,12 @@
 """Claims jobs and runs their handlers (looked up by kind in a ``JobRegistry``),
 holding a lease with heartbeats.
 
-Failure handling: a handler error re-queues the job with backoff; after ``max_attempts``
-the job is ``failed`` and its handler's ``give_up`` runs (``process_media``'s marks the
-media ``failed`` with ``InternalError``, code 131). A worker that dies mid-job stops
+Failure handling: a handler error re-queues the job with backoff, unless the exception
+says it is ``permanent`` (an attribute, e.g. ``app.processing.errors.InvalidMedia``: the
+same input fails the same way), which fails the job at once, after one attempt, and
+runs ``give_up``. After ``max_attempts`` the job is ``failed`` and ``give_up`` runs
+(``process_media``'s marks the media ``failed`` with ``InternalError``, code 131,
+unless it failed for good already). A worker that dies mid-job stops
 heartbeating; once its lease runs out another runner claims the job (counting an
 attempt), and one that finds a job claimed more often than ``max_attempts`` gives up on
 it the same way. A handler that finds the storage full (``StorageFull``) is deferred
@@ -101,6 +104,10 @@ class Runner:
                 delay=FULL_DISK_RETRY, worker=self.worker_id,
             )  # fmt: skip
         except Exception as exc:
+            if getattr(exc, "permanent", False) is True:
+                log.info("job failed for good", extra={**extra, "error": repr(exc)})
+                await self._fail(job, repr(exc), permanent=True)
+                return True
             log.exception("job failed", extra=extra)
             await self._fail(job, repr(exc))
         else:
@@ -108,9 +115,14 @@ class Runner:
             log.info("job done", extra=extra)
         return True
 
-    async def _fail(self, job: jobs.ClaimedJob, error: str) -> None:
+    async def _fail(self, job: jobs.ClaimedJob, error: str, *, permanent: bool = False) -> None:
         exhausted = await jobs.retry_or_fail(
-            self.sessions, job.id, error=error, now=self.clock(), worker=self.worker_id
+            self.sessions,
+            job.id,
+            error=error,
+            now=self.clock(),
+            worker=self.worker_id,
+            permanent=permanent,
         )
         handler = self.registry.get(job.kind)
         if exhausted and handler is not None and handler.give_up is not None:

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from twitter_text import parse_tweet
@@ -24,6 +24,7 @@ __all__ = [
     "AttachedMedia",
     "PostView",
     "check_text",
+    "count_posts",
     "create_post",
     "delete_post",
     "get_posts",
@@ -55,6 +56,7 @@ class PostView:
     media: list[AttachedMedia]
     author_image_token: str | None = None
     author_banner_token: str | None = None
+    author_statuses_count: int = 0
 
 
 def check_text(text: str) -> None:
@@ -153,6 +155,21 @@ async def create_post(
     return views[0]
 
 
+async def count_posts(session: AsyncSession, author_ids: list[int]) -> dict[int, int]:
+    """Each author's number of posts (``statuses_count``), 0 for one without any:
+    counted from the posts table (indexed by author), so a destroyed post is uncounted
+    at once."""
+    counts = dict.fromkeys(author_ids, 0)
+    if author_ids:
+        rows = await session.execute(
+            select(Post.author_id, func.count())
+            .where(Post.author_id.in_(set(author_ids)))
+            .group_by(Post.author_id)
+        )
+        counts.update((author, count) for author, count in rows.all())
+    return counts
+
+
 async def get_posts(session: AsyncSession, post_ids: list[int], *, now: datetime) -> list[PostView]:
     """Posts in request order; unknown ids are left out."""
     rows = await session.execute(
@@ -165,6 +182,7 @@ async def get_posts(session: AsyncSession, post_ids: list[int], *, now: datetime
     media_ids = [pm.media_id for post, _ in found.values() for pm in post.media]
     media = {m.id: m for m in await session.scalars(select(Media).where(Media.id.in_(media_ids)))}
     variants = await _variants(session, media_ids)
+    counts = await count_posts(session, [post.author_id for post, _ in found.values()])
     return [
         PostView(
             id=post.id,
@@ -172,6 +190,7 @@ async def get_posts(session: AsyncSession, post_ids: list[int], *, now: datetime
             author_screen_name=author.screen_name,
             author_image_token=author.profile_image_token,
             author_banner_token=author.profile_banner_token,
+            author_statuses_count=counts[post.author_id],
             text=post.text,
             created_at=post.created_at,
             possibly_sensitive=post.possibly_sensitive,

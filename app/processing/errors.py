@@ -23,6 +23,9 @@ class ProcessingError(Exception):
     code: ClassVar[int] = 131
     name: ClassVar[str] = "InternalError"
     default_message: ClassVar[str] = "Internal error."
+    # Whether retrying the same bytes could succeed: the job runner fails a job at once
+    # when its handler raises an exception whose ``permanent`` is true.
+    permanent: ClassVar[bool] = False
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or self.default_message
@@ -42,6 +45,7 @@ class InvalidMedia(ProcessingError):
     code = 1
     name = "InvalidMedia"
     default_message = "file is invalid"
+    permanent = True
 
 
 class UnsupportedMedia(ProcessingError):
@@ -54,6 +58,7 @@ class UnsupportedMedia(ProcessingError):
     code = 3
     name = "UnsupportedMedia"
     default_message = "file is currently unsupported"
+    permanent = True
 
 
 class InternalError(ProcessingError):

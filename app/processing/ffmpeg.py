@@ -23,7 +23,7 @@ _STDERR_TAIL_LINES = 20
 
 class FFmpegFailed(Exception):
     """ffmpeg exited non-zero. ``stderr`` holds the last lines it logged. Callers map it
-    to ``InvalidMedia`` when the input was being decoded, ``InternalError`` otherwise."""
+    with ``app.processing.failures.ffmpeg_failure``."""
 
     def __init__(self, returncode: int, stderr: str) -> None:
         self.returncode = returncode
@@ -40,10 +40,12 @@ def ffmpeg_exe() -> str:
         raise InternalError(f"ffmpeg not available: {exc}") from exc
 
 
-async def run_ffmpeg(args: Sequence[str], *, on_time: TimeCallback | None = None) -> None:
+async def run_ffmpeg(args: Sequence[str], *, on_time: TimeCallback | None = None) -> str:
     """Run ``ffmpeg <global options> *args``; await ``on_time(ms)`` with the output
-    time as encoding advances. Raises ``FFmpegFailed`` on a non-zero exit and
-    ``InternalError`` when ffmpeg cannot be started."""
+    time as encoding advances. Returns the tail of what ffmpeg logged (errors only: a
+    clean run logs nothing; a truncated input is logged yet exits 0). Raises
+    ``FFmpegFailed`` on a non-zero exit and ``InternalError`` when ffmpeg cannot be
+    started."""
     command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"]
     command += ["-progress", "pipe:1", "-y", *args]
     try:
@@ -69,6 +71,7 @@ async def run_ffmpeg(args: Sequence[str], *, on_time: TimeCallback | None = None
         stderr_task.cancel()
     if returncode != 0:
         raise FFmpegFailed(returncode, stderr)
+    return stderr
 
 
 async def _follow_progress(stream: asyncio.StreamReader, on_time: TimeCallback | None) -> None:

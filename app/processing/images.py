@@ -19,7 +19,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from app.processing.errors import InvalidMedia, UnsupportedMedia
+from app.processing.errors import UnsupportedMedia
+from app.processing.failures import decode_exception
 from app.processing.probe import ImageProbe
 from app.processing.rules import IMAGE_RULES, ImageRules, check_image
 from app.processing.variants import PHOTO_SIZES, PhotoSize, ResizeMode, fit_within
@@ -46,8 +47,9 @@ class PhotoVariant:
 async def inspect_image(path: Path) -> ImageProbe:
     """Read format, size and frame count from the header without decoding pixels.
 
-    Raises ``InvalidMedia`` for unreadable files and ``UnsupportedMedia`` for headers so
-    large that Pillow itself refuses them as decompression bombs.
+    Raises ``InvalidMedia`` for undecodable files, ``InternalError`` when the file
+    cannot be read (``failures.decode_exception``), and ``UnsupportedMedia`` for headers
+    so large that Pillow itself refuses them as decompression bombs.
     """
     return await asyncio.to_thread(_inspect, path)
 
@@ -85,7 +87,7 @@ def _inspect(path: Path) -> ImageProbe:
             f"Image too large, actual pixels:{found.group(1) if found else 'unknown'}"
         ) from exc
     except _DECODE_ERRORS as exc:
-        raise InvalidMedia("file is invalid") from exc
+        raise decode_exception(exc) from exc
 
 
 def _build(
@@ -112,7 +114,7 @@ def _decode(image: Image.Image) -> Image.Image:
         image.load()
         return ImageOps.exif_transpose(image)
     except _DECODE_ERRORS as exc:
-        raise InvalidMedia("file is invalid") from exc
+        raise decode_exception(exc) from exc
 
 
 def _has_alpha(image: Image.Image) -> bool:

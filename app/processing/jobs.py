@@ -11,13 +11,20 @@ __all__ = ["PROCESS_MEDIA", "register"]
 
 
 async def _process_media(deps: JobDeps, job: ClaimedJob) -> None:
+    """Raises the permanent failure (``InvalidMedia``, ``UnsupportedMedia``) the media
+    was marked ``failed`` with, so the runner fails the job at once, without retries."""
     if job.media_id is None:
         raise ValueError("a process_media job needs a media id")
-    await service.process_media(deps.sessions, deps.store, deps.policy, media_id=job.media_id)
+    failure = await service.process_media(
+        deps.sessions, deps.store, deps.policy, media_id=job.media_id
+    )
+    if failure is not None:
+        raise failure
 
 
 async def _media_failed(deps: JobDeps, job: ClaimedJob) -> None:
-    """Its attempts ran out: the media shows ``InternalError`` (code 131) in STATUS."""
+    """Its attempts ran out: the media shows ``InternalError`` (code 131) in STATUS. A
+    media failed for good already keeps its error (``mark_failed`` leaves it)."""
     if job.media_id is not None:
         error = InternalError("processing failed repeatedly")
         await service.mark_failed(deps.sessions, deps.store, job.media_id, error)

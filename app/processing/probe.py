@@ -12,7 +12,8 @@ from typing import Any
 
 from pymediainfo import MediaInfo
 
-from app.processing.errors import InvalidMedia
+from app.processing.errors import InternalError, InvalidMedia
+from app.processing.failures import decode_exception
 
 __all__ = ["ImageProbe", "MediaProbe", "probe"]
 
@@ -61,10 +62,16 @@ class ImageProbe:
 
 
 async def probe(path: Path) -> MediaProbe:
-    """Probe ``path``; raise ``InvalidMedia`` when it has no decodable video track."""
+    """Probe ``path``; raise ``InvalidMedia`` when it has no decodable video track and
+    ``InternalError`` when MediaInfo cannot run or the file cannot be read."""
     try:
         info = await asyncio.to_thread(MediaInfo.parse, path)
-    except (OSError, RuntimeError, ValueError) as exc:
+    except OSError as exc:  # the library did not load, or the file is unreadable
+        failure = decode_exception(exc)
+        raise (failure if exc.errno is not None else InternalError(str(exc))) from exc
+    except RuntimeError as exc:  # libmediainfo could not open a file we just copied
+        raise InternalError("MediaInfo cannot open the file") from exc
+    except ValueError as exc:
         raise InvalidMedia("file is invalid") from exc
     return _from_tracks(info.general_tracks, info.video_tracks, info.audio_tracks)
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import Media, MediaVariant
 from app.processing import pipeline
-from app.processing.errors import InternalError, InvalidMedia, ProcessingError, UnsupportedMedia
+from app.processing.errors import InternalError, ProcessingError
 from app.storage import ObjectStore, StorageFull, StorageNotFound, keys
 from app.storage.tempfiles import is_out_of_space
 from app.uploads import queries
@@ -104,7 +104,7 @@ async def process_media(
         if not isinstance(exc, StorageFull) and is_out_of_space(exc):
             # A tool's write failed (Pillow, ffmpeg; some say so as a decoding failure).
             raise StorageFull(f"processing ran out of space: {exc}") from exc
-        if not isinstance(exc, InvalidMedia | UnsupportedMedia):
+        if not isinstance(exc, ProcessingError) or not exc.permanent:
             raise
         await mark_failed(sessions, store, media_id, exc)
         return exc

@@ -22,7 +22,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.processing.errors import InternalError, InvalidMedia
+from app.processing.errors import InternalError
+from app.processing.failures import INVALID_FILE, INVALID_VIDEO, ffmpeg_failure
 from app.processing.ffmpeg import FFmpegFailed, run_ffmpeg
 from app.processing.probe import ImageProbe, MediaProbe
 from app.processing.variants import (
@@ -105,8 +106,8 @@ async def transcode(
 
     ``on_progress`` receives rising percentages 0..100 (100 once every output is made).
     ``threads`` caps ffmpeg's decoder, filter and each encoder's thread count.
-    Raises ``InvalidMedia`` when ffmpeg cannot decode ``src``, ``InternalError`` when a
-    later step fails.
+    Raises ``InvalidMedia`` when ffmpeg cannot decode ``src`` or logs that it is broken
+    (truncated, corrupt), ``InternalError`` when the machine failed or a later step did.
     """
     plans = plan_renditions(probe.width, probe.height, ladder)
     progress = _Progress(on_progress)
@@ -118,7 +119,7 @@ async def transcode(
     async def on_time(ms: int) -> None:
         await progress.report(ms * _ENCODE_SHARE // max(probe.duration_ms, 1))
 
-    await _run(encode, on_time=on_time, failure=InvalidMedia)
+    await _run(encode, on_time=on_time, reads_input=INVALID_VIDEO)
     work.subdir("pl")
     await _run(_hls_args(out_dir, plans, probe.has_audio, segment_seconds))
     await progress.report(_ENCODE_SHARE + 5)
@@ -141,13 +142,14 @@ async def gif_to_mp4(
 ) -> GifOutputs:
     """Convert an animated GIF (already checked with ``rules.check_gif``) to a silent
     H.264 mp4, its size rounded down to even numbers, plus a preview JPEG of the first
-    frame. Raises ``InvalidMedia`` when ffmpeg cannot decode the GIF."""
+    frame. Raises ``InvalidMedia`` when ffmpeg cannot decode the GIF or logs that it is
+    broken (a truncated GIF is logged yet converted)."""
     width, height = max(2, gif.width // 2 * 2), max(2, gif.height // 2 * 2)
     mp4, preview = out_dir / "tweet_video.mp4", out_dir / "preview.jpg"
     args = ["-threads", str(threads), "-i", str(src), "-map", "0:v:0", "-an"]
     args += ["-vf", f"scale={width}:{height},setsar=1,format=yuv420p"]
     args += [*_h264_args(preset, threads), "-map_metadata", "-1", str(mp4)]
-    await _run(args, failure=InvalidMedia)
+    await _run(args, reads_input=INVALID_FILE)
     await _run(_preview_args(mp4, preview, 0))
     return GifOutputs(
         mp4=mp4,
@@ -176,13 +178,21 @@ async def _run(
     args: Sequence[str],
     *,
     on_time: Callable[[int], Awaitable[None]] | None = None,
-    failure: type[InvalidMedia] | type[InternalError] = InternalError,
+    reads_input: str | None = None,
 ) -> None:
+    """Run ffmpeg; raise what ``failures.ffmpeg_failure`` makes of its exit and log.
+    ``reads_input``: this run decodes the upload (its errors may be the file's fault),
+    and the ``InvalidMedia`` message if they are."""
+    decodes, message = reads_input is not None, reads_input or INVALID_VIDEO
     try:
-        await run_ffmpeg(args, on_time=on_time)
+        stderr = await run_ffmpeg(args, on_time=on_time)
     except FFmpegFailed as exc:
+        failure = ffmpeg_failure(exc.returncode, exc.stderr, reads_input=decodes, message=message)
         # ffmpeg's own words (paths included) stay in the chained exception, for logs.
-        raise failure("Unsupported video format" if failure is InvalidMedia else None) from exc
+        raise (failure or InternalError()) from exc
+    failure = ffmpeg_failure(0, stderr, reads_input=decodes, message=message)
+    if failure is not None:
+        raise failure from RuntimeError(f"ffmpeg logged: {stderr}")
 
 
 def _h264_args(preset: str, threads: int) -> list[str]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import errors
 from app.core.clock import utcnow
 from app.media.delivery import DeliveredFile, delivered_object
-from app.models import Account
+from app.models import Account, Post
 from app.processing import profile
 from app.processing.errors import InvalidMedia, UnsupportedMedia
 from app.storage import ObjectStore, keys
@@ -72,6 +72,15 @@ class ProfileView:
     screen_name: str
     image_token: str | None  # "<token>.<ext>" as stored
     banner_token: str | None
+    statuses_count: int = 0
+
+
+async def _counted(session: AsyncSession, view: ProfileView) -> ProfileView:
+    """The view with its ``statuses_count``: the account's posts, counted now."""
+    count = await session.scalar(
+        select(func.count()).select_from(Post).where(Post.author_id == view.id)
+    )
+    return replace(view, statuses_count=count or 0)
 
 
 def _view(account: Account) -> ProfileView:
@@ -142,14 +151,14 @@ async def _account(session: AsyncSession, account_id: int, *, lock: bool = False
 async def get_profile(
     session: AsyncSession, *, user_id: int | None = None, screen_name: str | None = None
 ) -> ProfileView:
-    """An account by id or (case-insensitively) by screen name."""
+    """An account by id or (case-insensitively) by screen name, its posts counted."""
     if user_id is not None:
-        return _view(await _account(session, user_id))
+        return await _counted(session, _view(await _account(session, user_id)))
     name = (screen_name or "").lstrip("@").lower()
     found = await session.scalar(select(Account).where(func.lower(Account.screen_name) == name))
     if found is None:
         raise errors.UserNotFound()
-    return _view(found)
+    return await _counted(session, _view(found))
 
 
 async def update_image(
@@ -223,7 +232,7 @@ async def _replace(
     if old is not None:
         await store.delete_prefix(keys.profile_prefix(account_id, kind, _token(old)))
     await _sweep_stale(store, account_id, kind, keep=token)
-    return _view(account)
+    return await _counted(session, _view(account))
 
 
 def _token(stored: str) -> str:

@@ -42,6 +42,15 @@ async def _sniffed(chunks: AsyncIterable[bytes], declared: str) -> AsyncIterator
         _check_head(head, declared)
 
 
+async def _not_empty(chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    empty = True
+    async for chunk in chunks:
+        empty = empty and not chunk
+        yield chunk
+    if empty:
+        raise errors.BadParameter("The media segment is empty.")
+
+
 def _check_head(head: bytes, declared: str) -> None:
     detected = sniff(head)
     if not compatible(declared, detected):
@@ -186,7 +195,7 @@ async def _stream_and_record(
 ) -> datetime:
     total, left = room.total, room.total - room.others
     cap = policy.limits.segment
-    stream = capped(chunks, cap, lambda _: errors.SegmentTooLarge(cap))
+    stream = capped(_not_empty(chunks), cap, lambda _: errors.SegmentTooLarge(cap))
     stream = capped(
         stream, left, lambda seen: errors.TotalBytesExceeded(total, total - left + seen)
     )

@@ -41,6 +41,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# What the simple upload makes of each category it takes.
+_SIMPLE_UPLOAD_KINDS = {
+    protocol.MediaCategory.TWEET_IMAGE: MediaKind.IMAGE,
+    protocol.MediaCategory.DM_IMAGE: MediaKind.IMAGE,
+    protocol.MediaCategory.TWEET_GIF: MediaKind.GIF,
+    protocol.MediaCategory.DM_GIF: MediaKind.GIF,
+}
+
 # How often a FINALIZE waiting on another process's lease looks again (one in this
 # process is awaited directly).
 _LEASE_POLL_SECS = 0.2
@@ -345,22 +353,28 @@ async def simple_upload(
     shared: bool,
     now: datetime,
 ) -> MediaView:
-    """One-request image upload. The row exists from the start (finalizing: no APPEND
-    or FINALIZE of it gets in), so the sweeper reclaims whatever a crash leaves; a
-    refused file leaves neither row nor bytes. No transaction is open while the bytes
-    stream, are assembled or decoded."""
-    if category is not None and category not in (
-        protocol.MediaCategory.TWEET_IMAGE,
-        protocol.MediaCategory.DM_IMAGE,
-    ):
+    """One-request image or GIF upload, processed before the answer. The row exists
+    from the start (finalizing: no APPEND or FINALIZE of it gets in), so the sweeper
+    reclaims whatever a crash leaves; a refused file leaves neither row nor bytes. No
+    transaction is open while the bytes stream, are assembled or decoded.
+
+    Every file is capped at the image limit (5 MiB: Twitter refuses a bigger GIF here
+    with 324 "Image file size must be <= 5242880 bytes"; 15 MiB GIFs need the chunked
+    upload). With ``tweet_gif``/``dm_gif`` the file must be a GIF and becomes an
+    animated GIF (an mp4 variant, key ``16_``); with an image category it is a photo
+    (a GIF's first frame); without a category an animated GIF becomes an animated GIF
+    and anything else a photo, as a chunked upload without a category does.
+    """
+    kind = _SIMPLE_UPLOAD_KINDS.get(category) if category is not None else MediaKind.IMAGE
+    if kind is None:
         raise errors.MediaTypeUnrecognized(
-            "Simple upload takes images only; use the chunked upload for video and GIF."
+            "Simple upload takes images and GIFs only; use the chunked upload for video."
         )
     cap = policy.limits.image
     until = now + policy.job_lease
     row = queries.upload_row(
         owner_id=owner_id,
-        kind=MediaKind.IMAGE,
+        kind=kind,
         category=category,
         is_async=False,
         is_shared=shared,
@@ -382,7 +396,7 @@ async def simple_upload(
         await store.finalize_commit(staged)
         upload = finalize_step.UploadFacts(
             media_id=media_id,
-            kind=MediaKind.IMAGE,
+            kind=kind,
             category=row["category"],
             media_type="image/*",  # the bytes say what it is
             total_bytes=staged.size,
@@ -391,6 +405,8 @@ async def simple_upload(
         found = await finalize_step.examine(store, upload, order=[0], policy=policy)
         if isinstance(found, errors.ApiError):
             raise found
+        if kind is MediaKind.GIF and found.media_type != "image/gif":
+            raise errors.MediaTypeUnrecognized(f"media_category {category} takes GIFs only.")
         async with sessions() as session:
             media = await queries.load_owned(
                 session, owner_id=owner_id, media_id=media_id, for_update=True

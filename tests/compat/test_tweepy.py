@@ -96,6 +96,28 @@ def test_update_status_with_the_uploaded_media(api: tweepy.API, png_file: Path) 
     assert shown.extended_entities["media"][0]["ext_alt_text"] == "a pink rectangle"
 
 
+def test_gif_with_tweet_gif_goes_through_the_simple_upload(api: tweepy.API, gif_file: Path) -> None:
+    media = api.media_upload(str(gif_file), media_category="tweet_gif")  # tweepy's default path
+
+    assert media.image == {"image_type": "image/gif", "w": 40, "h": 30}
+    assert media.media_key == f"16_{media.media_id}"
+    status = api.update_status("a gif from tweepy", media_ids=[media.media_id])
+    [entity] = status.extended_entities["media"]
+    assert entity["type"] == "animated_gif"
+    assert entity["video_info"]["variants"][0]["content_type"] == "video/mp4"
+
+
+def test_statuses_count_follows_posts(api: tweepy.API) -> None:
+    me = api.verify_credentials()
+    assert (me.screen_name, me.statuses_count) == ("tweepy", 0)
+
+    posted = api.update_status("counted")
+    assert api.get_user(user_id=me.id).statuses_count == 1
+    api.destroy_status(posted.id)
+
+    assert api.get_user(user_id=me.id).statuses_count == 0
+
+
 class _Redirect(HTTPAdapter):
     """tweepy.Client has no host knob: send api.twitter.com requests to the local server
     after signing, keeping the Host the client signed (so the signature verifies)."""

@@ -172,12 +172,14 @@ async def test_bad_ids_are_the_surfaces_4xx(env: Env, alice: User, name: str) ->
 class TestParsers:
     @pytest.mark.parametrize(
         ("raw", "expected"),
-        [("0", 0), ("9223372036854775807", 2**63 - 1), (" 42 ", 42), (7, 7)],
+        [("1", 1), ("9223372036854775807", 2**63 - 1), (" 42 ", 42), (7, 7)],
     )
-    def test_snowflake_accepts_0_to_2_63_minus_1(self, raw: object, expected: int) -> None:
+    def test_snowflake_accepts_1_to_2_63_minus_1(self, raw: object, expected: int) -> None:
         assert params.snowflake(raw, "id") == expected
 
-    @pytest.mark.parametrize("raw", [TOO_BIG, "abc", "-1", "1e3", "٣", True, 2**63])
+    @pytest.mark.parametrize(
+        "raw", [TOO_BIG, "abc", "-1", "1e3", "٣", True, 2**63, 2**64, "0", 0, -1, 1.0, [1]]
+    )
     def test_snowflake_refuses_the_rest(self, raw: object) -> None:
         with pytest.raises(errors.InvalidParameter):
             params.snowflake(raw, "id")

@@ -164,8 +164,9 @@ class TestAppend:
         media_id = await _open(env, alice, data)
 
         bad = await append(env.client, alice.headers, media_id, 0, data, sha256="0" * 64)
+        tail = data[-10:]
         good = await append(
-            env.client, alice.headers, media_id, 1, b"", sha256=hashlib.sha256(b"").hexdigest()
+            env.client, alice.headers, media_id, 1, tail, sha256=hashlib.sha256(tail).hexdigest()
         )
         info = (await status(env.client, alice.headers, media_id)).json()["upload_info"]
 

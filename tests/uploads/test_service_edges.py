@@ -46,7 +46,7 @@ class TestSimpleUploadRefusals:
         )
 
         assert response.status_code == 400
-        assert "images only" in response.json()["error"]
+        assert "images and GIFs only" in response.json()["error"]
         assert await _media_rows(env) == 0
         assert not [p for p in (env.data_dir / "media").rglob("*") if p.is_file()]
 

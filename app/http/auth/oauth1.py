@@ -134,7 +134,7 @@ class OAuth1Authenticator:
         return creds.account_id
 
     def _check_timestamp(self, raw: str) -> int:
-        if not raw.isdigit() or len(raw) > 12:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
             raise _refuse("timestamp")
         timestamp = int(raw)
         if abs(time.time() - timestamp) > self.settings.timestamp_window_secs:
@@ -155,7 +155,7 @@ class OAuth1Authenticator:
     async def _read_body(self, request: Request) -> bytes:
         limit = self.settings.max_signed_body_bytes
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise SignedBodyTooLarge(limit)
         chunks: list[bytes] = []
         size = 0

@@ -27,16 +27,31 @@ from app.media import delivery
 from app.media.delivery import DeliveredFile
 from app.storage import ObjectStore
 
-__all__ = ["router"]
+__all__ = ["NOSNIFF", "NOSNIFF_DOC", "router", "serve"]
 
 router = APIRouter(tags=["delivery"])
 
 CACHE_CONTROL = "public, max-age=31536000, immutable"
+NOSNIFF = {"x-content-type-options": "nosniff"}
+NOSNIFF_DOC: dict[str, Any] = {
+    "X-Content-Type-Options": {
+        "description": "always `nosniff`: the file is only ever its stated type",
+        "required": True,
+        "schema": {"type": "string", "enum": ["nosniff"]},
+    }
+}
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,32}$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "the whole file", "content": {"application/octet-stream": {}}},
-    206: {"description": "the requested byte range (`Content-Range` says which)"},
+    200: {
+        "description": "the whole file",
+        "content": {"application/octet-stream": {}},
+        "headers": NOSNIFF_DOC,
+    },
+    206: {
+        "description": "the requested byte range (`Content-Range` says which)",
+        "headers": NOSNIFF_DOC,
+    },
     304: {"description": "not modified (`If-None-Match` / `If-Modified-Since` matched)"},
     416: {"description": "range not satisfiable (`Content-Range: bytes */<size>`)"},
     **v11_error_responses(404),
@@ -110,6 +125,8 @@ def serve(request: Request, store: ObjectStore, file: DeliveredFile) -> Response
         "last-modified": format_datetime(file.modified, usegmt=True),
         "cache-control": CACHE_CONTROL,
         "accept-ranges": "bytes",
+        # The stored type is the served type: a browser must not sniff another one.
+        **NOSNIFF,
     }
     if _not_modified(request, file):
         return Response(status_code=304, headers=headers)

@@ -1,5 +1,5 @@
-"""v1.1 profile image and banner (spec §7.3), users/show, and the public routes that
-serve the resulting files, in the shape of Twitter's CDN:
+"""v1.1 profile image and banner (spec §7.3), users/show, verify_credentials, and the
+public routes that serve the resulting files, in the shape of Twitter's CDN:
 
 - ``/profile_images/<account_id>/<token>/avatar[_normal|_bigger|_mini].<ext>``
 - ``/profile_banners/<account_id>/<token>[/<size>]``
@@ -28,13 +28,15 @@ from app.core import errors
 from app.http import params
 from app.http.deps import CurrentUser, ReadSessionDep, SessionDep, StoreDep
 from app.http.errors import v11_error_responses
-from app.http.public.delivery import serve
+from app.http.public.delivery import NOSNIFF, NOSNIFF_DOC, serve
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
 from app.http.v11 import presenters
 from app.media.delivery import DeliveredFile
 from app.profiles import service as profiles
 from app.profiles.service import ProfileView
+from app.schemas import openapi as oa
+from app.schemas.common import ErrorsBody
 
 __all__ = ["router"]
 
@@ -43,21 +45,24 @@ router = APIRouter()
 _TOKEN = re.compile(r"^[0-9a-f]{20}$")
 _USER_DOC = {"description": "A v1.1 user object", "content": {"application/json": {}}}
 _FILE_DOCS: dict[int | str, dict[str, Any]] = {
-    200: {"description": "the image", "content": {"image/png": {}, "image/jpeg": {}}},
-    206: {"description": "the requested byte range"},
+    200: {
+        "description": "the image",
+        "content": {"image/png": {}, "image/jpeg": {}, "image/gif": {}},
+        "headers": NOSNIFF_DOC,
+    },
+    206: {"description": "the requested byte range", "headers": NOSNIFF_DOC},
     304: {"description": "not modified"},
     **v11_error_responses(404),
 }
 _SLACK = 64 * 1024
 
 
-def _query_params(*names: str) -> dict[str, Any]:
-    return {
-        "parameters": [
-            {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-            for n in names
-        ]
-    }
+_BASE64: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "description": "base64 GIF, JPG or PNG (or the body's multipart file part)",
+}
+_PIXELS: dict[str, Any] = {"type": "string", "pattern": "^[0-9]{1,9}$"}
 
 
 def _user(request: Request, view: ProfileView) -> dict[str, Any]:
@@ -67,6 +72,7 @@ def _user(request: Request, view: ProfileView) -> dict[str, Any]:
         base_url=base_url(request),
         profile_image_token=view.image_token,
         profile_banner_token=view.banner_token,
+        statuses_count=view.statuses_count,
     )
 
 
@@ -114,21 +120,22 @@ async def _read_params(
     return params
 
 
-def _int_param(params: dict[str, str | bytes], name: str) -> int | None:
-    value = params.get(name)
-    if value is None or value == "":
-        return None
-    text = value.decode("latin-1") if isinstance(value, bytes) else value
-    if not text.strip().isdigit():
-        raise errors.BadParameter(f"{name} parameter is invalid.")
-    return int(text)
+def _int_param(params_: dict[str, str | bytes], name: str) -> int | None:
+    value = params_.get(name)
+    return params.pixels(value.decode("latin-1") if isinstance(value, bytes) else value, name)
 
 
 @router.post(
     "/1.1/account/update_profile_image.json",
     tags=["account-v1.1"],
     responses={200: _USER_DOC, **v11_error_responses(400, 401)},
-    openapi_extra=_query_params("image", "include_entities", "skip_status"),
+    openapi_extra={
+        "parameters": [
+            oa.query("image", _BASE64, required=True),
+            oa.query("include_entities", oa.FLAG),
+            oa.query("skip_status", oa.FLAG),
+        ]
+    },
 )
 async def update_profile_image(
     request: Request, user: CurrentUser, session: SessionDep, store: StoreDep
@@ -155,9 +162,15 @@ async def update_profile_image(
     responses={
         201: {"description": "accepted and processed (empty body)"},
         **v11_error_responses(400, 401),
-        422: {"description": "the banner is too large or cannot be resized / cropped"},
+        422: {"description": "the crop region is outside the image", "model": ErrorsBody},
     },
-    openapi_extra=_query_params("banner", "width", "height", "offset_left", "offset_top"),
+    response_class=Response,
+    openapi_extra={
+        "parameters": [
+            oa.query("banner", _BASE64, required=True),
+            *(oa.query(name, _PIXELS) for name in ("width", "height", "offset_left", "offset_top")),
+        ]
+    },
 )
 async def update_profile_banner(
     request: Request, user: CurrentUser, session: SessionDep, store: StoreDep
@@ -167,9 +180,7 @@ async def update_profile_banner(
     select the region of the image to use, in its pixels. Every size (1500x500, 600x200,
     300x100, web, web_retina, ipad, ipad_retina, mobile, mobile_retina) is made before
     answering 201 with an empty body; `users/show` then has `profile_banner_url`."""
-    too_large = errors.BannerNotResizable(
-        f"Banner file size must be <= {profiles.MAX_BANNER_BYTES} bytes"
-    )
+    too_large = errors.FileTooLarge("Banner", profiles.MAX_BANNER_BYTES)
     params = await _read_params(request, limit=profiles.MAX_BANNER_BYTES, too_large=too_large)
     raw = params.get("banner")
     if raw is None or raw == "":
@@ -188,8 +199,10 @@ async def update_profile_banner(
 @router.post(
     "/1.1/account/remove_profile_banner.json",
     tags=["account-v1.1"],
-    responses={200: {"description": "removed (empty body)"}, **v11_error_responses(400, 401)},
-)
+    response_class=Response,
+    responses={200: {"description": "removed (empty body, as Twitter answers)"},
+               **v11_error_responses(400, 401)},
+)  # fmt: skip
 async def remove_profile_banner(
     user: CurrentUser, session: SessionDep, store: StoreDep
 ) -> Response:
@@ -220,15 +233,30 @@ async def show_user(
 
 
 @router.get(
+    "/1.1/account/verify_credentials.json",
+    tags=["users-v1.1"],
+    responses={200: _USER_DOC, **v11_error_responses(400, 401)},
+)
+async def verify_credentials(
+    request: Request, user: CurrentUser, session: ReadSessionDep
+) -> Response:
+    """The caller's own user object (200), or 401 (code 32 / 89) for bad credentials."""
+    view = await profiles.get_profile(session, user_id=user)
+    return TwitterJSONResponse(_user(request, view))
+
+
+@router.get(
     "/profile_images/default_normal.png",
     tags=["delivery"],
     operation_id="delivery-default_profile_image",
     response_class=Response,
-    responses={200: {"description": "a 48 px PNG", "content": {"image/png": {}}}},
+    responses={
+        200: {"description": "a 48 px PNG", "content": {"image/png": {}}, "headers": NOSNIFF_DOC}
+    },
 )
 async def default_profile_image() -> Response:
     """The avatar of users without one (`default_profile_image: true`)."""
-    headers = {"cache-control": "public, max-age=86400"}
+    headers = {"cache-control": "public, max-age=86400", **NOSNIFF}
     return Response(profiles.default_avatar(), media_type="image/png", headers=headers)
 
 

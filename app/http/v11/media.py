@@ -19,6 +19,7 @@ from app.http.forms import open_form
 from app.http.ratelimit import UPLOAD_V11, Limit
 from app.http.responses import TwitterJSONResponse
 from app.http.upload_json import media_response
+from app.schemas import openapi as oa
 from app.schemas.v11 import InitResponseV11, MediaResponseV11
 from app.uploads import protocol
 from app.uploads.commands import Append, Command, Finalize, Init, SimpleUpload
@@ -30,8 +31,8 @@ router = APIRouter(
 
 _FORM_FIELDS: dict[str, Any] = {
     "command": {"type": "string", "enum": ["INIT", "APPEND", "FINALIZE"]},
-    "total_bytes": {"type": "integer", "description": "INIT: size of the whole file"},
-    "media_type": {"type": "string", "description": "INIT: MIME type, e.g. video/mp4"},
+    "total_bytes": {"type": "integer", "minimum": 0, "description": "INIT: size of the file"},
+    "media_type": {**oa.MEDIA_TYPE, "description": "INIT: MIME type, e.g. video/mp4"},
     "media_category": {
         "type": "string",
         "enum": [c.value for c in protocol.MediaCategory],
@@ -39,19 +40,18 @@ _FORM_FIELDS: dict[str, Any] = {
     },
     "additional_owners": {"type": "string", "description": "comma-separated user ids (<=100)"},
     "shared": {"type": "boolean"},
-    "media_id": {"type": "string", "description": "APPEND/FINALIZE: id from INIT"},
+    "media_id": {**oa.SNOWFLAKE, "description": "APPEND/FINALIZE: id from INIT"},
     "segment_index": {"type": "integer", "minimum": 0, "maximum": 999},
     "media": {"type": "string", "format": "binary", "description": "raw bytes (<= 5 MiB)"},
     "media_data": {"type": "string", "description": "base64 bytes (<= 5 MiB decoded)"},
 }
+_UPLOAD_FORM = oa.upload_form(_FORM_FIELDS)
 _UPLOAD_BODY = {
     "requestBody": {
-        "required": False,
+        "required": True,
         "content": {
-            "multipart/form-data": {"schema": {"type": "object", "properties": _FORM_FIELDS}},
-            "application/x-www-form-urlencoded": {
-                "schema": {"type": "object", "properties": _FORM_FIELDS}
-            },
+            "multipart/form-data": {"schema": _UPLOAD_FORM},
+            "application/x-www-form-urlencoded": {"schema": _UPLOAD_FORM},
         },
     },
     "parameters": [
@@ -67,17 +67,8 @@ _UPLOAD_BODY = {
 
 
 _STATUS_PARAMETERS = [
-    {
-        "name": name,
-        "in": "query",
-        "required": True,
-        "description": description,
-        "schema": {"type": kind, "title": title, "description": description},
-    }
-    for name, kind, title, description in (
-        ("media_id", "integer", "Media Id", "id from INIT"),
-        ("command", "string", "Command", "STATUS"),
-    )
+    oa.query("media_id", oa.SNOWFLAKE, required=True),
+    oa.query("command", {"type": "string", "pattern": "^STATUS$"}, required=True),
 ]
 
 
@@ -107,7 +98,7 @@ def _limit(command: Command) -> Limit:
         201: {"model": MediaResponseV11, "description": "FINALIZE, media ready to use"},
         202: {"model": InitResponseV11, "description": "INIT"},
         204: {"description": "APPEND stored the segment (empty body)"},
-        **v11_error_responses(400, 401, 429),
+        **v11_error_responses(400, 401, 429, 503),
     },
 )
 async def upload(request: Request) -> Response:

@@ -98,10 +98,11 @@ def user_v11(
     base_url: str,
     profile_image_token: str | None = None,
     profile_banner_token: str | None = None,
+    statuses_count: int = 0,
 ) -> dict[str, Any]:
     """A v1.1 user. The tokens are the account's stored ``<token>.<ext>`` values; without
     an image token the user has the default avatar, without a banner token no
-    ``profile_banner_url`` (as on Twitter)."""
+    ``profile_banner_url`` (as on Twitter). ``statuses_count``: the user's posts."""
     if profile_image_token is None:
         image = f"{base_url}/profile_images/default_normal.png"
     else:
@@ -115,7 +116,7 @@ def user_v11(
         "verified": False,
         "followers_count": 0,
         "friends_count": 0,
-        "statuses_count": 0,
+        "statuses_count": statuses_count,
         "url": None,
         "description": "",
         "profile_image_url": image,
@@ -189,6 +190,7 @@ def status_v11(
             base_url=base_url,
             profile_image_token=post.author_image_token,
             profile_banner_token=post.author_banner_token,
+            statuses_count=post.author_statuses_count,
         ),
         "geo": None,
         "coordinates": None,

@@ -12,13 +12,15 @@ from app.core import errors
 from app.http import params
 from app.http.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep
 from app.http.errors import v11_error_responses
-from app.http.forms import json_object, open_form
+from app.http.forms import open_form
+from app.http.json_body import METADATA_BODY, UPDATE_BODY, read_json_object
 from app.http.ratelimit import THREE_HOURS, rate_limited
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
 from app.http.v11 import presenters
 from app.media import metadata
 from app.posts import service as posts
+from app.schemas import openapi as oa
 
 router = APIRouter(prefix="/1.1", tags=["statuses-v1.1"])
 
@@ -27,8 +29,11 @@ _STATUS_DOC = {"description": "A v1.1 status object", "content": {"application/j
 
 # More than 4 media is the posting rule's 324; this only bounds the list.
 _MAX_MEDIA_IDS = 100
-IdQuery = Annotated[str, Query(description="a snowflake id (0..2^63-1)")]
-IdPath = Annotated[str, Path(description="a snowflake id (0..2^63-1)")]
+IdQuery = Annotated[str, Query(description="a snowflake id", json_schema_extra=oa.SNOWFLAKE)]
+IdPath = Annotated[str, Path(description="a snowflake id", json_schema_extra=oa.SNOWFLAKE)]
+OptionalId = Annotated[
+    str | None, Query(description="a snowflake id", json_schema_extra=oa.SNOWFLAKE)
+]
 
 
 @router.post(
@@ -39,8 +44,13 @@ IdPath = Annotated[str, Path(description="a snowflake id (0..2^63-1)")]
     ],
     openapi_extra={
         "parameters": [
-            {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-            for n in ("status", "media_ids", "possibly_sensitive", "in_reply_to_status_id")
+            # In the query string at most 1,000 characters: past ~16 KiB of URL uvicorn
+            # itself refuses the request line (a plain-text 400). Longer text goes in the
+            # body; past 280 weighted characters it is 403 code 186 either way.
+            oa.query("status", {"type": "string", "maxLength": 1000}),
+            oa.query("media_ids", oa.ID_LIST),
+            oa.query("possibly_sensitive", oa.FLAG),
+            oa.query("in_reply_to_status_id", oa.SNOWFLAKE),
         ]
     },
 )
@@ -48,7 +58,7 @@ async def update(
     request: Request, user: CurrentUser, session: SessionDep, ids: IdsDep, clock: ClockDep
 ) -> Response:
     """Post a status with up to 4 photos, or 1 animated GIF, or 1 video (`media_ids`)."""
-    form = await open_form(request)
+    form = await open_form(request, max_body=UPDATE_BODY)
     await form.read_rest()
     values = form.params
     reply = values.get("in_reply_to_status_id")
@@ -56,7 +66,7 @@ async def update(
         session,
         ids,
         author_id=user,
-        text=values.get("status", ""),
+        text=params.text(values.get("status"), "status"),
         media_ids=params.id_list(values.get("media_ids"), "media_ids", max_count=_MAX_MEDIA_IDS),
         possibly_sensitive=params.flag(values.get("possibly_sensitive")),
         in_reply_to_status_id=params.optional_snowflake(reply, "in_reply_to_status_id"),
@@ -73,7 +83,7 @@ async def show(
     user: CurrentUser,
     session: ReadSessionDep,
     clock: ClockDep,
-    id: Annotated[str, Query(description="status id")],
+    id: IdQuery,
     include_ext_alt_text: Annotated[str | None, Query()] = None,
 ) -> Response:
     """One status; `include_ext_alt_text=true` adds each media's `ext_alt_text`."""
@@ -108,9 +118,9 @@ async def user_timeline(
     user: CurrentUser,
     session: ReadSessionDep,
     clock: ClockDep,
-    user_id: Annotated[str | None, Query()] = None,
+    user_id: OptionalId = None,
     count: Annotated[int, Query(ge=1, le=200)] = 20,
-    max_id: Annotated[str | None, Query()] = None,
+    max_id: OptionalId = None,
 ) -> Response:
     """The newest statuses of `user_id` (default: the caller)."""
     found = await posts.user_timeline(
@@ -127,39 +137,20 @@ async def user_timeline(
 @router.post(
     "/media/metadata/create.json",
     status_code=204,
-    responses={204: {"description": "stored (empty body)"}, **v11_error_responses(400, 401)},
+    responses={204: {"description": "stored (empty body)"}, **v11_error_responses(400, 401, 429)},
     dependencies=[rate_limited("media/metadata", per_user=(500, 900), per_app=(50_000, 86_400))],
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["media_id", "alt_text"],
-                        "properties": {
-                            "media_id": {"type": "string"},
-                            "alt_text": {
-                                "type": "object",
-                                "properties": {"text": {"type": "string", "maxLength": 1000}},
-                            },
-                        },
-                    }
-                }
-            }
-        }
-    },
+    openapi_extra=oa.json_body(oa.METADATA_CREATE_V11),
 )
 async def metadata_create(
     request: Request, user: CurrentUser, session: SessionDep, clock: ClockDep
 ) -> Response:
     """Set a media's alt text. The body is JSON whatever its Content-Type says (or none);
     `media_id` may be a number or a string. Answers 204 with an empty body."""
-    body = json_object(await request.body())
+    body = await read_json_object(request, METADATA_BODY)
     media_id = params.snowflake(body.get("media_id"), "media_id")
     alt = body.get("alt_text")
     if not isinstance(alt, dict) or not isinstance(alt.get("text"), str):
         raise errors.ParameterMissing("alt_text")
-    await metadata.set_alt_text(
-        session, user_id=user, media_id=media_id, text=alt["text"], now=clock()
-    )
+    text = params.text(alt["text"], "alt_text.text")
+    await metadata.set_alt_text(session, user_id=user, media_id=media_id, text=text, now=clock())
     return Response(status_code=204)

@@ -25,12 +25,14 @@ from app.http import params
 from app.http import upload_commands as commands
 from app.http.deps import ClockDep, ContextDep, CurrentUser
 from app.http.errors import v2_error_responses
-from app.http.forms import JSON_OVERHEAD, is_json, open_form, read_json
+from app.http.forms import JSON_OVERHEAD, is_json, open_form
+from app.http.json_body import INIT_BODY, json_request_body, read_json
 from app.http.ratelimit import rate_limited
 from app.http.responses import TwitterJSONResponse
 from app.http.upload_json import media_response
 from app.http.v2 import params as v2p
 from app.media.views import MediaView
+from app.schemas import openapi as oa
 from app.schemas.v2 import (
     V2AppendData,
     V2AppendJSON,
@@ -55,21 +57,21 @@ _STATUS_LIMIT = rate_limited("media:status", per_user=(1000, 900), per_app=(100_
 _UPLOAD_LIMIT = rate_limited("media:upload", per_user=(500, 900), per_app=(50_000, _DAY))
 
 # A string, parsed by params.snowflake: out-of-range ids get the upload form's 400.
-MediaIdPath = Annotated[str, Path(description="id from initialize")]
+MediaIdPath = Annotated[str, Path(description="id from initialize", json_schema_extra=oa.SNOWFLAKE)]
 _STATUS_PARAMETERS: list[dict[str, Any]] = [
     {
         "name": "media_id",
         "in": "query",
         "required": True,
         "description": "id from initialize",
-        "schema": {"type": "string", "pattern": "^[0-9]{1,19}$"},
+        "schema": oa.SNOWFLAKE,
     },
     {
         "name": "command",
         "in": "query",
         "required": False,
         "description": "STATUS (optional)",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "pattern": "^STATUS$"},
     },
 ]
 
@@ -99,12 +101,13 @@ def _init(view: MediaView, status: int = 200) -> Response:
     response_model=V2InitResponse,
     response_model_exclude_none=True,
     responses=v2_error_responses(400, 401, 429),
+    openapi_extra=json_request_body(V2InitRequest),
 )
 async def initialize(
-    body: V2InitRequest, user: CurrentUser, context: ContextDep, clock: ClockDep
+    request: Request, user: CurrentUser, context: ContextDep, clock: ClockDep
 ) -> Response:
     """Open a chunked upload (v1.1 INIT); `data.id` is the media id for the next calls."""
-    command = commands.from_v2_init(body)
+    command = commands.from_v2_init(await read_json(request, V2InitRequest, INIT_BODY))
     return _init(await commands.run(command, context, owner_id=user, now=clock()))
 
 
@@ -124,7 +127,7 @@ def _path_id(raw: str) -> int:
     dependencies=[_APPEND_LIMIT],
     openapi_extra=v2p.APPEND_BODY,
     response_model=V2AppendResponse,
-    responses=v2_error_responses(400, 401, 429),
+    responses=v2_error_responses(400, 401, 429, 503),
 )
 async def append(
     id: MediaIdPath, request: Request, user: CurrentUser, context: ContextDep, clock: ClockDep
@@ -155,7 +158,7 @@ async def append(
     dependencies=[_FINALIZE_LIMIT],
     response_model=V2MediaUploadResponse,
     response_model_exclude_none=True,
-    responses=v2_error_responses(400, 401, 429),
+    responses=v2_error_responses(400, 401, 429, 503),
 )
 async def finalize(
     id: MediaIdPath, user: CurrentUser, context: ContextDep, clock: ClockDep
@@ -193,7 +196,7 @@ async def status(
     responses={
         202: {"model": V2InitResponse, "description": "command=INIT (deprecated form)"},
         204: {"description": "command=APPEND (deprecated form)"},
-        **v2_error_responses(400, 401, 429),
+        **v2_error_responses(400, 401, 429, 503),
     },
 )
 async def upload(

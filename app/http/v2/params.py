@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.schemas import openapi as oa
 from app.schemas.v2 import V2AppendJSON, V2OneShotJSON
 from app.uploads import protocol
 
@@ -25,7 +26,13 @@ APPEND_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "multipart/form-data": {"schema": {"type": "object", "properties": _SEGMENT_FIELDS}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["media"],
+                    "properties": _SEGMENT_FIELDS,
+                }
+            },
             "application/json": {"schema": V2AppendJSON.model_json_schema()},
         },
     },
@@ -41,19 +48,17 @@ _UPLOAD_FIELDS: dict[str, Any] = {
         "enum": ["INIT", "APPEND", "FINALIZE"],
         "description": "deprecated generation-A form; use the dedicated endpoints",
     },
-    "total_bytes": {"type": "integer"},
-    "media_type": {"type": "string"},
-    "media_id": {"type": "string"},
+    "total_bytes": {"type": "integer", "minimum": 0},
+    "media_type": oa.MEDIA_TYPE,
+    "media_id": oa.SNOWFLAKE,
     "segment_index": {"type": "integer", "minimum": 0, "maximum": 999},
 }
 UPLOAD_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "multipart/form-data": {"schema": {"type": "object", "properties": _UPLOAD_FIELDS}},
-            "application/x-www-form-urlencoded": {
-                "schema": {"type": "object", "properties": _UPLOAD_FIELDS}
-            },
+            "multipart/form-data": {"schema": oa.upload_form(_UPLOAD_FIELDS)},
+            "application/x-www-form-urlencoded": {"schema": oa.upload_form(_UPLOAD_FIELDS)},
             "application/json": {"schema": V2OneShotJSON.model_json_schema()},
         },
     }

@@ -6,18 +6,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.responses import Response
 
 from app.core import errors
 from app.http import params
 from app.http.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep
-from app.http.errors import v11_error_responses
+from app.http.errors import v2_error_responses
+from app.http.json_body import METADATA_BODY, POST_BODY, json_request_body, read_json
 from app.http.ratelimit import THREE_HOURS, rate_limited
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
 from app.http.v2 import presenters
 from app.media import metadata
 from app.posts import service as posts
+from app.schemas import openapi as oa
 
 router = APIRouter(prefix="/2", tags=["tweets-v2"])
 
@@ -30,13 +33,19 @@ MEDIA_FIELDS = frozenset(
 
 class TweetMedia(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    media_ids: list[str] = Field(min_length=1, max_length=4)
-    tagged_user_ids: list[str] = Field(default_factory=list, max_length=10)
+    media_ids: list[Annotated[str, Field(json_schema_extra=oa.SNOWFLAKE)]] = Field(
+        min_length=1, max_length=4
+    )
+    tagged_user_ids: list[Annotated[str, Field(json_schema_extra=oa.SNOWFLAKE)]] = Field(
+        default_factory=list, max_length=10
+    )
 
 
 class TweetCreate(BaseModel):
     """`text` may be left out when `media` is present."""
 
+    # "text or media" is not declared as an anyOf: generated clients (openapi-python-client)
+    # turn such a model into two types, and posts' own 400 says which is missing.
     model_config = ConfigDict(extra="ignore")
     text: str | None = None
     media: TweetMedia | None = None
@@ -53,11 +62,36 @@ class Metadata(BaseModel):
 
 class MetadataCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: str
+    id: Annotated[str, Field(json_schema_extra=oa.SNOWFLAKE)]
     metadata: Metadata
 
 
-IdPath = Annotated[str, Path(description="a snowflake id (0..2^63-1)")]
+IdPath = Annotated[
+    str, Path(description="a snowflake id (0..2^63-1)", json_schema_extra=oa.SNOWFLAKE)
+]
+_FIELDS_PATTERN = "^(?:{0})(?:,(?:{0}))*$".format("|".join(sorted(MEDIA_FIELDS)))
+MediaFields = Annotated[
+    str | None,
+    Query(
+        alias="media.fields",
+        description="comma-separated: " + ", ".join(sorted(MEDIA_FIELDS)),
+        json_schema_extra={"pattern": _FIELDS_PATTERN},
+    ),
+]
+_KEY = "[0-9]{1,2}_" + oa.snowflake_range(2**63 - 1)
+
+
+class _MediaKey(StringConvertor):
+    """Only a media key routes to ``GET /2/media/{media_key}``: ``GET /2/media/metadata``
+    is then a 405 (with ``Allow: POST``), not a lookup of a media called "metadata"."""
+
+    regex = "[0-9]{1,2}_[0-9]+"
+
+
+register_url_convertor("media_key", _MediaKey())
+MediaKeyPath = Annotated[
+    str, Path(description="`<prefix>_<id>`", json_schema_extra={"pattern": f"^{_KEY}$"})
+]
 _MAX_IDS = 100
 
 
@@ -106,24 +140,23 @@ async def _tweets_body(
     "/tweets",
     status_code=201,
     responses={201: {"description": '{"data":{"id","text","edit_history_tweet_ids"}}'},
-               **v11_error_responses(400, 401, 403, 429)},
+               **v2_error_responses(400, 401, 403, 429)},
     dependencies=[rate_limited("tweets:create", per_user=(200, 900), per_app=(300, THREE_HOURS))],
+    openapi_extra=json_request_body(TweetCreate),
 )  # fmt: skip
 async def create_tweet(
-    request: Request,
-    payload: TweetCreate,
-    user: CurrentUser,
-    session: SessionDep,
-    ids: IdsDep,
-    clock: ClockDep,
+    request: Request, user: CurrentUser, session: SessionDep, ids: IdsDep, clock: ClockDep
 ) -> Response:
     """Post with up to 4 photos, or 1 animated GIF, or 1 video (`media.media_ids`)."""
+    payload = await read_json(request, TweetCreate, POST_BODY)
     media_ids = _media_ids(payload.media.media_ids) if payload.media else []
+    if payload.media:
+        params.id_list(payload.media.tagged_user_ids, "media.tagged_user_ids", max_count=10)
     post = await posts.create_post(
         session,
         ids,
         author_id=user,
-        text=payload.text or "",
+        text=params.text(payload.text, "text"),
         media_ids=media_ids,
         possibly_sensitive=False,
         in_reply_to_status_id=None,
@@ -134,7 +167,7 @@ async def create_tweet(
     return TwitterJSONResponse(body, status_code=201, headers={"location": location})
 
 
-@router.get("/tweets/{id}", responses=v11_error_responses(400, 401, 404))
+@router.get("/tweets/{id}", responses=v2_error_responses(400, 401, 404))
 async def get_tweet(
     request: Request,
     id: IdPath,
@@ -142,7 +175,7 @@ async def get_tweet(
     session: ReadSessionDep,
     clock: ClockDep,
     expansions: Annotated[str | None, Query()] = None,
-    media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
+    media_fields: MediaFields = None,
     tweet_fields: Annotated[str | None, Query(alias="tweet.fields")] = None,
 ) -> Response:
     """One post; `expansions=attachments.media_keys` puts its media in `includes.media`."""
@@ -160,15 +193,17 @@ async def get_tweet(
     return TwitterJSONResponse(body)
 
 
-@router.get("/tweets", responses=v11_error_responses(400, 401))
+@router.get("/tweets", responses=v2_error_responses(400, 401))
 async def get_tweets(
     request: Request,
     user: CurrentUser,
     session: ReadSessionDep,
     clock: ClockDep,
-    ids: Annotated[str, Query(description="comma-separated, up to 100")],
+    ids: Annotated[
+        str, Query(description="comma-separated, up to 100", json_schema_extra=oa.ID_LIST)
+    ],
     expansions: Annotated[str | None, Query()] = None,
-    media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
+    media_fields: MediaFields = None,
     tweet_fields: Annotated[str | None, Query(alias="tweet.fields")] = None,
 ) -> Response:
     wanted = params.id_list(ids, "ids", max_count=_MAX_IDS)
@@ -202,7 +237,7 @@ def _partial(
 
 @router.delete(
     "/tweets/{id}",
-    responses=v11_error_responses(400, 401, 403, 404),
+    responses=v2_error_responses(400, 401, 403, 404, 429),
     dependencies=[rate_limited("tweets:delete", per_user=(50, 900))],
 )
 async def delete_tweet(
@@ -213,14 +248,14 @@ async def delete_tweet(
     return TwitterJSONResponse({"data": {"deleted": True}})
 
 
-@router.get("/media/{media_key}", responses=v11_error_responses(400, 401, 404))
+@router.get("/media/{media_key:media_key}", responses=v2_error_responses(400, 401, 404))
 async def get_media(
     request: Request,
-    media_key: str,
+    media_key: MediaKeyPath,
     user: CurrentUser,
     session: ReadSessionDep,
     clock: ClockDep,
-    media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
+    media_fields: MediaFields = None,
 ) -> Response:
     """A processed media by key (`<prefix>_<id>`), if the caller may see it: its owner
     and additional owners, everyone once posted, a DM's participants. Anything else is
@@ -234,14 +269,20 @@ async def get_media(
     )
 
 
-@router.get("/media", responses=v11_error_responses(400, 401))
+@router.get("/media", responses=v2_error_responses(400, 401))
 async def get_media_many(
     request: Request,
     user: CurrentUser,
     session: ReadSessionDep,
     clock: ClockDep,
-    media_keys: Annotated[str, Query(description="comma-separated, up to 100")],
-    media_fields: Annotated[str | None, Query(alias="media.fields")] = None,
+    media_keys: Annotated[
+        str,
+        Query(
+            description="comma-separated, up to 100",
+            json_schema_extra={"pattern": f"^{_KEY}(?:,{_KEY}){{0,99}}$"},
+        ),
+    ],
+    media_fields: MediaFields = None,
 ) -> Response:
     keys = [k.strip() for k in media_keys.split(",") if k.strip()]
     if len(keys) > 100:
@@ -259,19 +300,21 @@ async def get_media_many(
 
 @router.post(
     "/media/metadata",
-    responses=v11_error_responses(400, 401, 429),
+    responses=v2_error_responses(400, 401, 429),
     dependencies=[rate_limited("media/metadata", per_user=(500, 900), per_app=(50_000, 86_400))],
+    openapi_extra=json_request_body(MetadataCreate),
 )
 async def create_metadata(
-    payload: MetadataCreate, user: CurrentUser, session: SessionDep, clock: ClockDep
+    request: Request, user: CurrentUser, session: SessionDep, clock: ClockDep
 ) -> Response:
     """Set alt text: `{"id": "<media id>", "metadata": {"alt_text": {"text": "..."}}}`."""
+    payload = await read_json(request, MetadataCreate, METADATA_BODY)
     media_id = params.snowflake(payload.id, "id")
     associated: dict[str, Any] = {}
     if payload.metadata.alt_text is not None:
         text = await metadata.set_alt_text(
             session, user_id=user, media_id=media_id,
-            text=payload.metadata.alt_text.text, now=clock(),
+            text=params.text(payload.metadata.alt_text.text, "alt_text.text"), now=clock(),
         )  # fmt: skip
         associated["alt_text"] = {"text": text}
     return TwitterJSONResponse({"data": {"id": payload.id, "associated_metadata": associated}})

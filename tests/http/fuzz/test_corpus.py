@@ -20,7 +20,7 @@ from tests.http.fuzz.drivers import (
     request_of,
     urlencoded_pairs,
 )
-from tests.http.fuzz.expect import expected_form, expected_pairs
+from tests.http.fuzz.expect import expected_form, expected_pairs, matches
 from tests.http.fuzz.strategies import b64_reference, cut, feed, multipart_reference
 
 CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "parser-corpus"
@@ -56,7 +56,7 @@ def _replay(entry: dict[str, Any], data: bytes, pieces: list[bytes]) -> bool:
         return False
     assert kind == "urlencoded-form", kind
     form = run(form_of(request_of(pieces, "application/x-www-form-urlencoded")))
-    assert form == expected_form(data)
+    assert matches(form, expected_form(data))
     return form.error is not None
 
 

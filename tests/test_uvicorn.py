@@ -7,9 +7,6 @@ streams: the server's memory must not grow with the file.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import subprocess
 import sys
 import threading
 import time
@@ -25,69 +22,28 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import _truncate
 from tests.fixtures import media
-from tests.fixtures.live import PortTaken, free_port, wait_until_serving
 from tests.fixtures.protocol import MIB, URL, segments
+from tests.fixtures.served import Served
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
 
 
-class Server:
+class Server(Served):
+    """``mediastudio serve`` with two worker processes (and no job worker)."""
+
     def __init__(self, data_dir: Path, database_url: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "MEDIASTUDIO_DATA_DIR": str(data_dir),
-            "MEDIASTUDIO_DATABASE_URL": database_url,
-            "MEDIASTUDIO_WORKER__IN_PROCESS": "false",
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = data_dir.parent / "server.log"
+        super().__init__(
+            data_dir, database_url, data_dir.parent / "server.log", worker__in_process="false"
+        )
 
-    def start(self) -> None:
-        for _ in range(5):  # another run on this machine may take the port first
-            try:
-                self._start_once()
-                return
-            except PortTaken:
-                self.port = free_port()
-                self.base = f"http://127.0.0.1:{self.port}"
-        raise RuntimeError("no free port after 5 tries")
-
-    def _start_once(self) -> None:
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [str(BIN / "mediastudio"), "serve", "--port", str(self.port), "--workers", "2"],
-                env=self.env,
-                stdout=log,
-                stderr=log,
-            )
-
-        def healthy() -> bool:
-            try:
-                return httpx.get(self.base + "/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until_serving(self.process, self.log, healthy)
-
-    def user(self, name: str) -> dict[str, str]:
-        out = subprocess.run(
-            [str(BIN / "mediastudio"), "users", "create", name, "--json"],
-            env=self.env, check=True, capture_output=True,
-        )  # fmt: skip
-        return {"Authorization": f"Bearer {json.loads(out.stdout)['bearer_token']}"}
+    def command(self) -> list[str]:
+        return [str(BIN / "mediastudio"), "serve", "--port", str(self.port), "--workers", "2"]
 
     def rss(self) -> int:
         assert self.process is not None
         parent = psutil.Process(self.process.pid)
         return sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)])
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(15)
 
 
 @pytest.fixture

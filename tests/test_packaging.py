@@ -197,6 +197,11 @@ def test_the_installed_copy_is_used(installed: Installed) -> None:
     assert ini == location / "alembic.ini"
     assert (installed.bin / "mediastudio").exists()
 
+    # The shipped alembic.ini serves operators too: `alembic -c <it> heads` names the head.
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    heads = installed.run(installed.bin / "python", "-m", "alembic", "-c", ini, "heads")
+    assert heads.split() == [str(head), "(head)"]
+
 
 async def test_installed_mediastudio_migrates_a_fresh_database(
     installed: Installed, fresh_database_url: str, tmp_path: Path

@@ -9,6 +9,7 @@ dependencies through a ``.pth`` file naming the dev venv's site-packages, and it
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import secrets
@@ -80,35 +81,34 @@ class Installed:
         )
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    # A copy, so the build's build/ and egg-info never touch the checkout (nor race with
-    # another xdist worker's build); tests/ and a var/ come along to prove they stay out.
-    source = tmp_path_factory.mktemp("source") / "mediastudio"
+def _build(into: Path) -> Built:
+    # A copy, so the build's build/ and egg-info never touch the checkout; tests/ and a
+    # var/ come along to prove they stay out.
+    source = into / "source" / "mediastudio"
     shutil.copytree(REPO, source, ignore=_NOT_SOURCE)
     (source / "var").mkdir(exist_ok=True)
     (source / "var" / "mediastudio.db").write_bytes(b"not shipped")
-    out = tmp_path_factory.mktemp("dist")
+    out = into / "dist"
     log = _run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", out, source],
         source,
         PYTHONWARNINGS="error",  # any setuptools warning fails the build
     )
+    (out / "build.log").write_text(log)
     (wheel,) = out.glob("mediastudio-*.whl")
     return Built(wheel, log)
 
 
-@pytest.fixture(scope="module")
-def installed(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    root = tmp_path_factory.mktemp("venv") / "scratch"
-    workdir = tmp_path_factory.mktemp("elsewhere")
+def _install(wheel: Path, into: Path) -> Installed:
+    root, workdir = into / "scratch", into / "elsewhere"
+    workdir.mkdir()
     _run([sys.executable, "-m", "venv", "--without-pip", root], workdir)
     python = root / "bin" / "python"
     # The dev venv's pip installs into the scratch interpreter, offline, before the .pth
     # exists: it sees only the scratch venv's (empty) site-packages.
     _run(
         [sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index",
-         "--no-warn-script-location", built.wheel],
+         "--no-warn-script-location", wheel],
         workdir,
     )  # fmt: skip
     scratch_site = _run(
@@ -117,6 +117,38 @@ def installed(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Install
     dev_site = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (Path(scratch_site) / "dev-venv.pth").write_text("".join(f"{p}\n" for p in sorted(dev_site)))
     return Installed(root, workdir)
+
+
+@pytest.fixture(scope="session")
+def _artifacts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Built, Installed]:
+    """The wheel and its scratch venv, made once per run: xdist workers share the run's
+    temporary root and take turns on a lock; the first builds, the others reuse."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "wheel"
+    shared.mkdir(exist_ok=True)
+    with (shared / "lock").open("w") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        done = shared / "done"
+        if done.exists():
+            (wheel,) = (shared / "dist").glob("mediastudio-*.whl")
+            built = Built(wheel, (shared / "dist" / "build.log").read_text())
+            return built, Installed(shared / "scratch", shared / "elsewhere")
+        for partial in ("source", "dist", "scratch", "elsewhere"):  # a failed first try's
+            shutil.rmtree(shared / partial, ignore_errors=True)
+        built = _build(shared)
+        installed = _install(built.wheel, shared)
+        done.touch()
+        return built, installed
+
+
+@pytest.fixture
+def built(_artifacts: tuple[Built, Installed]) -> Built:
+    return _artifacts[0]
+
+
+@pytest.fixture
+def installed(_artifacts: tuple[Built, Installed]) -> Installed:
+    return _artifacts[1]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

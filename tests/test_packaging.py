@@ -206,7 +206,9 @@ def test_wheel_metadata_has_the_licence_expression_and_the_requirements(built: B
     runtime = {r for r in required if "extra ==" not in r}
     assert runtime == {str(Requirement(r)) for r in project["dependencies"]}
     assert metadata["Requires-Python"] == project["requires-python"]
-    assert (REPO / "LICENSE").read_text().lstrip().startswith("Apache License")
+    licence = (REPO / "LICENSE").read_text()
+    assert licence.lstrip().startswith("Apache License\n                           Version 2.0")
+    assert "END OF TERMS AND CONDITIONS" in licence
 
 
 def test_wheel_builds_without_warnings(built: Built) -> None:

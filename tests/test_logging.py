@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 
 from app.infra.logcontext import RequestInfo, bind_user, current_request
 from app.logging import ContextFilter, JsonFormatter, TextFormatter, logging_config
-
-
 
 
 def _record(msg: str = "job done", **extra: object) -> logging.LogRecord:

@@ -84,3 +84,11 @@ def test_the_config_turns_uvicorns_access_log_off_and_sets_every_level() -> None
         "WARNING"
     }
     assert config["formatters"]["default"]["()"] is TextFormatter
+
+
+def test_debug_is_for_the_service_and_uvicorn_only() -> None:
+    config = logging_config("json", "debug")
+
+    assert config["root"]["level"] == "INFO"
+    assert config["loggers"]["app"]["level"] == "DEBUG"
+    assert config["loggers"]["uvicorn.error"]["level"] == "DEBUG"

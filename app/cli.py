@@ -8,9 +8,8 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-import click
 import typer
 
 from app.config import Settings, get_settings
@@ -30,17 +29,13 @@ app.add_typer(apps, name="apps")
 
 
 LogFormatOption = Annotated[
-    str | None,
-    typer.Option(
-        click_type=click.Choice(["json", "text"]),
-        help="log lines: json or text [default: MEDIASTUDIO_LOG_FORMAT, else json]",
-    ),
+    Literal["json", "text"] | None,
+    typer.Option(help="log lines (default: MEDIASTUDIO_LOG_FORMAT, else json)"),
 ]
 LogLevelOption = Annotated[
-    str | None,
+    Literal["debug", "info", "warning", "error", "critical"] | None,
     typer.Option(
-        click_type=click.Choice(["debug", "info", "warning", "error", "critical"], False),
-        help="lowest level logged [default: MEDIASTUDIO_LOG_LEVEL, else info]",
+        case_sensitive=False, help="lowest level logged (default: MEDIASTUDIO_LOG_LEVEL, else info)"
     ),
 ]
 
@@ -50,7 +45,7 @@ def _logging_options(log_format: str | None, log_level: str | None) -> Settings:
     workers) and worker processes read their settings from; returns the settings."""
     for name, value in (("LOG_FORMAT", log_format), ("LOG_LEVEL", log_level)):
         if value is not None:
-            os.environ[f"MEDIASTUDIO_{name}"] = value.lower()
+            os.environ[f"MEDIASTUDIO_{name}"] = value
     get_settings.cache_clear()
     return get_settings()
 

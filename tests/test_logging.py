@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+from pydantic import ValidationError
+
+from app.config import Settings
 from app.infra.logcontext import RequestInfo, bind_user, current_request
 from app.logging import ContextFilter, JsonFormatter, TextFormatter, logging_config
 
@@ -92,3 +96,14 @@ def test_debug_is_for_the_service_and_uvicorn_only() -> None:
     assert config["root"]["level"] == "INFO"
     assert config["loggers"]["app"]["level"] == "DEBUG"
     assert config["loggers"]["uvicorn.error"]["level"] == "DEBUG"
+
+
+def test_the_settings_take_either_case_and_refuse_other_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEDIASTUDIO_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("MEDIASTUDIO_LOG_FORMAT", "Text")
+    assert (Settings().log_level, Settings().log_format) == ("warning", "text")
+    monkeypatch.setenv("MEDIASTUDIO_LOG_FORMAT", "xml")
+    with pytest.raises(ValidationError, match="log_format"):
+        Settings()

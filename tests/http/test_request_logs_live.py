@@ -206,7 +206,7 @@ def test_text_lines_from_both_processes_of_serve_workers_2(
 def test_log_level_warning_drops_the_access_lines(
     database_url: str, clean: None, tmp_path: Path
 ) -> None:
-    server = Quiet(tmp_path / "data", database_url, "--log-level", "warning")
+    server = Quiet(tmp_path / "data", database_url, "--log-level", "WARNING")
     server.start()
     try:
         with httpx.Client(base_url=server.base, timeout=30) as client:

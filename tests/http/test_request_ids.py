@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from app.config import StorageSettings
 from app.logging import ContextFilter, JsonFormatter
 from tests.conftest import Env, User
 from tests.fixtures.protocol import URL
@@ -170,3 +171,12 @@ async def test_no_line_holds_the_authorization_or_the_query(
     assert "/1.1/media/upload.json" in text
     for secret in (token, "q-s3cret", "b-s3cret", "command=STATUS"):
         assert secret not in text
+
+
+async def test_a_503_of_the_app_carries_the_id_too(env: Env, lines: Lines) -> None:
+    env.state.settings.storage = StorageSettings(min_free_bytes=2**62)
+
+    answer = await env.client.get("/readyz", headers={"X-Request-ID": "not-ready"})
+
+    assert (answer.status_code, answer.headers["x-request-id"]) == (503, "not-ready")
+    assert _access(lines(), "not-ready")["status"] == 503

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.accounts.service import IssuedCredentials
 from app.core.clock import utcnow
 from app.infra.db import make_sessionmaker
+from app.infra.logcontext import RequestInfo, current_request
 from app.jobs import queue as jobs
 from tests.conftest import _truncate
 from tests.fixtures.oauth import URLENCODED, oauth_header
@@ -227,10 +228,15 @@ def test_log_level_warning_drops_the_access_lines(
 
 @pytest.fixture
 async def unknown_job(engine: AsyncEngine) -> AsyncIterator[None]:
-    """A queued job of a kind no handler knows: the runner logs it and fails it."""
-    async with make_sessionmaker(engine)() as session:
-        jobs.enqueue(session, kind="no-such-kind", media_id=None, max_attempts=1, now=utcnow())
-        await session.commit()
+    """A queued job of a kind no handler knows (the runner logs it and fails it), queued
+    as a request would: in its log context."""
+    token = current_request.set(RequestInfo("queued-by-1"))
+    try:
+        async with make_sessionmaker(engine)() as session:
+            jobs.enqueue(session, kind="no-such-kind", media_id=None, max_attempts=1, now=utcnow())
+            await session.commit()
+    finally:
+        current_request.reset(token)
     yield
     await _truncate(engine)
 
@@ -263,4 +269,5 @@ def test_worker_lines_have_timestamps(database_url: str, unknown_job: None, tmp_
         "app.jobs.runner",
         "no-such-kind",
     )
+    assert unknown["request_id"] == "queued-by-1"  # the request that queued the job
     assert all(TIMESTAMP.fullmatch(line["timestamp"]) for line in lines)

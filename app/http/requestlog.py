@@ -7,7 +7,8 @@ header of every response, the 500 of an unexpected error included: ``install_req
 puts the middleware outside Starlette's ``ServerErrorMiddleware``.
 
 Once the request is answered, one line on ``app.http.access``: method, route (the route's
-template, ``/2/media/{media_id}``), path (never the query string), status, duration_ms,
+template, ``/2/media/{media_id}``), path (never the query string; a ``token`` or
+``filename`` path parameter shows as ``{token}``), status, duration_ms,
 bytes_in, bytes_out, user_id (when authenticated), client. An unexpected error was logged
 with its traceback by the 500 handler (``app.http.errors``); it is not raised again to
 the server, which would log the same traceback a second time.
@@ -36,6 +37,9 @@ log = logging.getLogger("app.http.access")
 _HEADER = b"x-request-id"
 _SANE = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 _NO_BODY = frozenset({"GET", "HEAD"})
+# Path parameters that are capabilities (media delivery and profile image URLs): the
+# access line's path shows their name instead, as the query string is never logged.
+_SECRET_PARAMS = frozenset({"token", "filename"})
 
 
 def _request_id(headers: Any) -> bytes:
@@ -96,6 +100,10 @@ def _access_line(scope: Scope, info: RequestInfo, start: float) -> None:
     template = getattr(route, "path", None)
     client = scope.get("client")
     method, path = scope["method"], scope["path"]
+    params = scope.get("path_params")
+    if params and not _SECRET_PARAMS.isdisjoint(params):
+        for name in _SECRET_PARAMS.intersection(params):  # the delivery URLs' keys
+            path = path.replace(str(params[name]), f"{{{name}}}")
     log.info(
         "%s %s %d",
         method,

@@ -23,7 +23,8 @@ MADE_ID = re.compile(r"[0-9a-f]{32}")
 
 @pytest.fixture
 def lines() -> Iterator[Lines]:
-    """The JSON lines this process logs meanwhile, as ``app.logging`` formats them."""
+    """The JSON lines the service logs meanwhile in this process, as ``app.logging``
+    formats them."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
@@ -33,7 +34,11 @@ def lines() -> Iterator[Lines]:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     try:
-        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+        yield lambda: [
+            line
+            for line in map(json.loads, stream.getvalue().splitlines())
+            if line["logger"] != "httpx"  # the test's client, not the service
+        ]
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
@@ -81,13 +86,22 @@ async def test_an_insane_request_id_is_replaced(env: Env, lines: Lines, sent: st
     assert _access(lines(), made)["route"] == "/healthz"
 
 
-async def test_the_route_is_the_template_not_the_path(env: Env, lines: Lines) -> None:
-    answer = await env.client.get("/2/media/123/subtitles", headers={"X-Request-ID": "t-1"})
+async def test_the_route_is_the_template_and_delivery_keys_are_not_logged(
+    env: Env, lines: Lines
+) -> None:
+    photo = await env.client.get("/media/Secr3tPhotoKey1.jpg", headers={"X-Request-ID": "p"})
+    video = await env.client.get(
+        "/video/12345/Secr3tVideoKey2/320x180.mp4", headers={"X-Request-ID": "v"}
+    )
+    logged = lines()
 
-    access = _access(lines(), "t-1")
-    assert access["path"] == "/2/media/123/subtitles"
-    assert access["status"] == answer.status_code
-    assert access["route"] is None or "{" in access["route"]
+    assert (photo.status_code, video.status_code) == (404, 404)
+    access = _access(logged, "p")
+    assert (access["route"], access["path"]) == ("/media/{filename}", "/media/{filename}")
+    access = _access(logged, "v")
+    assert access["route"] == "/video/{media_key}/{token}/{path:path}"
+    assert access["path"] == "/video/12345/{token}/320x180.mp4"
+    assert "Secr3t" not in json.dumps(logged)
 
 
 async def test_refusals_carry_the_id_and_log_their_code(
@@ -167,7 +181,7 @@ async def test_no_line_holds_the_authorization_or_the_query(
         URL, params={"access_token": "q-s3cret"}, headers={"Authorization": "Bearer b-s3cret"}
     )
 
-    text = json.dumps([line for line in lines() if line["logger"] != "httpx"])  # the client's
+    text = json.dumps(lines())
     assert "/1.1/media/upload.json" in text
     for secret in (token, "q-s3cret", "b-s3cret", "command=STATUS"):
         assert secret not in text

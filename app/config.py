@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.uploads import limits
@@ -138,6 +138,14 @@ class Settings(BaseSettings):
     # freeze start-up objects out of the cyclic GC, applied by app.serve
     # (docs/perf/gc-freeze.md).
     tune_gc: bool = True
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Log lines on stderr: one JSON object per line, or readable key=value text.",
+    )
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        default="info",
+        description="Lowest level logged; `warning` drops the per-request access lines.",
+    )
     limits: LimitSettings = LimitSettings()
     worker: WorkerSettings = WorkerSettings()
     # Per endpoint: {"user": [limit, window_secs], "app": [limit, window_secs]}; the
@@ -147,6 +155,11 @@ class Settings(BaseSettings):
     oauth: OAuthSettings = OAuthSettings()
     http: HttpSettings = HttpSettings()
     storage: StorageSettings = StorageSettings()
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _defaults_and_production_guard(self) -> Self:

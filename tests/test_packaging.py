@@ -271,3 +271,13 @@ def test_installed_openapi_export_matches_the_source(installed: Installed) -> No
     out = installed.workdir / "spec" / "openapi.json"
     installed.run("mediastudio", "openapi", "--output", out)
     assert json.loads(out.read_text()) == json.loads(json.dumps(create_app().openapi()))
+
+
+@pytest.mark.parametrize("ini", ["alembic.ini", "migrations/alembic.ini"])
+def test_alembic_runs_from_the_repository_root(ini: str) -> None:
+    """The checkout keeps its layout: ``alembic`` at the top reads ./alembic.ini (and the
+    copy the wheel ships works on the same folder)."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    alembic = Path(sys.executable).parent / "alembic"
+    heads = _run([alembic, "-c", ini, "heads"], REPO)
+    assert heads.split() == [str(head), "(head)"]

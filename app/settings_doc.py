@@ -161,11 +161,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if args.write:
             path.write_text(expected)
-            print(f"wrote {path}")
+            sys.stdout.write(f"wrote {path}\n")
         else:
             stale.append(str(path))
     if stale:
-        print(f"stale: {', '.join(stale)}; run {FIX}", file=sys.stderr)
+        sys.stderr.write(f"stale: {', '.join(stale)}; run {FIX}\n")
         return 1
     return 0
 

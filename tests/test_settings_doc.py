@@ -68,10 +68,10 @@ def test_env_example_uncommented_reads_back_as_the_defaults(
     env_file = tmp_path / ".env"
     env_file.write_text("\n".join(lines) + "\n")
 
-    loaded = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    loaded = Settings(_env_file=env_file)
 
     assert len(lines) > 40
-    assert loaded.model_dump() == Settings(_env_file=None).model_dump()  # type: ignore[call-arg]
+    assert loaded.model_dump() == Settings(_env_file=None).model_dump()
 
 
 def test_a_changed_default_makes_the_check_fail_with_the_fix(

@@ -171,17 +171,31 @@ def test_the_quick_start_sets_up_before_it_creates_a_user() -> None:
     assert "--retry-connrefused" in quick
 
 
-@pytest.mark.parametrize("name", sorted(EXAMPLES))
-def test_example_runs(name: str, example_env: dict[str, str]) -> None:
-    example = EXAMPLES[name]
-    env = {k: v for k, v in example_env.items() if k != "CWD"}
+def _run(example: Example, env: dict[str, str], cwd: str) -> str | None:
+    """None when the example succeeded and printed something, else what went wrong."""
     if example.language == "sh":
         command = ["bash", "-euo", "pipefail", "-O", "inherit_errexit", "-c", example.code]
     else:
         command = [sys.executable, "-W", "ignore::DeprecationWarning", "-c", example.code]
-    done = subprocess.run(
-        command, env=env, cwd=example_env["CWD"], capture_output=True, text=True, timeout=180
-    )
+    try:
+        done = subprocess.run(
+            command, env=env, cwd=cwd, capture_output=True, text=True, timeout=180
+        )
+    except subprocess.TimeoutExpired as timeout:
+        return f"timed out:\n{timeout.stdout!r}\n{timeout.stderr!r}"
+    if done.returncode != 0:
+        return f"exit {done.returncode}:\n{done.stdout}\n{done.stderr}"
+    return None if done.stdout.strip() else "printed nothing"
 
-    assert done.returncode == 0, f"README example {name!r} failed:\n{done.stdout}\n{done.stderr}"
-    assert done.stdout.strip(), f"README example {name!r} printed nothing"
+
+def test_every_example_runs(example_env: dict[str, str]) -> None:
+    """One test, so one pair of servers, whatever the number of xdist workers; a failing
+    example is named with its output."""
+    env = {k: v for k, v in example_env.items() if k != "CWD"}
+    failures = {
+        name: failure
+        for name, example in EXAMPLES.items()
+        if (failure := _run(example, env, example_env["CWD"])) is not None
+    }
+
+    assert failures == {}, "\n\n".join(f"README example {n!r} {f}" for n, f in failures.items())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
@@ -12,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from app.uploads import limits
 
 __all__ = [
+    "ENV_FILE_VARIABLE",
     "HttpSettings",
     "LimitSettings",
     "OAuthSettings",
@@ -262,6 +264,12 @@ class Settings(BaseSettings):
         return self.data_dir / "media"
 
 
+ENV_FILE_VARIABLE = "MEDIASTUDIO_ENV_FILE"
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings of this process: the environment, then the file ``MEDIASTUDIO_ENV_FILE``
+    names (default ``.env`` in the working directory; empty: no file)."""
+    env_file = os.environ.get(ENV_FILE_VARIABLE, ".env") or None
+    return Settings(_env_file=env_file)

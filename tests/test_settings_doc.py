@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel
 
 from app import settings_doc
-from app.config import Settings
+from app.config import ENV_FILE_VARIABLE, Settings, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -91,3 +91,38 @@ def test_a_changed_default_makes_the_check_fail_with_the_fix(
     assert "make docs" in capsys.readouterr().err
     assert fixed == 0
     assert settings_doc.main(["--check", str(readme), str(env_example)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "port"), [(None, 8001), ("other.env", 8002), ("", 8000)], ids=str
+)
+def test_the_env_file_is_read_from_the_working_directory_or_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str | None, port: int
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MEDIASTUDIO_PORT", raising=False)
+    (tmp_path / ".env").write_text("MEDIASTUDIO_PORT=8001\n")
+    (tmp_path / "other.env").write_text("MEDIASTUDIO_PORT=8002\n")
+    if variable is None:
+        monkeypatch.delenv(ENV_FILE_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(ENV_FILE_VARIABLE, variable)
+    get_settings.cache_clear()
+    try:
+        assert get_settings().port == port
+    finally:
+        get_settings.cache_clear()
+
+
+def test_the_environment_wins_over_the_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(ENV_FILE_VARIABLE, raising=False)
+    monkeypatch.setenv("MEDIASTUDIO_PORT", "9000")
+    (tmp_path / ".env").write_text("MEDIASTUDIO_PORT=8001\n")
+    get_settings.cache_clear()
+    try:
+        assert get_settings().port == 9000
+    finally:
+        get_settings.cache_clear()

@@ -60,8 +60,18 @@ def examples(text: str) -> dict[str, Example]:
 EXAMPLES = examples(README.read_text())
 
 
+def _serve_has_tls() -> bool:
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "mediastudio"), "serve", "--help"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return "--ssl-certfile" in out.stdout
+
+
 class TlsServed(Served):
-    """``Served`` over https (uvicorn's ``--ssl-*``)."""
+    """``Served`` over https: ``mediastudio serve --ssl-certfile --ssl-keyfile``, the
+    command the README names, or uvicorn's ``--ssl-*`` while serve has no such options
+    (a transition: drop the fallback once serve has them)."""
 
     def __init__(
         self,
@@ -81,6 +91,11 @@ class TlsServed(Served):
 
     def command(self) -> list[str]:
         cert, key = self.tls
+        if _serve_has_tls():
+            return [
+                str(Path(sys.executable).parent / "mediastudio"), "serve", "--host", "127.0.0.1",
+                "--port", str(self.port), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key),
+            ]  # fmt: skip
         return [*super().command(), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]
 
 

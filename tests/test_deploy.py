@@ -5,11 +5,14 @@ image run is a real ``mediastudio`` command line, every variable a real setting.
 from __future__ import annotations
 
 import fnmatch
+import http.server
 import json
+import os
 import re
 import shlex
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +182,47 @@ def test_dockerfile_copies_only_what_exists_and_is_not_ignored() -> None:
         assert (REPO / source).exists(), f"COPY {source}: no such file"
         assert not _ignored(source, patterns), f"COPY {source}: excluded by .dockerignore"
     assert any(args.startswith("--from=wheel") for op, args in _dockerfile() if op == "COPY")
+
+
+def _healthcheck_exit_code(status: int | None) -> int:
+    """Runs the image's HEALTHCHECK command against a real HTTP server on this machine
+    that answers /readyz with ``status`` (None: nothing listens on the port)."""
+    (healthcheck,) = [args for op, args in _dockerfile() if op == "HEALTHCHECK"]
+    argv = json.loads(healthcheck[healthcheck.index("CMD") + 3 :])
+    asked: list[str] = []
+
+    class Ready(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(status or 500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ready)
+    port = server.server_address[1]
+    if status is None:
+        server.server_close()
+    else:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        done = subprocess.run(
+            [sys.executable, *argv[1:]],
+            env={**os.environ, "MEDIASTUDIO_PORT": str(port)},
+            capture_output=True,
+        )
+    finally:
+        if status is not None:
+            server.shutdown()
+            server.server_close()
+    assert asked == ([] if status is None else ["/readyz"])
+    return done.returncode
+
+
+@pytest.mark.parametrize(("status", "healthy"), [(200, True), (503, False), (None, False)])
+def test_the_healthcheck_is_healthy_only_when_readyz_answers_200(
+    status: int | None, healthy: bool
+) -> None:
+    assert (_healthcheck_exit_code(status) == 0) is healthy

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.uploads import limits
 
@@ -61,8 +63,14 @@ class OAuthSettings(BaseModel):
     from anyone else those headers are ignored."""
 
     timestamp_window_secs: int = Field(default=300, ge=1)
-    trusted_proxies: list[str] = []
+    # A comma list ("127.0.0.1,10.0.0.0/8") or a JSON list; each entry an address or CIDR.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
     max_signed_body_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: Any) -> Any:
+        return parse_networks(value)
 
 
 class HttpSettings(BaseModel):
@@ -131,7 +139,27 @@ class Settings(BaseSettings):
     # link it hands out (media URLs, /i/status links, Location); unset: the request's
     # own scheme and host (app.http.urls).
     public_base_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
-    node_id: int | None = Field(default=None, ge=0, le=1023)
+    node_id: int | None = Field(
+        default=None,
+        ge=0,
+        le=1023,
+        description="snowflake node of this process (0-1023); unset: random per process. "
+        "With N processes (serve --workers N, worker --processes N) they take NODE_ID .. "
+        "NODE_ID+N-1 (app/infra/nodes.py)",
+    )
+    node_slots: int = Field(
+        default=1,
+        ge=1,
+        le=1024,
+        description="set by `serve --workers N` / `worker --processes N` for their processes: "
+        "each takes the lowest free node of NODE_ID .. NODE_ID+N-1",
+    )
+    bearer_cache_secs: float = Field(
+        default=60.0,
+        ge=0,
+        description="how long a process remembers a valid bearer token (a revoked or "
+        "rotated token keeps working this long on servers that saw it; 0: never cached)",
+    )
     # glibc malloc thresholds for upload buffers, applied by app.serve
     # (docs/perf/malloc-thresholds.md).
     tune_malloc: bool = True
@@ -148,6 +176,11 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     storage: StorageSettings = StorageSettings()
 
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return normalise_database_url(value)
+
     @model_validator(mode="after")
     def _defaults_and_production_guard(self) -> Self:
         if not self.database_url:
@@ -162,6 +195,48 @@ class Settings(BaseSettings):
     @property
     def media_root(self) -> Path:
         return self.data_dir / "media"
+
+
+def parse_networks(value: Any) -> Any:
+    """A comma list or a JSON list of addresses/CIDRs, each checked; other types are left
+    to pydantic (which refuses them)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            value = json.loads(text)
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if isinstance(value, list):
+        for entry in value:
+            try:
+                ipaddress.ip_network(str(entry).strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR network") from None
+        return [str(entry).strip() for entry in value]
+    return value
+
+
+# The async driver of each database the service supports; a URL without one gets it.
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_ALIASES = {"postgres": "postgresql"}
+
+
+def normalise_database_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` become ``postgresql+asyncpg://``,
+    ``sqlite://`` becomes ``sqlite+aiosqlite://``; another driver or database is refused."""
+    if not url:
+        return url
+    scheme, sep, rest = url.partition("://")
+    if not sep or not rest:
+        raise ValueError("not a database URL (expected postgresql://... or sqlite:///path)")
+    dialect, _, driver = scheme.lower().partition("+")
+    dialect = _ALIASES.get(dialect, dialect)
+    if dialect not in _DRIVERS:
+        raise ValueError(f"unsupported database {dialect!r} (use postgresql or sqlite)")
+    wanted = _DRIVERS[dialect]
+    if driver and f"{dialect}+{driver}" != wanted:
+        raise ValueError(f"unsupported driver {driver!r} for {dialect} (use {wanted})")
+    return f"{wanted}://{rest}"
 
 
 @lru_cache

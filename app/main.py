@@ -36,6 +36,7 @@ from app.http.v11 import media as v11_media
 from app.http.v11 import statuses as v11_statuses
 from app.http.v11 import subtitles as v11_subtitles
 from app.infra.db import make_engines, make_read_sessionmaker, make_sessionmaker
+from app.infra.nodes import claim_node
 from app.infra.statements import Statements
 from app.jobs.runner import Runner
 from app.jobs.sweeper import run_sweeper
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         )
+        node = claim_node(settings.node_id, settings.node_slots, settings.data_dir / "run")
         context = AppContext(
             settings=settings,
             engine=engines.orm,
@@ -68,8 +70,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             statements=Statements(engines.hot),
             store=build_store(settings.media_root),
             policy=UploadPolicy.from_settings(settings),
-            ids=IdGenerator(settings.node_id),
-            authenticators=[BearerAuthenticator(), OAuth1Authenticator(settings.oauth)],
+            ids=IdGenerator(node.node_id),
+            authenticators=[
+                BearerAuthenticator(ttl=settings.bearer_cache_secs),
+                OAuth1Authenticator(settings.oauth),
+            ],
         )
         app.state.context = context
         tasks: list[asyncio.Task[None]] = []
@@ -101,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await task
             await context.statements.close()
             await engines.dispose()
+            node.release()
 
     app = FastAPI(
         title="Media Studio API",

@@ -9,13 +9,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from app.commands import admin
 from app.commands.mistakes import EXIT_MISTAKE, Mistake, describe
-from app.config import get_settings
+from app.config import Settings, get_settings
 
 app = typer.Typer(help="Media Studio API", no_args_is_help=True)
 app.add_typer(admin.users, name="users")
@@ -34,6 +34,30 @@ def _options(
 ) -> None:
     global _debug
     _debug = debug
+
+
+LogFormatOption = Annotated[
+    Literal["json", "text"] | None,
+    typer.Option(help="log lines", show_default="MEDIASTUDIO_LOG_FORMAT, else json"),
+]
+LogLevelOption = Annotated[
+    Literal["debug", "info", "warning", "error", "critical"] | None,
+    typer.Option(
+        case_sensitive=False,
+        help="lowest level logged",
+        show_default="MEDIASTUDIO_LOG_LEVEL, else info",
+    ),
+]
+
+
+def _logging_options(log_format: str | None, log_level: str | None) -> Settings:
+    """Put the logging options in the environment, which the served processes (uvicorn's
+    workers) and worker processes read their settings from; returns the settings."""
+    for name, value in (("LOG_FORMAT", log_format), ("LOG_LEVEL", log_level)):
+        if value is not None:
+            os.environ[f"MEDIASTUDIO_{name}"] = value
+    get_settings.cache_clear()
+    return get_settings()
 
 
 @app.command()
@@ -61,6 +85,8 @@ def serve(
     ssl_keyfile_password: Annotated[
         str | None, typer.Option(help="password of an encrypted private key")
     ] = None,
+    log_format: LogFormatOption = None,
+    log_level: LogLevelOption = None,
 ) -> None:
     """Migrate, then serve the API (with an in-process job worker); over TLS with
     --ssl-certfile and --ssl-keyfile (tweepy speaks only https)."""
@@ -69,12 +95,13 @@ def serve(
     # server_options: the header timeout's protocol, keep-alive, connection limit.
     import uvicorn
 
+    from app.logging import logging_config
     from app.serve import server_options
 
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise Mistake("--ssl-certfile and --ssl-keyfile go together")
+    settings = _logging_options(log_format, log_level)
     migrate()
-    settings = get_settings()
     share_nodes(workers, settings.node_id)
     uvicorn.run(
         "app.serve:create_served_app",
@@ -82,7 +109,9 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_level="info",
+        log_config=logging_config(settings.log_format, settings.log_level),
+        log_level=settings.log_level,
+        access_log=False,  # app.http.requestlog writes one line per request
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
         ssl_keyfile_password=ssl_keyfile_password,
@@ -114,10 +143,12 @@ def worker(
     sweep: Annotated[
         bool, typer.Option(help="also run the sweeper (expiry, nonces, temporary files)")
     ] = True,
+    log_format: LogFormatOption = None,
+    log_level: LogLevelOption = None,
 ) -> None:
     """Run job workers as separate processes (PostgreSQL shares the queue safely), each
     with the sweeper unless --no-sweep (several sweepers at once are safe)."""
-    settings = get_settings()
+    settings = _logging_options(log_format, log_level)
     base = share_nodes(processes, settings.node_id)
     if processes > 1:
         import multiprocessing
@@ -144,8 +175,8 @@ def _worker_main(node_id: int | None, sweep: bool) -> None:
     from app.storage import build_store
     from app.uploads.policy import UploadPolicy
 
-    configure_logging()
     settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
 
     async def run() -> None:
         engine = make_engine(settings.database_url)

@@ -73,8 +73,8 @@ def describe(exc: BaseException, *, database_url: str | None = None) -> str | No
             text = str(cause.orig).strip().splitlines()[0] if cause.orig else str(cause)
             if _is_connect_failure(text):
                 return f"cannot reach the database{where}: {text}"
-        if isinstance(cause, PermissionError | FileNotFoundError | NotADirectoryError):
-            return f"cannot use {cause.filename or 'a file'}: {cause.strerror}"
+        if isinstance(cause, OSError) and cause.filename:
+            return f"cannot use {cause.filename}: {cause.strerror}"
     return None
 
 

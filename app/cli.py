@@ -73,8 +73,13 @@ def migrate() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="bind address")] = None,
-    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="bind address", show_default="MEDIASTUDIO_HOST, else 127.0.0.1"),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="TCP port", show_default="MEDIASTUDIO_PORT, else 8000")
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, help="server processes")] = 1,
     ssl_certfile: Annotated[
         Path | None, typer.Option(exists=True, dir_okay=False, help="TLS certificate (PEM)")

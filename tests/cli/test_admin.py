@@ -118,12 +118,14 @@ async def test_jobs_list_and_retry_reprocess_a_media(
         assert job is not None
         assert (job.state, job.attempts) == (JobState.QUEUED, 0)
         media = await session.get(Media, job.media_id)
-        assert media is not None and media.state == UploadState.PENDING
+        assert media is not None
+        assert media.state == UploadState.PENDING
     runner = Runner(env.state.sessions, env.state.store, env.state.policy)
     assert await runner.run_once()
     async with env.state.sessions() as session:
         media = await session.get(Media, job.media_id)
-        assert media is not None and media.state == UploadState.SUCCEEDED
+        assert media is not None
+        assert media.state == UploadState.SUCCEEDED
     assert cli.json("jobs", "list", "--state", "failed") == []
 
 
@@ -137,7 +139,8 @@ async def test_a_job_whose_file_is_at_fault_is_not_retried(
 
     async with env.state.sessions() as session:
         job = await session.get(Job, job_id)
-        assert job is not None and job.state == JobState.FAILED  # rolled back
+        assert job is not None
+        assert job.state == JobState.FAILED  # rolled back
 
 
 async def test_only_a_failed_job_is_retried(

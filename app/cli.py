@@ -44,6 +44,13 @@ def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port")] = None,
     workers: Annotated[int, typer.Option(help="server processes")] = 1,
+    migrate_first: Annotated[
+        bool | None,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="apply pending migrations first [default: MEDIASTUDIO_MIGRATE_ON_START, true]",
+        ),
+    ] = None,
 ) -> None:
     """Migrate, then serve the API (with an in-process job worker)."""
     # app.serve, not app.main: the served processes get the process tuning
@@ -53,8 +60,10 @@ def serve(
 
     from app.serve import server_options
 
-    migrate()
     settings = get_settings()
+    if migrate_first is None:
+        migrate_first = settings.migrate_on_start
+    _refuse_unless_ready(settings.database_url, migrate=migrate_first)
     uvicorn.run(
         "app.serve:create_served_app",
         factory=True,
@@ -71,6 +80,7 @@ def worker(
     processes: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
     """Run job workers as separate processes (PostgreSQL shares the queue safely)."""
+    _refuse_unless_ready(get_settings().database_url, migrate=False)  # never migrates
     if processes > 1:
         import multiprocessing
 
@@ -106,6 +116,16 @@ def _worker_main() -> None:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+def _refuse_unless_ready(database_url: str, *, migrate: bool) -> None:
+    """Exit 2 with one line unless the schema is current (after migrating, if asked)."""
+    from app.infra import startup
+
+    refusal = startup.prepare_database(database_url, migrate=migrate, upgrade=migrate_quietly)
+    if refusal is not None:
+        typer.echo(refusal, err=True)
+        raise typer.Exit(2)
 
 
 @users.command("create")

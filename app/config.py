@@ -138,6 +138,14 @@ class Settings(BaseSettings):
     # freeze start-up objects out of the cyclic GC, applied by app.serve
     # (docs/perf/gc-freeze.md).
     tune_gc: bool = True
+    migrate_on_start: bool = Field(
+        default=True,
+        description=(
+            "`mediastudio serve` applies pending migrations before it serves; false: it "
+            "refuses an unmigrated database instead (exit 2). A newer schema is always "
+            "refused, never downgraded."
+        ),
+    )
     limits: LimitSettings = LimitSettings()
     worker: WorkerSettings = WorkerSettings()
     # Per endpoint: {"user": [limit, window_secs], "app": [limit, window_secs]}; the

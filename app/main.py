@@ -25,6 +25,7 @@ from app.http.public import delivery, health
 from app.http.public import posts as public_posts
 from app.http.ratelimit import RateLimitHeaders, UploadGate
 from app.http.responses import TwitterJSONResponse
+from app.http.startup import QuietStartupRefusal
 from app.http.timeouts import BodyIdleTimeout
 from app.http.v2 import dms as v2_dms
 from app.http.v2 import media as v2_media
@@ -35,6 +36,7 @@ from app.http.v11 import dms as v11_dms
 from app.http.v11 import media as v11_media
 from app.http.v11 import statuses as v11_statuses
 from app.http.v11 import subtitles as v11_subtitles
+from app.infra import schema
 from app.infra.db import make_engines, make_read_sessionmaker, make_sessionmaker
 from app.infra.statements import Statements
 from app.jobs.runner import Runner
@@ -60,6 +62,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         )
+        try:  # refuse an unmigrated or newer schema (one line: app/http/startup.py)
+            await schema.ensure_current(engines.orm)
+        except BaseException:
+            await engines.dispose()
+            raise
         context = AppContext(
             settings=settings,
             engine=engines.orm,
@@ -127,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout=settings.http.body_idle_timeout_secs,
         min_rate=settings.http.body_min_rate,
     )
+    app.add_middleware(QuietStartupRefusal)
     # The upload protocol is the hot path: its routes go straight into the app's route
     # table. An included router is wrapped (FastAPI 0.165's _IncludedRouter) and matches
     # each request twice, ~5% of an INIT or a STATUS (docs/perf/route-table.md).

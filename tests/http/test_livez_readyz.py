@@ -5,7 +5,6 @@ schema, storage or database change while it runs."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,12 +17,10 @@ from app.migrate import upgrade_to_head
 from tests.conftest import (
     PG_SERVER_URL,
     Env,
-    _create_database,
     _drop_database,
-    _postgres_reachable,
 )
 from tests.fixtures.live import free_port
-from tests.fixtures.scratch_db import blank_database_url, stamp
+from tests.fixtures.scratch_db import blank_database_url, postgres_database, stamp
 from tests.fixtures.served import Served
 
 __all__ = ["blank_database_url"]
@@ -143,29 +140,20 @@ def test_readyz_fails_when_storage_cannot_be_written(served: Served) -> None:
 
 @pytest.fixture
 async def own_postgres_url() -> AsyncIterator[str]:
-    if not await _postgres_reachable(PG_SERVER_URL):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required in CI and is not reachable at {PG_SERVER_URL}")
-        pytest.skip("PostgreSQL not running")
-    name = f"mediastudio_gone_{os.getpid()}_{free_port()}"
-    await _create_database(PG_SERVER_URL, name)
-    try:
-        yield name
-    finally:
-        await _drop_database(PG_SERVER_URL, name)
+    async with postgres_database() as url:
+        yield url
 
 
 @pytest.mark.slow
 def test_livez_answers_after_the_database_is_dropped_under_a_running_server(
     own_postgres_url: str, tmp_path: Path
 ) -> None:
-    name = own_postgres_url
-    url = PG_SERVER_URL.rsplit("/", 1)[0] + "/" + name
+    url = own_postgres_url
     upgrade_to_head(url)
     served = Served(tmp_path / "data", url, tmp_path / "server.log")
     served.start()
     try:
-        asyncio.run(_drop_database(PG_SERVER_URL, name))
+        asyncio.run(_drop_database(PG_SERVER_URL, url.rsplit("/", 1)[1]))
         live = _get(served, "/livez")
         ready = _get(served, "/readyz")
     finally:

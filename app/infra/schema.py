@@ -4,8 +4,8 @@ stamped in ``alembic_version`` with the head of ``migrations/``.
 ``current``: at head. ``behind``: unmigrated (no ``alembic_version`` table, or no
 database file yet) or at an older revision: ``mediastudio migrate`` fixes it.
 ``ahead``: a revision this code does not know (a newer deployment migrated it): never
-downgraded from here. ``unreachable``: no connection; its line names the host and
-database, never the password.
+downgraded from here. ``unreachable``: no connection (or ``alembic_version`` cannot
+be read, e.g. no permission); its line names the host and database, never the password.
 
 The code's revisions are read once per process (``code_revisions``); a check is then
 one small query (``SELECT version_num FROM alembic_version``), cheap enough for every
@@ -148,10 +148,18 @@ async def status_of_connection(conn: AsyncConnection, where: str) -> SchemaStatu
     try:
         rows = (await conn.execute(_QUERY)).scalars().all()
     except DBAPIError as exc:
-        if exc.connection_invalidated:
-            return _unreachable(exc, where)
-        return _classify((), where)  # no such table: never migrated
+        if _no_such_table(exc):
+            return _classify((), where)  # never migrated
+        return _unreachable(exc, where)  # e.g. no permission to read it: say so
     return _classify([str(r) for r in rows], where)
+
+
+def _no_such_table(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return False
+    if getattr(exc.orig, "sqlstate", None) == "42P01":  # PostgreSQL: undefined_table
+        return True
+    return "no such table" in str(exc.orig)  # SQLite
 
 
 async def status_of_engine(engine: AsyncEngine) -> SchemaStatus:

@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from app.infra import schema
 from app.infra.db import make_engine
 from app.migrate import alembic_config, upgrade_to_head
+from tests.conftest import PG_SERVER_URL
 from tests.fixtures.live import free_port
-from tests.fixtures.scratch_db import blank_database_url, stamp
+from tests.fixtures.scratch_db import blank_database_url, postgres_database, stamp
 
 __all__ = ["blank_database_url"]
 
@@ -123,6 +127,23 @@ def test_a_sqlite_path_that_cannot_be_opened_is_unreachable(tmp_path: Path) -> N
 
     assert status.state is schema.SchemaState.UNREACHABLE
     assert str(tmp_path / "a-folder.db") in status.message()
+
+
+async def test_a_version_table_it_may_not_read_is_named_not_called_behind() -> None:
+    async with postgres_database() as url:
+        await asyncio.to_thread(upgrade_to_head, url)
+        role = f"mediastudio_nobody_{secrets.token_hex(4)}"
+        admin = await asyncpg.connect(PG_SERVER_URL.replace("+asyncpg", ""))
+        await admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        try:
+            limited = make_url(url).set(username=role).render_as_string(hide_password=False)
+            status = await asyncio.to_thread(schema.status_of_url, limited)
+        finally:
+            await admin.execute(f'DROP ROLE "{role}"')
+            await admin.close()
+
+    assert status.state is schema.SchemaState.UNREACHABLE
+    assert "permission denied" in status.message()
 
 
 def test_a_missing_sqlite_file_is_behind_and_is_not_created(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from app.infra import schema
 from app.infra.db import make_engine, make_read_sessionmaker, make_sessionmaker
@@ -162,3 +163,21 @@ def test_livez_answers_after_the_database_is_dropped_under_a_running_server(
     assert live.status_code == 200
     assert ready.status_code == 503
     assert ready.json()["failing"] == ["database", "schema"]
+
+
+async def test_readyz_costs_one_small_query(env: Env) -> None:
+    await env.client.get("/readyz")  # the code's revisions are read once per process
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.split()[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            statements.append(statement)
+
+    event.listen(env.state.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        response = await env.client.get("/readyz")
+    finally:
+        event.remove(env.state.engine.sync_engine, "before_cursor_execute", seen)
+
+    assert response.status_code == 200
+    assert statements == ["SELECT version_num FROM alembic_version"]

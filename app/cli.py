@@ -48,11 +48,14 @@ def serve(
         bool | None,
         typer.Option(
             "--migrate/--no-migrate",
-            help="apply pending migrations first [default: MEDIASTUDIO_MIGRATE_ON_START, true]",
+            help="apply pending migrations first (default: MEDIASTUDIO_MIGRATE_ON_START, true)",
         ),
     ] = None,
 ) -> None:
-    """Migrate, then serve the API (with an in-process job worker)."""
+    """Migrate, then serve the API (with an in-process job worker).
+
+    --no-migrate: refuse an unmigrated database instead; a newer one is always refused.
+    """
     # app.serve, not app.main: the served processes get the process tuning
     # (docs/perf/gc-freeze.md, docs/perf/malloc-thresholds.md); create_app alone does not.
     # server_options: the header timeout's protocol, keep-alive, connection limit.
@@ -79,7 +82,10 @@ def serve(
 def worker(
     processes: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
-    """Run job workers as separate processes (PostgreSQL shares the queue safely)."""
+    """Run job workers as separate processes (PostgreSQL shares the queue safely).
+
+    Never migrates: refuses a database whose schema is not the code's (exit code 2).
+    """
     _refuse_unless_ready(get_settings().database_url, migrate=False)  # never migrates
     if processes > 1:
         import multiprocessing

@@ -129,7 +129,7 @@ def test_a_sqlite_path_that_cannot_be_opened_is_unreachable(tmp_path: Path) -> N
     assert str(tmp_path / "a-folder.db") in status.message()
 
 
-async def test_a_version_table_it_may_not_read_is_named_not_called_behind() -> None:
+async def test_a_postgresql_version_table_it_may_not_read_is_named_not_called_behind() -> None:
     async with postgres_database() as url:
         await asyncio.to_thread(upgrade_to_head, url)
         role = f"mediastudio_nobody_{secrets.token_hex(4)}"

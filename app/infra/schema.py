@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -148,10 +148,14 @@ async def status_of_connection(conn: AsyncConnection, where: str) -> SchemaStatu
     try:
         rows = (await conn.execute(_QUERY)).scalars().all()
     except DBAPIError as exc:
-        if _no_such_table(exc):
-            return _classify((), where)  # never migrated
-        return _unreachable(exc, where)  # e.g. no permission to read it: say so
+        return _failed_query(exc, where)
     return _classify([str(r) for r in rows], where)
+
+
+def _failed_query(exc: DBAPIError, where: str) -> SchemaStatus:
+    if _no_such_table(exc):
+        return _classify((), where)  # never migrated
+    return _unreachable(exc, where)  # e.g. no permission to read it: say so
 
 
 def _no_such_table(exc: DBAPIError) -> bool:
@@ -186,18 +190,40 @@ async def status_of_sessions(sessions: async_sessionmaker[AsyncSession]) -> Sche
         return await status_of_connection(conn, where)
 
 
-def _missing_sqlite_file(database_url: str) -> bool:
+def _sqlite_path(database_url: str) -> str | None:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return False
-    return not Path(url.database).exists()
+        return None
+    return url.database
+
+
+def _sqlite_status(database_url: str) -> SchemaStatus:
+    """SQLite, synchronously through the standard library's driver. A missing file is
+    ``behind`` and is not created. (Not aiosqlite: a failed open is answered from its
+    thread after the loop of ``asyncio.run`` has closed, which ends in a traceback.)"""
+    path = _sqlite_path(database_url)
+    assert path is not None
+    if not Path(path).exists():
+        return _classify((), path)
+    engine = create_engine(make_url(database_url).set(drivername="sqlite"), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            try:
+                rows = conn.execute(_QUERY).scalars().all()
+            except DBAPIError as exc:
+                return _failed_query(exc, path)
+    except DBAPIError as exc:
+        return _unreachable(exc, path)
+    finally:
+        engine.dispose()
+    return _classify([str(r) for r in rows], path)
 
 
 async def ensure_current(engine: AsyncEngine) -> SchemaStatus:
     """Raise ``SchemaNotCurrent`` unless the schema is at head (the app's start-up)."""
     url = engine.url.render_as_string(hide_password=False)
-    if _missing_sqlite_file(url):  # do not create an empty file just to look at it
-        status = _classify((), describe(url))
+    if _sqlite_path(url) is not None:
+        status = await asyncio.to_thread(_sqlite_status, url)
     else:
         status = await status_of_engine(engine)
     if not status.current:
@@ -209,9 +235,9 @@ def status_of_url(database_url: str) -> SchemaStatus:
     """For the CLI (no event loop running): a throwaway engine, one query."""
     from app.infra.db import make_engine
 
-    if _missing_sqlite_file(database_url):
-        return _classify((), describe(database_url))
     try:
+        if _sqlite_path(database_url) is not None:
+            return _sqlite_status(database_url)
         engine = make_engine(database_url, poolclass=NullPool)
     except (ArgumentError, ImportError) as exc:
         return _unreachable(exc, describe(database_url))

@@ -146,7 +146,7 @@ async def own_postgres_url() -> AsyncIterator[str]:
 
 
 @pytest.mark.slow
-def test_livez_answers_after_the_database_is_dropped_under_a_running_server(
+def test_livez_answers_after_the_postgresql_database_is_dropped_under_a_running_server(
     own_postgres_url: str, tmp_path: Path
 ) -> None:
     url = own_postgres_url

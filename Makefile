@@ -14,7 +14,7 @@ COVERAGE_MIN := 95
 # so 4 on 2 cores (test-fast: 213 s alone, 153 s with 4). TEST_WORKERS=0 runs in-process.
 TEST_WORKERS ?= 4
 
-.PHONY: serve worker test test-fast check lint openapi bench lock coverage-report coverage-gate
+.PHONY: setup docs serve worker test test-fast check lint openapi bench lock coverage-report coverage-gate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ $(VENV)/.dev: requirements/dev.lock pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q --require-hashes -r requirements/dev.lock
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(VENV)/.runtime $@
+
+# The quick start's first step: the venv and a migrated database, so `mediastudio users
+# create` works before `make serve` is up.
+setup: $(VENV)/.runtime
+	$(BIN)/mediastudio migrate
 
 serve: $(VENV)/.runtime
 	$(BIN)/mediastudio serve
@@ -64,6 +69,10 @@ check: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# README.md's settings table and .env.example, from app/config.py (tests/test_settings_doc.py).
+docs: $(VENV)/.runtime
+	$(BIN)/python -m app.settings_doc --write README.md .env.example
 
 openapi: $(VENV)/.runtime
 	$(BIN)/mediastudio openapi

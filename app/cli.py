@@ -8,11 +8,11 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import typer
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +26,28 @@ users = typer.Typer(help="Manage users and their credentials", no_args_is_help=T
 apps = typer.Typer(help="Manage client apps (OAuth 1.0a consumers)", no_args_is_help=True)
 app.add_typer(users, name="users")
 app.add_typer(apps, name="apps")
+
+
+LogFormatOption = Annotated[
+    Literal["json", "text"] | None,
+    typer.Option(help="log lines (default: MEDIASTUDIO_LOG_FORMAT, else json)"),
+]
+LogLevelOption = Annotated[
+    Literal["debug", "info", "warning", "error", "critical"] | None,
+    typer.Option(
+        case_sensitive=False, help="lowest level logged (default: MEDIASTUDIO_LOG_LEVEL, else info)"
+    ),
+]
+
+
+def _logging_options(log_format: str | None, log_level: str | None) -> Settings:
+    """Put the logging options in the environment, which the served processes (uvicorn's
+    workers) and worker processes read their settings from; returns the settings."""
+    for name, value in (("LOG_FORMAT", log_format), ("LOG_LEVEL", log_level)):
+        if value is not None:
+            os.environ[f"MEDIASTUDIO_{name}"] = value
+    get_settings.cache_clear()
+    return get_settings()
 
 
 @app.command()
@@ -44,6 +66,8 @@ def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port")] = None,
     workers: Annotated[int, typer.Option(help="server processes")] = 1,
+    log_format: LogFormatOption = None,
+    log_level: LogLevelOption = None,
     migrate_first: Annotated[
         bool | None,
         typer.Option(
@@ -61,9 +85,10 @@ def serve(
     # server_options: the header timeout's protocol, keep-alive, connection limit.
     import uvicorn
 
+    from app.logging import logging_config
     from app.serve import server_options
 
-    settings = get_settings()
+    settings = _logging_options(log_format, log_level)
     if migrate_first is None:
         migrate_first = settings.migrate_on_start
     _refuse_unless_ready(settings.database_url, migrate=migrate_first)
@@ -73,7 +98,9 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_level="info",
+        log_config=logging_config(settings.log_format, settings.log_level),
+        log_level=settings.log_level,
+        access_log=False,  # app.http.requestlog writes one line per request
         **server_options(settings),
     )
 
@@ -81,12 +108,15 @@ def serve(
 @app.command()
 def worker(
     processes: Annotated[int, typer.Option(help="worker processes")] = 1,
+    log_format: LogFormatOption = None,
+    log_level: LogLevelOption = None,
 ) -> None:
     """Run job workers as separate processes (PostgreSQL shares the queue safely).
 
     Never migrates: refuses a database whose schema is not the code's (exit code 2).
     """
-    _refuse_unless_ready(get_settings().database_url, migrate=False)  # never migrates
+    settings = _logging_options(log_format, log_level)
+    _refuse_unless_ready(settings.database_url, migrate=False)  # never migrates
     if processes > 1:
         import multiprocessing
 
@@ -106,8 +136,8 @@ def _worker_main() -> None:
     from app.storage import build_store
     from app.uploads.policy import UploadPolicy
 
-    configure_logging()
     settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
 
     async def run() -> None:
         engine = make_engine(settings.database_url)

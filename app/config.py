@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.uploads import limits
 
 __all__ = [
+    "ENV_FILE_VARIABLE",
     "HttpSettings",
     "LimitSettings",
     "OAuthSettings",
@@ -26,118 +28,227 @@ __all__ = [
 class LimitSettings(BaseModel):
     """Per-category byte limits and expiry times; defaults come from ``upload.limits``."""
 
-    image_bytes: int = limits.IMAGE_BYTES
-    gif_bytes: int = limits.GIF_BYTES
-    video_bytes: int = limits.VIDEO_BYTES
-    amplify_video_bytes: int = limits.AMPLIFY_VIDEO_BYTES
-    subtitles_bytes: int = limits.SUBTITLES_BYTES
-    segment_bytes: int = limits.SEGMENT_BYTES
-    upload_expiry_secs: int = 86_400
-    media_expiry_secs: int = 86_400
-    max_image_pixels: int = 100_000_000
+    image_bytes: int = Field(default=limits.IMAGE_BYTES, description="Largest photo (bytes).")
+    gif_bytes: int = Field(default=limits.GIF_BYTES, description="Largest animated GIF (bytes).")
+    video_bytes: int = Field(
+        default=limits.VIDEO_BYTES, description="Largest video without `amplify_video` (bytes)."
+    )
+    amplify_video_bytes: int = Field(
+        default=limits.AMPLIFY_VIDEO_BYTES,
+        description="Largest video with `media_category=amplify_video` (bytes).",
+    )
+    subtitles_bytes: int = Field(
+        default=limits.SUBTITLES_BYTES, description="Largest subtitle file (bytes)."
+    )
+    segment_bytes: int = Field(
+        default=limits.SEGMENT_BYTES, description="Largest APPEND segment (bytes)."
+    )
+    upload_expiry_secs: int = Field(
+        default=86_400, description="An upload not finalized within this is expired by the sweeper."
+    )
+    media_expiry_secs: int = Field(
+        default=86_400,
+        description="Finished media not attached to a post or DM within this is expired.",
+    )
+    max_image_pixels: int = Field(
+        default=100_000_000,
+        description="Largest decoded image (width x height); bigger ones are refused (400).",
+    )
 
 
 class WorkerSettings(BaseModel):
-    in_process: bool = True
-    poll_interval_secs: float = 1.0
-    lease_secs: int = 60
-    max_attempts: int = 3
-    sweep_interval_secs: float = 60.0
+    in_process: bool = Field(
+        default=True,
+        description="`mediastudio serve` runs a job worker and the sweeper in each server process.",
+    )
+    poll_interval_secs: float = Field(
+        default=1.0, description="How long an idle worker waits before looking for jobs again."
+    )
+    lease_secs: int = Field(
+        default=60,
+        description="A claimed job, a FINALIZE or an APPEND reservation is taken over after this.",
+    )
+    max_attempts: int = Field(
+        default=3, description="Tries of a job that fails on our side before it ends `failed`."
+    )
+    sweep_interval_secs: float = Field(
+        default=60.0, description="How often the sweeper expires uploads and media."
+    )
 
 
 class ProcessingSettings(BaseModel):
     """How hard processing may work: ffmpeg threads and preset, and how many heavy
     jobs (transcodes, photo resizes) one process runs at once."""
 
-    ffmpeg_threads: int = Field(default=2, ge=1, le=16)
-    ffmpeg_preset: str = "veryfast"
-    max_transcodes: int = Field(default=2, ge=1)
-    max_image_jobs: int = Field(default=4, ge=1)
+    ffmpeg_threads: int = Field(default=2, ge=1, le=16, description="Threads of each ffmpeg run.")
+    ffmpeg_preset: str = Field(default="veryfast", description="x264 preset of the transcodes.")
+    max_transcodes: int = Field(
+        default=2, ge=1, description="Video/GIF transcodes one process runs at once."
+    )
+    max_image_jobs: int = Field(
+        default=4, ge=1, description="Photo decodes and resizes one process runs at once."
+    )
 
 
 class OAuthSettings(BaseModel):
-    """OAuth 1.0a verification. ``trusted_proxies`` (addresses or CIDRs) are the peers
-    whose ``X-Forwarded-Proto``/``X-Forwarded-Host`` name the URL the client signed;
-    from anyone else those headers are ignored."""
+    """OAuth 1.0a verification."""
 
-    timestamp_window_secs: int = Field(default=300, ge=1)
-    trusted_proxies: list[str] = []
-    max_signed_body_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
+    timestamp_window_secs: int = Field(
+        default=300, ge=1, description="How far `oauth_timestamp` may be from the server's clock."
+    )
+    trusted_proxies: list[str] = Field(
+        default=[],
+        description="Peers (addresses or CIDRs, a JSON list) whose `X-Forwarded-Proto`/"
+        "`X-Forwarded-Host` name the URL the client signed; from others they are ignored.",
+    )
+    max_signed_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=0,
+        description="Largest urlencoded body read for an OAuth 1.0a signature (over it 413).",
+    )
 
 
 class HttpSettings(BaseModel):
-    """Connection and upload bounds of a served process (``MEDIASTUDIO_HTTP__*``).
+    """Connection and upload bounds of a served process (``MEDIASTUDIO_HTTP__*``). The
+    header timeout and header cap are enforced by app/infra/http_protocol.py, so only
+    under ``mediastudio serve``, ``app.serve.uvicorn_config`` or uvicorn run with
+    ``--http`` naming that class; the body timeouts by app/http/timeouts.py, in every app."""
 
-    ``header_timeout_secs``: from a new connection, or from the end of the previous
-    response on a kept-alive one, to the end of the request headers (408 and close;
-    enforced by app/infra/http_protocol.py, so only under ``mediastudio serve``,
-    ``app.serve.uvicorn_config`` or uvicorn run with ``--http`` naming that class).
-    ``body_idle_timeout_secs``: the longest wait for the next chunk of a request body
-    (408 in the surface's error JSON; app/http/timeouts.py, in every app);
-    ``body_min_rate``: once a body took that long, the bytes/s it must average (0: off).
-    ``keep_alive_secs``: an idle kept-alive connection is closed after it (uvicorn's
-    ``timeout_keep_alive``). ``max_header_bytes``: request line and headers (431).
-    ``uploads_per_user``: requests carrying media bytes in flight per user and process
-    (429 code 88). ``upload_bytes_in_flight``: their declared bytes per process (503 code
-    130 with Retry-After). Over either, a request waits ``upload_wait_secs`` for a place
-    before it is refused. ``max_connections``: connections plus requests in flight per
-    process (uvicorn's ``limit_concurrency``; off by default)."""
-
-    header_timeout_secs: float = Field(default=10.0, gt=0)
-    body_idle_timeout_secs: float = Field(default=30.0, gt=0)
-    body_min_rate: int = Field(default=500, ge=0)
-    keep_alive_secs: int = Field(default=5, ge=1)
-    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
-    uploads_per_user: int = Field(default=8, ge=1)
-    upload_bytes_in_flight: int = Field(default=256 * 1024 * 1024, ge=1)
-    upload_wait_secs: float = Field(default=1.0, ge=0)
-    # uvicorn's limit_concurrency: over it, new requests get uvicorn's plain 503.
-    max_connections: int | None = Field(default=None, ge=1)
+    header_timeout_secs: float = Field(
+        default=10.0,
+        gt=0,
+        description="From connect (or the previous response) to the end of the headers; "
+        "over it 408 and close.",
+    )
+    body_idle_timeout_secs: float = Field(
+        default=30.0, gt=0, description="Longest wait for the next chunk of a request body (408)."
+    )
+    body_min_rate: int = Field(
+        default=500,
+        ge=0,
+        description="Bytes/s a body must average once it took the idle timeout (0: off).",
+    )
+    keep_alive_secs: int = Field(
+        default=5, ge=1, description="An idle kept-alive connection is closed after this."
+    )
+    max_header_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Request line and headers; over it 431."
+    )
+    uploads_per_user: int = Field(
+        default=8,
+        ge=1,
+        description="Requests carrying media bytes in flight per user and process (429 code 88).",
+    )
+    upload_bytes_in_flight: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1,
+        description="Their declared bytes per process (503 code 130 with Retry-After).",
+    )
+    upload_wait_secs: float = Field(
+        default=1.0, ge=0, description="How long a request over either bound waits for a place."
+    )
+    max_connections: int | None = Field(
+        default=None,
+        ge=1,
+        description="Connections plus requests in flight per process (uvicorn's "
+        "`limit_concurrency`, a plain 503 over it); unset: no limit.",
+    )
 
 
 class StorageSettings(BaseModel):
-    """A full disk and the files a crash leaves. ``/readyz`` answers 503 while the data
-    folder's volume has less than ``min_free_bytes`` or ``min_free_percent`` free; a write
-    that finds the disk full answers 503 with ``Retry-After: retry_after_secs``. Temporary
-    files untouched for ``temp_max_age_secs`` are swept at start-up and then every
-    ``temp_sweep_interval_secs``; the body of a request refused by a full disk is read
-    and dropped up to ``drain_max_bytes`` (beyond that the connection is closed)."""
+    """A full disk and the files a crash leaves."""
 
-    min_free_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
-    min_free_percent: float = Field(default=1.0, ge=0, le=100)
-    retry_after_secs: int = Field(default=60, ge=1)
-    temp_max_age_secs: float = Field(default=3600.0, gt=0)
-    temp_sweep_interval_secs: float = Field(default=3600.0, gt=0)
-    drain_max_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
+    min_free_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=0,
+        description="`/readyz` answers 503 while the data volume has less free.",
+    )
+    min_free_percent: float = Field(
+        default=1.0, ge=0, le=100, description="The same, as a percentage of the volume."
+    )
+    retry_after_secs: int = Field(
+        default=60, ge=1, description="`Retry-After` of the 503 a full disk answers."
+    )
+    temp_max_age_secs: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Temporary files untouched this long are left by a dead process: swept.",
+    )
+    temp_sweep_interval_secs: float = Field(
+        default=3600.0, gt=0, description="How often temporary files are swept (and at start-up)."
+    )
+    drain_max_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=0,
+        description="The body of a request refused by a full disk is read and dropped up to "
+        "this; beyond it the connection is closed.",
+    )
 
 
 class Settings(BaseSettings):
+    """Every setting, from ``MEDIASTUDIO_*`` environment variables or a ``.env`` file in
+    the working directory (the environment wins). README.md's settings table and
+    ``.env.example`` are generated from these fields (``make docs``, app/settings_doc.py)."""
+
     model_config = SettingsConfigDict(
         env_prefix="MEDIASTUDIO_", env_nested_delimiter="__", env_file=".env", extra="ignore"
     )
 
-    environment: Literal["development", "test", "production"] = "development"
-    host: str = "127.0.0.1"
-    port: int = 8000
-    data_dir: Path = Path("var")
-    database_url: str = ""
+    environment: Literal["development", "test", "production"] = Field(
+        default="development",
+        description="A label for the deployment; no behaviour depends on it today.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `mediastudio serve` binds.")
+    port: int = Field(default=8000, description="TCP port of `mediastudio serve`.")
+    data_dir: Path = Field(
+        default=Path("var"),
+        description="Data folder: media under `DATA_DIR/media`, the default SQLite database.",
+    )
+    database_url: str = Field(
+        default="",
+        description="`sqlite+aiosqlite:///...` or `postgresql+asyncpg://...`; "
+        "empty: `sqlite+aiosqlite:///DATA_DIR/mediastudio.db`.",
+    )
     # Connection pool of each process for a server database (not SQLite): INIT/STATUS at
     # 64 concurrent clients waited on the default 5 + 10
     # (docs/perf/statements-and-group-commit.md).
-    database_pool_size: int = Field(default=16, ge=1)
-    database_max_overflow: int = Field(default=16, ge=0)
-    secret_key: SecretStr = SecretStr("dev-only-secret")
-    # The URL clients reach this service at ("https://media.example.com"), used for every
-    # link it hands out (media URLs, /i/status links, Location); unset: the request's
-    # own scheme and host (app.http.urls).
-    public_base_url: str | None = Field(default=None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
-    node_id: int | None = Field(default=None, ge=0, le=1023)
-    # glibc malloc thresholds for upload buffers, applied by app.serve
-    # (docs/perf/malloc-thresholds.md).
-    tune_malloc: bool = True
-    # freeze start-up objects out of the cyclic GC, applied by app.serve
-    # (docs/perf/gc-freeze.md).
-    tune_gc: bool = True
+    database_pool_size: int = Field(
+        default=16, ge=1, description="Pooled connections per process (PostgreSQL)."
+    )
+    database_max_overflow: int = Field(
+        default=16, ge=0, description="Connections beyond the pool per process (PostgreSQL)."
+    )
+    public_base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="The URL clients reach this service at (`https://media.example.com`), "
+        "the base of every link handed out; unset: the request's own scheme and host.",
+    )
+    node_id: int | None = Field(
+        default=None,
+        ge=0,
+        le=1023,
+        description="Snowflake node id, 0-1023, unique per process for guaranteed-unique "
+        "ids; unset: random per process.",
+    )
+    tune_malloc: bool = Field(
+        default=True,
+        description="glibc malloc thresholds for upload buffers, applied by `mediastudio "
+        "serve` / `app.serve` (docs/perf/malloc-thresholds.md).",
+    )
+    tune_gc: bool = Field(
+        default=True,
+        description="Freeze start-up objects out of the cyclic GC, applied by `mediastudio "
+        "serve` / `app.serve` (docs/perf/gc-freeze.md).",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="Log lines on stderr: one JSON object per line, or readable key=value text.",
+    )
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        default="info",
+        description="Lowest level logged; `warning` drops the per-request access lines.",
+    )
     migrate_on_start: bool = Field(
         default=True,
         description=(
@@ -148,23 +259,25 @@ class Settings(BaseSettings):
     )
     limits: LimitSettings = LimitSettings()
     worker: WorkerSettings = WorkerSettings()
-    # Per endpoint: {"user": [limit, window_secs], "app": [limit, window_secs]}; the
-    # defaults (spec §9) live at each route, v1.1 upload's in app.http.ratelimit.UPLOAD_V11.
-    rate_limits: dict[str, dict[str, tuple[int, int]]] = {}
+    rate_limits: dict[str, dict[str, tuple[int, int]]] = Field(
+        default={},
+        description='JSON, per endpoint name: `{"media/upload:INIT": {"user": [limit, secs], '
+        '"app": [limit, secs]}}`; unnamed endpoints keep their defaults (README "Rate limits").',
+    )
     processing: ProcessingSettings = ProcessingSettings()
     oauth: OAuthSettings = OAuthSettings()
     http: HttpSettings = HttpSettings()
     storage: StorageSettings = StorageSettings()
 
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
     @model_validator(mode="after")
-    def _defaults_and_production_guard(self) -> Self:
+    def _default_database(self) -> Self:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'mediastudio.db'}"
-        if (
-            self.environment == "production"
-            and self.secret_key.get_secret_value() == "dev-only-secret"
-        ):
-            raise ValueError("set MEDIASTUDIO_SECRET_KEY in production")
         return self
 
     @property
@@ -172,6 +285,12 @@ class Settings(BaseSettings):
         return self.data_dir / "media"
 
 
+ENV_FILE_VARIABLE = "MEDIASTUDIO_ENV_FILE"
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings of this process: the environment, then the file ``MEDIASTUDIO_ENV_FILE``
+    names (default ``.env`` in the working directory; empty: no file)."""
+    env_file = os.environ.get(ENV_FILE_VARIABLE, ".env") or None
+    return Settings(_env_file=env_file)

@@ -24,6 +24,7 @@ from app.http.openapi import install_openapi
 from app.http.public import delivery, health
 from app.http.public import posts as public_posts
 from app.http.ratelimit import RateLimitHeaders, UploadGate
+from app.http.requestlog import install_request_log
 from app.http.responses import TwitterJSONResponse
 from app.http.startup import QuietStartupRefusal
 from app.http.timeouts import BodyIdleTimeout
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     install_error_handlers(app)
+    install_request_log(app)  # outermost: request ids and access lines (app/http/requestlog.py)
     install_openapi(app)
     document_json_bodies(app)
     uploads = UploadGate(

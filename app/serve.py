@@ -18,6 +18,7 @@ from typing import Any
 
 from app.config import Settings, get_settings
 from app.infra.tuning import tune_gc, tune_malloc
+from app.logging import configure_logging
 from app.main import create_app
 
 __all__ = ["PROTOCOL", "create_served_app", "server_options"]
@@ -49,6 +50,8 @@ def create_served_app(settings: Settings | None = None) -> object:
     defaults.
     """
     settings = settings or get_settings()
+    # Here, not in create_app: logging is the process's (app/logging.py), like the tuning.
+    configure_logging(settings.log_format, settings.log_level)
     served = create_app(settings)
     start_up = served.router.lifespan_context
 

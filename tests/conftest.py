@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import NullPool
 
 from app.accounts import service as accounts
-from app.config import Settings, WorkerSettings
+from app.config import ENV_FILE_VARIABLE, Settings, WorkerSettings
 from app.context import AppContext
 from app.core.ids import IdGenerator
 from app.infra.db import make_engine, make_sessionmaker
@@ -39,6 +39,8 @@ PG_URL = PG_SERVER_URL.rsplit("/", 1)[0] + "/" + PG_DATABASE
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # A developer's .env never reaches the suite's settings, nor the servers it starts.
+    os.environ[ENV_FILE_VARIABLE] = ""
     fuzzing.load_profile(config.option.markexpr or "")  # hypothesis: see tests/fixtures/fuzzing.py
 
 
@@ -107,6 +109,7 @@ async def _truncate(engine: AsyncEngine) -> None:
 
 def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
     return Settings(
+        _env_file=None,
         environment="test",
         database_url=database_url,
         data_dir=data_dir,

@@ -155,6 +155,7 @@ WRITE_EXCEPTIONS = {
     "app.cli": "creates the data directory before migrating and writes the OpenAPI export",
     "app.uploader": "the client-side resumable uploader keeps its state file on the "
     "user's machine; it is not the service's bytes",
+    "app.settings_doc": "`make docs` rewrites README.md and .env.example in the checkout",
 }
 _WRITE_MODULES = ("shutil", "aiofiles", "tempfile")
 _OS_WRITES = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -15,6 +16,7 @@ from app.context import AppContext
 from app.core import errors
 from app.core.clock import utcnow
 from app.core.ids import IdGenerator
+from app.infra.logcontext import bind_user
 from app.infra.statements import Statements
 from app.storage import SegmentStore
 from app.uploads.policy import UploadPolicy
@@ -36,6 +38,8 @@ __all__ = [
     "context_of",
     "solve_by_hand",
 ]
+
+log = logging.getLogger(__name__)
 
 
 def context_of(request: Request) -> AppContext:
@@ -147,6 +151,7 @@ class BearerAuthenticator:
             async with context_of(request).read_sessions() as session:
                 found = await accounts.authenticate_bearer_hash(session, key)
             if found is None:
+                log.warning("bearer refused", extra={"reason": "unknown bearer token"})
                 raise errors.NotAuthenticated()
             if len(self._cache) >= self._max:
                 self._cache.clear()
@@ -164,7 +169,9 @@ async def get_current_user(request: Request) -> int:
     for authenticator in authenticators:
         account_id = await authenticator.authenticate(request, sessions)
         if account_id is not None:
+            bind_user(account_id)  # for the request's log lines (app/infra/logcontext.py)
             return account_id
+    log.info("authentication refused", extra={"reason": "no credentials"})
     raise errors.NotAuthenticated()
 
 

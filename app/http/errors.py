@@ -78,7 +78,19 @@ def render_v2(error: errors.ApiError, *, parameter: str | None = None) -> Respon
     return TwitterJSONResponse(problem.to_json(), status_code=error.http_status, headers=headers)
 
 
+def _log_refusal(status: int, code: int | None, kind: str, message: str) -> None:
+    """One line per refused request (4xx, and the expected 503s): its Twitter error code
+    (None for the upload host's legacy form), the error's class and message."""
+    log.log(
+        logging.WARNING if status >= 500 else logging.INFO,
+        "request refused: %s",
+        message,
+        extra={"status": status, "error_code": code, "error_type": kind, "error": message},
+    )
+
+
 def _render(request: Request, error: errors.ApiError, parameter: str | None = None) -> Response:
+    _log_refusal(error.http_status, error.twitter_code, type(error).__name__, error.detail)
     if request.url.path.startswith("/2/"):
         response = render_v2(error, parameter=parameter)
     else:
@@ -132,6 +144,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         return _render(request, errors.MediaNotFound())
+    _log_refusal(exc.status_code, None, "HTTPException", str(exc.detail))
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = _allowed_methods(request)

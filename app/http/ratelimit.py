@@ -18,6 +18,7 @@ limit per process). Limits under 200 reserve one request at a time: exact.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +45,8 @@ __all__ = [
     "limited",
     "rate_limited",
 ]
+
+log = logging.getLogger(__name__)
 
 THREE_HOURS = 3 * 3600
 _DAY = 86_400
@@ -162,12 +165,27 @@ async def count(request: Request, *, user: int, limit: Limit, now: datetime) -> 
         leases.pop(key, None)
         if isinstance(exc, RateLimitExceeded):
             state_dict[_STATE_KEY] = exc.state
+            _log_limited(limit, checks, exc.state)
         raise
     finally:
         lease.refreshing.set_result(None)
         lease.refreshing = None
     lease.left, lease.state, lease.spent = size - 1, state, size == 1
     state_dict[_STATE_KEY] = RateState(state.limit, state.used - (size - 1), state.reset)
+
+
+def _log_limited(limit: Limit, checks: list[tuple[str, RateRule]], state: RateState) -> None:
+    subject, rule = next(((s, r) for s, r in checks if r.limit == state.limit), checks[0])
+    log.info(
+        "rate limited",
+        extra={
+            "endpoint": limit.endpoint,
+            "subject": subject.partition(":")[0],  # "user" or "app"
+            "limit": state.limit,
+            "window_secs": int(rule.window.total_seconds()),
+            "reset": state.reset.isoformat(),
+        },
+    )
 
 
 async def _refresh(request: Request, lease: _Lease, limit: Limit, now: datetime) -> None:
@@ -301,7 +319,11 @@ async def _enter_upload(request: Request, user: int) -> None:
     declared = int(length) if length is not None and length.isdigit() else None
     try:
         state[_HELD_KEY] = (user, await gate.enter(user, declared))
+    except errors.TooManyUploads:
+        log.info("upload gate refused", extra={"reason": "uploads in flight per user"})
+        raise
     except errors.OverCapacity:
+        log.warning("upload gate refused", extra={"reason": "upload bytes in flight"})
         state[_RETRY_KEY] = b"1"
         raise
 

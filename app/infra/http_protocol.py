@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -34,6 +35,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from app.config import HttpSettings, get_settings
 
 __all__ = ["LINGER_SECS", "TimedHttpToolsProtocol", "protocol_for"]
+
+log = logging.getLogger(__name__)
 
 LINGER_SECS = 2.0
 
@@ -82,6 +85,10 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm()
         if self.transport.is_closing():
             return
+        peer = self.client[0] if self.client else None
+        log.info(
+            "request refused", extra={"status": int(status[:3]), "error": message, "client": peer}
+        )
         self.transport.write(_response(status, message, self.server_state.default_headers))
         # A lingering close: stop writing, read (and drop) what still comes for a moment,
         # then close. Closing at once with unread bytes sends a reset, which can destroy

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.infra.logcontext import current_request
 from app.models import Job, JobState
 
 __all__ = [
@@ -57,6 +58,12 @@ class ClaimedJob:
     max_attempts: int
 
 
+def _origin() -> dict[str, Any]:
+    """The id of the request that queues the job, for the runner's log lines."""
+    info = current_request.get()
+    return {} if info is None else {"request_id": info.request_id}
+
+
 def enqueue(
     session: AsyncSession,
     *,
@@ -77,7 +84,7 @@ def enqueue(
         Job(
             kind=kind,
             media_id=media_id,
-            payload={},
+            payload=_origin(),
             state=JobState.RUNNING if claimed else JobState.QUEUED,
             attempts=1 if claimed else 0,
             max_attempts=max_attempts,

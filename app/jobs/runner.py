@@ -77,6 +77,8 @@ class Runner:
             "media_id": job.media_id,
             "attempt": job.attempts,
         }
+        if "request_id" in job.payload:  # the request that queued it (app/jobs/queue.py)
+            extra["request_id"] = job.payload["request_id"]
         handler = self.registry.get(job.kind)
         if handler is None:
             log.error("job kind unknown", extra=extra)

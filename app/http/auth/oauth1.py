@@ -101,6 +101,7 @@ class OAuth1Authenticator:
         async with sessions() as session:
             creds = await oauth.load_token(session, utils.unescape(oauth_params["oauth_token"]))
         if creds is None:
+            log.warning("oauth refused", extra={"reason": "unknown access token"})
             raise InvalidOrExpiredToken()
         if not hmac.compare_digest(
             creds.consumer_key, utils.unescape(oauth_params["oauth_consumer_key"])

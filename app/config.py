@@ -249,6 +249,11 @@ class Settings(BaseSettings):
         default="info",
         description="Lowest level logged; `warning` drops the per-request access lines.",
     )
+    docs_enabled: bool = Field(
+        default=True,
+        description="Serve Swagger UI at `/docs` and ReDoc at `/redoc` (local assets, "
+        "no CDN); `/openapi.json` is served either way.",
+    )
     limits: LimitSettings = LimitSettings()
     worker: WorkerSettings = WorkerSettings()
     rate_limits: dict[str, dict[str, tuple[int, int]]] = Field(

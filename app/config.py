@@ -257,6 +257,11 @@ class Settings(BaseSettings):
             "refused, never downgraded."
         ),
     )
+    docs_enabled: bool = Field(
+        default=True,
+        description="Serve Swagger UI at `/docs` and ReDoc at `/redoc` (local assets, "
+        "no CDN); `/openapi.json` is served either way.",
+    )
     limits: LimitSettings = LimitSettings()
     worker: WorkerSettings = WorkerSettings()
     rate_limits: dict[str, dict[str, tuple[int, int]]] = Field(

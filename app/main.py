@@ -21,7 +21,7 @@ from app.http.drain import DrainUnreadBody
 from app.http.errors import install_error_handlers
 from app.http.json_body import document_json_bodies
 from app.http.openapi import install_openapi
-from app.http.public import delivery, health
+from app.http.public import delivery, docs, health
 from app.http.public import posts as public_posts
 from app.http.ratelimit import RateLimitHeaders, UploadGate
 from app.http.requestlog import install_request_log
@@ -117,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=TwitterJSONResponse,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # served from local assets (app/http/public/docs.py)
+        redoc_url=None,
     )
     install_error_handlers(app)
     install_request_log(app)  # outermost: request ids and access lines (app/http/requestlog.py)
@@ -151,6 +153,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v2_dms.router)
     app.include_router(v11_subtitles.router)
     app.include_router(v2_subtitles.router)
+    if settings.docs_enabled:
+        app.include_router(docs.router)
     # Last: its "/{screen_name}/status/{id}" pages must not shadow any other route.
     app.include_router(public_posts.router)
     return app

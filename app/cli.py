@@ -92,9 +92,20 @@ def serve(
     ] = None,
     log_format: LogFormatOption = None,
     log_level: LogLevelOption = None,
+    migrate_first: Annotated[
+        bool | None,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="apply pending migrations first",
+            show_default="MEDIASTUDIO_MIGRATE_ON_START, else true",
+        ),
+    ] = None,
 ) -> None:
     """Migrate, then serve the API (with an in-process job worker); over TLS with
-    --ssl-certfile and --ssl-keyfile (tweepy speaks only https)."""
+    --ssl-certfile and --ssl-keyfile (tweepy speaks only https).
+
+    --no-migrate: refuse an unmigrated database instead; a newer one is always refused.
+    """
     # app.serve, not app.main: the served processes get the process tuning
     # (docs/perf/gc-freeze.md, docs/perf/malloc-thresholds.md); create_app alone does not.
     # server_options: the header timeout's protocol, keep-alive, connection limit.
@@ -106,7 +117,9 @@ def serve(
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise Mistake("--ssl-certfile and --ssl-keyfile go together")
     settings = _logging_options(log_format, log_level)
-    migrate()
+    if migrate_first is None:
+        migrate_first = settings.migrate_on_start
+    _refuse_unless_ready(settings.database_url, migrate=migrate_first)
     share_nodes(workers, settings.node_id)
     uvicorn.run(
         "app.serve:create_served_app",
@@ -152,8 +165,12 @@ def worker(
     log_level: LogLevelOption = None,
 ) -> None:
     """Run job workers as separate processes (PostgreSQL shares the queue safely), each
-    with the sweeper unless --no-sweep (several sweepers at once are safe)."""
+    with the sweeper unless --no-sweep (several sweepers at once are safe).
+
+    Never migrates: refuses a database whose schema is not the code's (exit code 2).
+    """
     settings = _logging_options(log_format, log_level)
+    _refuse_unless_ready(settings.database_url, migrate=False)  # never migrates
     base = share_nodes(processes, settings.node_id)
     if processes > 1:
         import multiprocessing
@@ -209,6 +226,23 @@ def _worker_main(node_id: int | None, sweep: bool) -> None:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+def _refuse_unless_ready(database_url: str, *, migrate: bool) -> None:
+    """Exit 2 with one line unless the schema is current (after migrating, if asked)."""
+    from app.infra import startup
+
+    refusal = startup.prepare_database(database_url, migrate=migrate, upgrade=migrate_quietly)
+    if refusal is not None:
+        raise Mistake(refusal.removeprefix("mediastudio: "))
+
+
+def migrate_quietly(database_url: str) -> None:
+    from app.migrate import upgrade_to_head
+
+    if database_url.startswith("sqlite"):
+        get_settings().data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_to_head(database_url)
 
 
 @app.command()

@@ -35,14 +35,12 @@ AppOption = Annotated[str | None, typer.Option("--app", help="issue the access t
 
 def run_with_session(use: Callable[[AsyncSession, IdGenerator], Awaitable[_T]]) -> _T:
     """Migrate the configured database, then run ``use`` with one session."""
+    from app.cli import migrate_quietly
     from app.core.ids import IdGenerator
     from app.infra.db import make_engine, make_sessionmaker
-    from app.migrate import upgrade_to_head
 
     settings = get_settings()
-    if settings.database_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade_to_head(settings.database_url)
+    migrate_quietly(settings.database_url)
 
     async def run() -> _T:
         engine = make_engine(settings.database_url)

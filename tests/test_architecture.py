@@ -156,6 +156,8 @@ WRITE_EXCEPTIONS = {
     "app.uploader": "the client-side resumable uploader keeps its state file on the "
     "user's machine; it is not the service's bytes",
     "app.settings_doc": "`make docs` rewrites README.md and .env.example in the checkout",
+    "app.infra.nodes": "lock files (DATA_DIR/run) that hand sibling processes their "
+    "snowflake nodes; no media bytes",
 }
 _WRITE_MODULES = ("shutil", "aiofiles", "tempfile")
 _OS_WRITES = {

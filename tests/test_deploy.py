@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from app import cli
 from app.config import Settings
+from app.main import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE = REPO / "compose.yaml"
@@ -111,6 +112,7 @@ def test_compose_services_run_real_commands_with_real_settings() -> None:
         # api and worker share the media: one volume mounted at the data directory.
         assert f"media:{environment['MEDIASTUDIO_DATA_DIR']}" in services[name]["volumes"]
     assert services["api"]["environment"]["MEDIASTUDIO_WORKER__IN_PROCESS"] == "false"
+    assert commands["api"].params["migrate_first"] is False  # `migrate` did it, once
     assert "MEDIASTUDIO_WORKER__IN_PROCESS" not in services["worker"]["environment"]
 
 
@@ -149,6 +151,7 @@ def test_dockerfile_healthcheck_asks_readyz_with_python() -> None:
     exec_form = json.loads(healthcheck[healthcheck.index("CMD") + 3 :])
     assert exec_form[:2] == ["python", "-c"]
     assert "/readyz" in exec_form[2]
+    assert "get" in create_app().openapi()["paths"]["/readyz"]  # a route the API serves
     assert "urllib.request" in exec_form[2]
     compile(exec_form[2], "HEALTHCHECK", "exec")  # valid Python
 

@@ -12,14 +12,12 @@ import asyncio
 import fcntl
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tomllib
 import zipfile
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from email.parser import Parser
 from pathlib import Path
@@ -34,7 +32,9 @@ from sqlalchemy.pool import NullPool
 from app.infra.db import make_engine
 from app.main import create_app
 from app.migrate import alembic_config
-from tests.conftest import PG_SERVER_URL, _create_database, _drop_database, _postgres_reachable
+from tests.fixtures.scratch_db import blank_database_url
+
+__all__ = ["blank_database_url"]  # the fixture: an empty database, SQLite and PostgreSQL
 
 pytestmark = pytest.mark.slow  # a wheel build and a venv: about half a minute
 
@@ -153,24 +153,6 @@ def installed(_artifacts: tuple[Built, Installed]) -> Installed:
     return _artifacts[1]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database of this test's own (not the suite's migrated one)."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-        return
-    if not await _postgres_reachable(PG_SERVER_URL):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required in CI and is not reachable at {PG_SERVER_URL}")
-        pytest.skip("PostgreSQL not running")
-    name = f"mediastudio_wheel_{os.getpid()}_{secrets.token_hex(4)}"
-    await _create_database(PG_SERVER_URL, name)
-    try:
-        yield PG_SERVER_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        await _drop_database(PG_SERVER_URL, name)
-
-
 def _names(wheel: Path) -> set[str]:
     with zipfile.ZipFile(wheel) as archive:
         return set(archive.namelist())
@@ -240,19 +222,19 @@ def test_the_installed_copy_is_used(installed: Installed) -> None:
 
 
 async def test_installed_mediastudio_migrates_a_fresh_database(
-    installed: Installed, fresh_database_url: str, tmp_path: Path
+    installed: Installed, blank_database_url: str, tmp_path: Path
 ) -> None:
     settings = {
-        "MEDIASTUDIO_DATABASE_URL": fresh_database_url,
+        "MEDIASTUDIO_DATABASE_URL": blank_database_url,
         "MEDIASTUDIO_DATA_DIR": str(tmp_path / "data"),
     }
     out = await asyncio.to_thread(installed.run, "mediastudio", "migrate", **settings)
     assert "database is up to date" in out
 
     # At head, and the schema is what the models describe.
-    config = alembic_config(fresh_database_url)
+    config = alembic_config(blank_database_url)
     head = ScriptDirectory.from_config(config).get_current_head()
-    engine = make_engine(fresh_database_url, poolclass=NullPool)
+    engine = make_engine(blank_database_url, poolclass=NullPool)
     try:
         async with engine.connect() as conn:
             versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()

@@ -35,6 +35,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('MEDIASTUDIO_PORT', '8000') + '/readyz', timeout=4)"]
 # `mediastudio serve` migrates a database that is behind before it serves; with several
-# replicas run `mediastudio migrate` once first (compose.yaml's `migrate` service) so
-# they never race to migrate. `mediastudio worker` runs the job worker alone.
+# replicas run `mediastudio migrate` once first and serve with `--no-migrate` (compose.yaml's
+# `migrate` and `api`), so they never race to migrate. `mediastudio worker` (jobs and the
+# sweeper) never migrates.
 CMD ["mediastudio", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -73,12 +73,16 @@ def serve(
     # app.serve, not app.main: the served processes get the process tuning
     # (docs/perf/gc-freeze.md, docs/perf/malloc-thresholds.md); create_app alone does not.
     # server_options: the header timeout's protocol, keep-alive, connection limit.
+    from app.infra.metrics_process import use_multiprocess_dir
+
+    settings = _logging_options(log_format, log_level)
+    # Before app.serve imports prometheus_client: /metrics sums every process.
+    use_multiprocess_dir(settings.data_dir, clean=True)
     import uvicorn
 
     from app.logging import logging_config
     from app.serve import server_options
 
-    settings = _logging_options(log_format, log_level)
     migrate()
     uvicorn.run(
         "app.serve:create_served_app",
@@ -100,7 +104,9 @@ def worker(
     log_level: LogLevelOption = None,
 ) -> None:
     """Run job workers as separate processes (PostgreSQL shares the queue safely)."""
-    _logging_options(log_format, log_level)
+    from app.infra.metrics_process import use_multiprocess_dir
+
+    use_multiprocess_dir(_logging_options(log_format, log_level).data_dir, clean=False)
     if processes > 1:
         import multiprocessing
 
@@ -115,6 +121,7 @@ def worker(
 
 def _worker_main() -> None:
     from app.infra.db import make_engine, make_sessionmaker
+    from app.infra.metrics_process import mark_dead
     from app.jobs.runner import Runner
     from app.logging import configure_logging
     from app.storage import build_store
@@ -134,6 +141,7 @@ def _worker_main() -> None:
             await runner.run_forever(poll_interval=settings.worker.poll_interval_secs)
         finally:
             await engine.dispose()
+            mark_dead()
 
     asyncio.run(run())
 

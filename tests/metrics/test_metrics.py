@@ -196,9 +196,8 @@ async def test_the_gauges_are_what_the_database_holds(
             now=now + timedelta(hours=1),
         )
         await session.commit()
-        held = dict(
-            (await session.execute(select(Media.state, func.count()).group_by(Media.state))).all()
-        )
+        rows = await session.execute(select(Media.state, func.count()).group_by(Media.state))
+        held = {str(state): count for state, count in rows.all()}
 
     after = await _scrape(env.client)
 

@@ -68,8 +68,18 @@ def serve(
     workers: Annotated[int, typer.Option(help="server processes")] = 1,
     log_format: LogFormatOption = None,
     log_level: LogLevelOption = None,
+    migrate_first: Annotated[
+        bool | None,
+        typer.Option(
+            "--migrate/--no-migrate",
+            help="apply pending migrations first (default: MEDIASTUDIO_MIGRATE_ON_START, true)",
+        ),
+    ] = None,
 ) -> None:
-    """Migrate, then serve the API (with an in-process job worker)."""
+    """Migrate, then serve the API (with an in-process job worker).
+
+    --no-migrate: refuse an unmigrated database instead; a newer one is always refused.
+    """
     # app.serve, not app.main: the served processes get the process tuning
     # (docs/perf/gc-freeze.md, docs/perf/malloc-thresholds.md); create_app alone does not.
     # server_options: the header timeout's protocol, keep-alive, connection limit.
@@ -83,7 +93,9 @@ def serve(
     from app.logging import logging_config
     from app.serve import server_options
 
-    migrate()
+    if migrate_first is None:
+        migrate_first = settings.migrate_on_start
+    _refuse_unless_ready(settings.database_url, migrate=migrate_first)
     uvicorn.run(
         "app.serve:create_served_app",
         factory=True,
@@ -103,10 +115,15 @@ def worker(
     log_format: LogFormatOption = None,
     log_level: LogLevelOption = None,
 ) -> None:
-    """Run job workers as separate processes (PostgreSQL shares the queue safely)."""
+    """Run job workers as separate processes (PostgreSQL shares the queue safely).
+
+    Never migrates: refuses a database whose schema is not the code's (exit code 2).
+    """
     from app.infra.metrics_process import use_multiprocess_dir
 
-    use_multiprocess_dir(_logging_options(log_format, log_level).data_dir, clean=False)
+    settings = _logging_options(log_format, log_level)
+    use_multiprocess_dir(settings.data_dir, clean=False)  # serve's /metrics counts them
+    _refuse_unless_ready(settings.database_url, migrate=False)  # never migrates
     if processes > 1:
         import multiprocessing
 
@@ -144,6 +161,16 @@ def _worker_main() -> None:
             mark_dead()
 
     asyncio.run(run())
+
+
+def _refuse_unless_ready(database_url: str, *, migrate: bool) -> None:
+    """Exit 2 with one line unless the schema is current (after migrating, if asked)."""
+    from app.infra import startup
+
+    refusal = startup.prepare_database(database_url, migrate=migrate, upgrade=migrate_quietly)
+    if refusal is not None:
+        typer.echo(refusal, err=True)
+        raise typer.Exit(2)
 
 
 @users.command("create")

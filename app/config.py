@@ -262,6 +262,19 @@ class Settings(BaseSettings):
         default="info",
         description="Lowest level logged; `warning` drops the per-request access lines.",
     )
+    migrate_on_start: bool = Field(
+        default=True,
+        description=(
+            "`mediastudio serve` applies pending migrations before it serves; false: it "
+            "refuses an unmigrated database instead (exit 2). A newer schema is always "
+            "refused, never downgraded."
+        ),
+    )
+    docs_enabled: bool = Field(
+        default=True,
+        description="Serve Swagger UI at `/docs` and ReDoc at `/redoc` (local assets, "
+        "no CDN); `/openapi.json` is served either way.",
+    )
     limits: LimitSettings = LimitSettings()
     worker: WorkerSettings = WorkerSettings()
     rate_limits: dict[str, dict[str, tuple[int, int]]] = Field(

@@ -22,12 +22,13 @@ from app.http.errors import install_error_handlers
 from app.http.json_body import document_json_bodies
 from app.http.metrics import RequestMetrics
 from app.http.openapi import install_openapi
-from app.http.public import delivery, health
+from app.http.public import delivery, docs, health
 from app.http.public import metrics as public_metrics
 from app.http.public import posts as public_posts
 from app.http.ratelimit import RateLimitHeaders, UploadGate
 from app.http.requestlog import install_request_log
 from app.http.responses import TwitterJSONResponse
+from app.http.startup import QuietStartupRefusal
 from app.http.timeouts import BodyIdleTimeout
 from app.http.v2 import dms as v2_dms
 from app.http.v2 import media as v2_media
@@ -38,6 +39,7 @@ from app.http.v11 import dms as v11_dms
 from app.http.v11 import media as v11_media
 from app.http.v11 import statuses as v11_statuses
 from app.http.v11 import subtitles as v11_subtitles
+from app.infra import schema
 from app.infra.db import make_engines, make_read_sessionmaker, make_sessionmaker
 from app.infra.statements import Statements
 from app.jobs.runner import Runner
@@ -63,6 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         )
+        try:  # refuse an unmigrated or newer schema (one line: app/http/startup.py)
+            await schema.ensure_current(engines.orm)
+        except BaseException:
+            await engines.dispose()
+            raise
         context = AppContext(
             settings=settings,
             engine=engines.orm,
@@ -112,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         default_response_class=TwitterJSONResponse,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # served from local assets (app/http/public/docs.py)
+        redoc_url=None,
     )
     install_error_handlers(app)
     install_request_log(app)  # outermost: request ids and access lines (app/http/requestlog.py)
@@ -131,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout=settings.http.body_idle_timeout_secs,
         min_rate=settings.http.body_min_rate,
     )
+    app.add_middleware(QuietStartupRefusal)
     if settings.metrics.enabled:
         app.add_middleware(RequestMetrics)  # outside the rest: counts what they answer
     # The upload protocol is the hot path: its routes go straight into the app's route
@@ -149,6 +159,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v2_dms.router)
     app.include_router(v11_subtitles.router)
     app.include_router(v2_subtitles.router)
+    if settings.docs_enabled:
+        app.include_router(docs.router)
     # Last: its "/{screen_name}/status/{id}" pages must not shadow any other route.
     app.include_router(public_posts.router)
     return app

@@ -9,7 +9,8 @@ own, with another body) and their schemas with them.
 A parameter typed ``str | None`` is declared ``anyOf: [string, null]``; a query or path
 parameter cannot be null (absent is the ``None``), and a client following the spec would
 send the text ``null``. So parameters lose the null branch. And error bodies are JSON
-even where the route's success is HTML or a file.
+even where the route's success is HTML or a file. Security schemes and each
+operation's ``security`` come from the routes' dependencies (app/http/security.py).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+
+from app.http.security import document_security
 
 __all__ = ["install_openapi"]
 
@@ -80,7 +83,7 @@ def install_openapi(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            app.openapi_schema = _truthful(spec)
+            app.openapi_schema = document_security(app, _truthful(spec))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -1,29 +1,36 @@
-"""What ``/healthz`` (alive: database and storage answer) and ``/readyz`` (ready for
-uploads: also room on the storage volume) check."""
+"""What ``/healthz`` (database, schema and storage answer) and ``/readyz`` (ready for
+uploads: also room on the storage volume) check; ``/livez`` checks nothing (the process
+answers)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import StorageSettings
+from app.infra import schema
 from app.storage import SegmentStore, SupportsSpace
 
 __all__ = ["Readiness", "check", "readiness"]
 
 
 async def check(sessions: async_sessionmaker[AsyncSession], store: SegmentStore) -> dict[str, bool]:
+    """``database``: a connection and a query answer; ``schema``: the database is at the
+    code's head (``app/infra/schema.py``: the same query, one round trip); ``storage``:
+    a small probe object is written and deleted through the store."""
     try:
-        async with sessions() as session:
-            await session.execute(text("SELECT 1"))
-        database = True
+        status = await schema.status_of_sessions(sessions)
     except (SQLAlchemyError, OSError):
-        database = False
-    return {"database": database, "storage": await store.healthy()}
+        status = None
+    database = status is not None and status.state is not schema.SchemaState.UNREACHABLE
+    return {
+        "database": database,
+        "schema": status is not None and status.current,
+        "storage": await store.healthy(),
+    }
 
 
 @dataclass(frozen=True, slots=True)

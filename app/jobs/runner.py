@@ -21,13 +21,15 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import utcnow
 from app.jobs import queue as jobs
+from app.jobs.backoff import LoopHealth
 from app.jobs.handlers import default_registry
 from app.jobs.registry import JobDeps, JobRegistry
 from app.storage import SegmentStore, StorageFull
@@ -130,12 +132,23 @@ class Runner:
         if exhausted and handler is not None and handler.give_up is not None:
             await handler.give_up(self._deps, job)
 
-    async def run_forever(self, *, poll_interval: float) -> None:
+    async def run_forever(
+        self,
+        *,
+        poll_interval: float,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Poll every ``poll_interval`` seconds while idle; on errors of the loop itself
+        (the database is down or unmigrated) back off and log a summary, not a traceback
+        per poll (``app/jobs/backoff.py``)."""
+        health = LoopHealth("job runner", base=poll_interval, logger=log, clock=monotonic)
         while True:
             try:
                 ran = await self.run_once()
-            except Exception:
-                log.exception("runner loop error")
-                ran = False
+            except Exception as exc:
+                await sleep(health.failed(exc))
+                continue
+            health.succeeded()
             if not ran:
-                await asyncio.sleep(poll_interval)
+                await sleep(poll_interval)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.accounts import oauth
 from app.core.clock import utcnow
 from app.infra import metrics
+from app.jobs.backoff import LoopHealth
 from app.storage import SegmentStore, SupportsTempSweep, TempSweep, keys
 from app.uploads import expiry
 
@@ -94,15 +95,22 @@ async def run_sweeper(
     temp_max_age: timedelta = timedelta(hours=1),
     temp_interval: float = 3600.0,
     clock: Callable[[], datetime] = utcnow,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    monotonic: Callable[[], float] | None = None,
 ) -> None:
-    loop = asyncio.get_running_loop()
-    temp_due = loop.time()  # at start-up: a crash's leftovers go first
+    """Sweep every ``interval`` seconds; on errors back off and log a summary, not a
+    traceback per sweep (``app/jobs/backoff.py``)."""
+    now = monotonic or asyncio.get_running_loop().time
+    health = LoopHealth("sweeper", base=interval, cap=max(60.0, interval), logger=log, clock=now)
+    temp_due = now()  # at start-up: a crash's leftovers go first
     while True:
         try:
-            if loop.time() >= temp_due:
-                temp_due = loop.time() + temp_interval
+            if now() >= temp_due:
+                temp_due = now() + temp_interval
                 await sweep_temp_files(sessions, store, now=clock(), older_than=temp_max_age)
             await sweep_once(sessions, store, now=clock())
-        except Exception:
-            log.exception("sweeper error")
-        await asyncio.sleep(min(interval, max(temp_due - loop.time(), 0.0)))
+        except Exception as exc:
+            await sleep(health.failed(exc))
+            continue
+        health.succeeded()
+        await sleep(min(interval, max(temp_due - now(), 0.0)))

@@ -22,7 +22,7 @@ async def test_healthz_is_503_when_storage_cannot_be_written(env: Env, tmp_path:
     response = await env.client.get("/healthz")
 
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": True, "storage": False}
+    assert response.json()["checks"] == {"database": True, "schema": True, "storage": False}
 
 
 async def test_readyz_is_ok_with_room_on_the_storage_volume(env: Env) -> None:
@@ -30,7 +30,12 @@ async def test_readyz_is_ok_with_room_on_the_storage_volume(env: Env) -> None:
 
     assert response.status_code == 200
     body = response.json()
-    assert body["checks"] == {"database": True, "storage": True, "storage_space": True}
+    assert body["checks"] == {
+        "database": True,
+        "schema": True,
+        "storage": True,
+        "storage_space": True,
+    }
     assert body["failing"] == []
     assert body["storage_space"]["free_bytes"] > 0
 

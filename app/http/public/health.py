@@ -10,9 +10,18 @@ from app.infra import health
 router = APIRouter(tags=["health"])
 
 
+@router.get("/livez", operation_id="health-livez")
+async def livez() -> Response:
+    """200 `{"status":"ok"}` while the process serves requests; touches neither the
+    database nor storage (a liveness probe must not restart a server whose database is
+    down)."""
+    return TwitterJSONResponse({"status": "ok"})
+
+
 @router.get("/healthz", operation_id="health-healthz")
 async def healthz(sessions: SessionsDep, store: StoreDep) -> Response:
-    """200 `{"status":"ok"}` when the database and storage answer, else 503."""
+    """200 `{"status":"ok"}` when the database answers at the code's schema revision and
+    storage takes a write, else 503."""
     checks = await health.check(sessions, store)
     ok = all(checks.values())
     body = {"status": "ok" if ok else "unavailable", "checks": checks}
@@ -21,9 +30,11 @@ async def healthz(sessions: SessionsDep, store: StoreDep) -> Response:
 
 @router.get("/readyz", operation_id="health-readyz")
 async def readyz(context: ContextDep) -> Response:
-    """200 when uploads can be taken: the database and storage answer and the storage
+    """200 when uploads can be taken: the database answers, its schema is at the code's
+    head, storage takes a write (a probe object written and deleted) and the storage
     volume has the free space `storage.min_free_bytes`/`min_free_percent` ask for; else
-    503 with `failing` naming the checks that failed (`storage_space`: low space)."""
+    503 with `failing` naming the checks that failed (`database`, `schema`, `storage`,
+    `storage_space`)."""
     ready = await health.readiness(context.sessions, context.store, context.settings.storage)
     body = {
         "status": "ok" if ready.ready else "unavailable",

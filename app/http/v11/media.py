@@ -18,6 +18,7 @@ from app.http.errors import v11_error_responses
 from app.http.forms import open_form
 from app.http.ratelimit import UPLOAD_V11, Limit
 from app.http.responses import TwitterJSONResponse
+from app.http.security import authenticates_by_hand
 from app.http.upload_json import media_response
 from app.schemas import openapi as oa
 from app.schemas.v11 import InitResponseV11, MediaResponseV11
@@ -101,6 +102,7 @@ def _limit(command: Command) -> Limit:
         **v11_error_responses(400, 401, 429, 503),
     },
 )
+@authenticates_by_hand
 async def upload(request: Request) -> Response:
     """Chunked upload commands (`command` = INIT, APPEND, FINALIZE), or, without a
     command and with a `media`/`media_data` part, the one-shot image upload. Each command
@@ -145,6 +147,7 @@ async def upload(request: Request) -> Response:
     responses=v11_error_responses(400, 401, 404, 429),
     openapi_extra={"parameters": _STATUS_PARAMETERS},
 )
+@authenticates_by_hand
 async def status(request: Request) -> Response:
     """Processing state of an upload; poll again after `check_after_secs`. While the
     upload is open, `upload_info` lists the stored segments (for resuming)."""

@@ -269,3 +269,20 @@ async def test_disabled_it_is_404_and_counts_nothing(
 
     assert response.status_code == 404
     assert _moved(before, after, "mediastudio_http_requests_total", route="/healthz") == 0
+
+
+async def test_sweeping_expired_uploads_moves_the_media_removed_counter(
+    env: Env, alice: User
+) -> None:
+    for size in (10, 20):
+        await init(env.client, alice.headers, total_bytes=size, media_type="image/png")
+    before = await _scrape(env.client)
+
+    removed = await sweeper.sweep_once(
+        env.state.sessions, env.state.store, now=utcnow() + timedelta(days=30)
+    )
+
+    after = await _scrape(env.client)
+    assert removed == 2
+    assert _moved(before, after, "mediastudio_sweeper_media_removed_total") == 2
+    assert _moved(before, after, "mediastudio_uploads", state="uploading") == -2

@@ -5,17 +5,21 @@ some (read from each process's own sample files)."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from tests.fixtures.protocol import upload_file
 from tests.fixtures.served import BIN, Served
 from tests.metrics.samples import parse
 
@@ -29,7 +33,10 @@ class ServedWorkers(Served):
 
 @pytest.fixture
 def served(database_url: str, tmp_path: Path) -> Iterator[ServedWorkers]:
-    server = ServedWorkers(tmp_path / "data", database_url, tmp_path / "serve.log")
+    # No in-process job worker: a `mediastudio worker` process runs the jobs.
+    server = ServedWorkers(
+        tmp_path / "data", database_url, tmp_path / "serve.log", worker__in_process="false"
+    )
     (tmp_path / "data" / "metrics").mkdir(parents=True)
     (tmp_path / "data" / "metrics" / "counter_999999999.db").write_bytes(b"stale")
     server.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
@@ -92,3 +99,37 @@ def test_metrics_sum_both_server_processes(served: ServedWorkers, tmp_path: Path
         samples = parse(response.text)
         assert samples.value("mediastudio_http_requests_total", route="unmatched") == sent
         assert samples.has("mediastudio_uploads")
+
+
+async def _upload_video(base: str, headers: dict[str, str], mp4: Path) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=base) as client:
+        return await upload_file(
+            client, headers, mp4, media_type="video/mp4", category="amplify_video"
+        )
+
+
+def test_a_worker_process_on_the_host_is_counted_by_serve(
+    served: ServedWorkers, tmp_path: Path, mp4_file: Path
+) -> None:
+    headers = served.user("alice")
+    with (tmp_path / "worker.log").open("wb") as log:
+        worker = subprocess.Popen(
+            [str(BIN / "mediastudio"), "worker"], env=served.env, stdout=log, stderr=log
+        )
+    try:
+        body = asyncio.run(_upload_video(served.base, headers, mp4_file))
+        assert body["processing_info"]["state"] == "pending"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the worker's own pace
+            samples = parse(httpx.get(served.base + "/metrics", timeout=10).text)
+            if samples.value("mediastudio_uploads", state="succeeded") == 1:
+                break
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(15)
+
+    assert samples.value("mediastudio_uploads", state="succeeded") == 1
+    processed = "mediastudio_processing_duration_seconds_count"
+    assert samples.value(processed, kind="video", outcome="succeeded") == 1  # the worker's
+    assert samples.value("mediastudio_jobs_queued", kind="process_media") == 0

@@ -116,14 +116,18 @@ async def test_route_labels_are_templates_and_unknown_paths_are_unmatched(env: E
 
     refused = await env.client.post("/2/media/upload/1234567890123/append")
     missing = await env.client.get("/no/such/page/9876543210")
+    odd = await env.client.request("BREW", "/no/such/pot")
 
     assert refused.status_code == 401
     assert missing.status_code == 404
+    assert 400 <= odd.status_code < 500
     after = await _scrape(env.client)
     requests = "mediastudio_http_requests_total"
     template = "/2/media/upload/{id}/append"
     assert _moved(before, after, requests, route=template, status="401") == 1
     assert _moved(before, after, requests, route="unmatched", method="GET", status="404") == 1
+    assert _moved(before, after, requests, route="unmatched", method="other") == 1
+    assert "BREW" not in after.labels(requests, "method")
     routes = after.labels(requests, "route")
     assert not [route for route in routes if "1234567890123" in route or "987654" in route]
 

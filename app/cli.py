@@ -1,41 +1,51 @@
-"""The ``mediastudio`` command: serve, worker, migrate, apps, users, upload, openapi."""
+"""The ``mediastudio`` command: serve, worker, migrate, upload, openapi here; users, apps,
+jobs and sweep in app/commands/admin.py. An expected mistake is one line on stderr and
+exit code 2 (app/commands/mistakes.py); ``--debug`` shows its traceback instead."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal
 
 import typer
 
+from app.commands import admin
+from app.commands.mistakes import EXIT_MISTAKE, Mistake, describe
 from app.config import Settings, get_settings
 
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    from app.core.ids import IdGenerator
-
-_T = TypeVar("_T")
-
 app = typer.Typer(help="Media Studio API", no_args_is_help=True)
-users = typer.Typer(help="Manage users and their credentials", no_args_is_help=True)
-apps = typer.Typer(help="Manage client apps (OAuth 1.0a consumers)", no_args_is_help=True)
-app.add_typer(users, name="users")
-app.add_typer(apps, name="apps")
+app.add_typer(admin.users, name="users")
+app.add_typer(admin.apps, name="apps")
+app.add_typer(admin.jobs, name="jobs")
+app.command()(admin.sweep)
+
+_debug = False
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show the traceback of an error, not one line")
+    ] = False,
+) -> None:
+    global _debug
+    _debug = debug
 
 
 LogFormatOption = Annotated[
     Literal["json", "text"] | None,
-    typer.Option(help="log lines (default: MEDIASTUDIO_LOG_FORMAT, else json)"),
+    typer.Option(help="log lines", show_default="MEDIASTUDIO_LOG_FORMAT, else json"),
 ]
 LogLevelOption = Annotated[
     Literal["debug", "info", "warning", "error", "critical"] | None,
     typer.Option(
-        case_sensitive=False, help="lowest level logged (default: MEDIASTUDIO_LOG_LEVEL, else info)"
+        case_sensitive=False,
+        help="lowest level logged",
+        show_default="MEDIASTUDIO_LOG_LEVEL, else info",
     ),
 ]
 
@@ -63,20 +73,36 @@ def migrate() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="bind address")] = None,
-    port: Annotated[int | None, typer.Option(help="TCP port")] = None,
-    workers: Annotated[int, typer.Option(help="server processes")] = 1,
+    host: Annotated[
+        str | None,
+        typer.Option(help="bind address", show_default="MEDIASTUDIO_HOST, else 127.0.0.1"),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="TCP port", show_default="MEDIASTUDIO_PORT, else 8000")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="server processes")] = 1,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="TLS certificate (PEM)")
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="TLS private key (PEM)")
+    ] = None,
+    ssl_keyfile_password: Annotated[
+        str | None, typer.Option(help="password of an encrypted private key")
+    ] = None,
     log_format: LogFormatOption = None,
     log_level: LogLevelOption = None,
     migrate_first: Annotated[
         bool | None,
         typer.Option(
             "--migrate/--no-migrate",
-            help="apply pending migrations first (default: MEDIASTUDIO_MIGRATE_ON_START, true)",
+            help="apply pending migrations first",
+            show_default="MEDIASTUDIO_MIGRATE_ON_START, else true",
         ),
     ] = None,
 ) -> None:
-    """Migrate, then serve the API (with an in-process job worker).
+    """Migrate, then serve the API (with an in-process job worker); over TLS with
+    --ssl-certfile and --ssl-keyfile (tweepy speaks only https).
 
     --no-migrate: refuse an unmigrated database instead; a newer one is always refused.
     """
@@ -93,9 +119,12 @@ def serve(
     from app.logging import logging_config
     from app.serve import server_options
 
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise Mistake("--ssl-certfile and --ssl-keyfile go together")
     if migrate_first is None:
         migrate_first = settings.migrate_on_start
     _refuse_unless_ready(settings.database_url, migrate=migrate_first)
+    share_nodes(workers, settings.node_id)
     uvicorn.run(
         "app.serve:create_served_app",
         factory=True,
@@ -105,17 +134,42 @@ def serve(
         log_config=logging_config(settings.log_format, settings.log_level),
         log_level=settings.log_level,
         access_log=False,  # app.http.requestlog writes one line per request
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        ssl_keyfile_password=ssl_keyfile_password,
         **server_options(settings),
     )
 
 
+def share_nodes(processes: int, node_id: int | None) -> int | None:
+    """Give ``processes`` sibling processes the node range of app/infra/nodes.py through
+    the environment they inherit; returns the base node."""
+    from app.infra.nodes import check_range, draw_base
+
+    if processes <= 1:
+        return node_id
+    base = draw_base(processes) if node_id is None else node_id
+    try:
+        check_range(base, processes)
+    except ValueError as bad:
+        raise Mistake(str(bad)) from None
+    os.environ["MEDIASTUDIO_NODE_ID"] = str(base)
+    os.environ["MEDIASTUDIO_NODE_SLOTS"] = str(processes)
+    get_settings.cache_clear()
+    return base
+
+
 @app.command()
 def worker(
-    processes: Annotated[int, typer.Option(help="worker processes")] = 1,
+    processes: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+    sweep: Annotated[
+        bool, typer.Option(help="also run the sweeper (expiry, nonces, temporary files)")
+    ] = True,
     log_format: LogFormatOption = None,
     log_level: LogLevelOption = None,
 ) -> None:
-    """Run job workers as separate processes (PostgreSQL shares the queue safely).
+    """Run job workers as separate processes (PostgreSQL shares the queue safely), each
+    with the sweeper unless --no-sweep (several sweepers at once are safe).
 
     Never migrates: refuses a database whose schema is not the code's (exit code 2).
     """
@@ -124,22 +178,29 @@ def worker(
     settings = _logging_options(log_format, log_level)
     use_multiprocess_dir(settings.data_dir, clean=False)  # serve's /metrics counts them
     _refuse_unless_ready(settings.database_url, migrate=False)  # never migrates
+    base = share_nodes(processes, settings.node_id)
     if processes > 1:
         import multiprocessing
 
-        children = [multiprocessing.Process(target=_worker_main) for _ in range(processes)]
+        children = [
+            multiprocessing.Process(target=_worker_main, args=(base + index, sweep))
+            for index in range(processes)
+        ] if base is not None else []  # fmt: skip
         for child in children:
             child.start()
         for child in children:
             child.join()
     else:
-        _worker_main()
+        _worker_main(settings.node_id, sweep)
 
 
-def _worker_main() -> None:
+def _worker_main(node_id: int | None, sweep: bool) -> None:
+    from datetime import timedelta
+
     from app.infra.db import make_engine, make_sessionmaker
     from app.infra.metrics_process import mark_dead
     from app.jobs.runner import Runner
+    from app.jobs.sweeper import run_sweeper
     from app.logging import configure_logging
     from app.storage import build_store
     from app.uploads.policy import UploadPolicy
@@ -149,13 +210,26 @@ def _worker_main() -> None:
 
     async def run() -> None:
         engine = make_engine(settings.database_url)
+        sessions, store = make_sessionmaker(engine), build_store(settings.media_root)
         runner = Runner(
-            make_sessionmaker(engine),
-            build_store(settings.media_root),
+            sessions,
+            store,
             UploadPolicy.from_settings(settings),
+            worker_id=None if node_id is None else f"node-{node_id}:{os.getpid()}",
         )
+        loops = [runner.run_forever(poll_interval=settings.worker.poll_interval_secs)]
+        if sweep:
+            loops.append(
+                run_sweeper(
+                    sessions,
+                    store,
+                    interval=settings.worker.sweep_interval_secs,
+                    temp_max_age=timedelta(seconds=settings.storage.temp_max_age_secs),
+                    temp_interval=settings.storage.temp_sweep_interval_secs,
+                )
+            )
         try:
-            await runner.run_forever(poll_interval=settings.worker.poll_interval_secs)
+            await asyncio.gather(*loops)
         finally:
             await engine.dispose()
             mark_dead()
@@ -169,75 +243,7 @@ def _refuse_unless_ready(database_url: str, *, migrate: bool) -> None:
 
     refusal = startup.prepare_database(database_url, migrate=migrate, upgrade=migrate_quietly)
     if refusal is not None:
-        typer.echo(refusal, err=True)
-        raise typer.Exit(2)
-
-
-@users.command("create")
-def users_create(
-    screen_name: str,
-    app_name: Annotated[
-        str | None, typer.Option("--app", help="issue the access token for this app")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-) -> None:
-    """Create a user; prints its bearer token and OAuth 1.0a credentials."""
-    from app.accounts import service as accounts
-
-    async def create(session: AsyncSession, ids: IdGenerator) -> accounts.IssuedCredentials:
-        return await accounts.create_user(session, ids, screen_name=screen_name, app_name=app_name)
-
-    try:
-        creds = _run_with_session(create)
-    except accounts.UnknownApp:
-        typer.echo(f"no app named {app_name!r}; create it with `mediastudio apps create`", err=True)
-        raise typer.Exit(1) from None
-    _print(asdict(creds), as_json)
-
-
-@apps.command("create")
-def apps_create(
-    name: str,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-) -> None:
-    """Register a client app; prints its consumer key and secret."""
-    from app.accounts import oauth
-
-    async def create(session: AsyncSession, ids: IdGenerator) -> oauth.IssuedApp:
-        return await oauth.create_client_app(session, ids, name=name)
-
-    try:
-        issued = _run_with_session(create)
-    except oauth.AppExists:
-        typer.echo(f"an app named {name!r} exists already", err=True)
-        raise typer.Exit(1) from None
-    _print(asdict(issued), as_json)
-
-
-def _run_with_session(use: Callable[[AsyncSession, IdGenerator], Awaitable[_T]]) -> _T:
-    from app.core.ids import IdGenerator
-    from app.infra.db import make_engine, make_sessionmaker
-
-    settings = get_settings()
-    migrate_quietly(settings.database_url)
-
-    async def run() -> _T:
-        engine = make_engine(settings.database_url)
-        try:
-            async with make_sessionmaker(engine)() as session:
-                return await use(session, IdGenerator(settings.node_id))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
-
-
-def _print(values: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(values))
-    else:
-        for key, value in values.items():
-            typer.echo(f"{key}: {value}")
+        raise Mistake(refusal.removeprefix("mediastudio: "))
 
 
 def migrate_quietly(database_url: str) -> None:
@@ -255,12 +261,15 @@ def upload(
         str | None, typer.Option(help="media_category, e.g. tweet_video, amplify_video")
     ] = None,
     server: Annotated[
-        str | None, typer.Option(help="base URL [default: http://HOST:PORT from settings]")
+        str | None,
+        typer.Option(help="base URL", show_default="http://HOST:PORT from settings"),
     ] = None,
     token: Annotated[
         str | None, typer.Option(envvar="MEDIASTUDIO_TOKEN", help="bearer token")
     ] = None,
-    media_type: Annotated[str | None, typer.Option(help="MIME type [default: guessed]")] = None,
+    media_type: Annotated[
+        str | None, typer.Option(help="MIME type", show_default="guessed from the file")
+    ] = None,
     segment_size: Annotated[int, typer.Option(min=1024, max=5 * 1024 * 1024)] = 4 * 1024 * 1024,
     max_rate: Annotated[
         float | None, typer.Option(help="cap the upload rate, bytes per second")
@@ -273,8 +282,7 @@ def upload(
     from app import uploader
 
     if not token:
-        typer.echo("a bearer token is needed: --token or MEDIASTUDIO_TOKEN", err=True)
-        raise typer.Exit(2)
+        raise Mistake("a bearer token is needed: --token or MEDIASTUDIO_TOKEN")
     settings = get_settings()
     job = uploader.UploadJob(
         path=file,
@@ -307,4 +315,19 @@ def openapi(
 
 
 def main() -> None:
-    app()
+    """The console script: one line and exit code 2 for an expected mistake."""
+    try:
+        app()
+    except Exception as exc:
+        message = describe(exc, database_url=_database_url())
+        if message is None or _debug:
+            raise
+        print(f"mediastudio: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_MISTAKE) from None
+
+
+def _database_url() -> str | None:
+    try:
+        return get_settings().database_url
+    except Exception:  # the settings themselves are the mistake
+        return None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.uploads import limits
 
@@ -97,16 +99,22 @@ class OAuthSettings(BaseModel):
     timestamp_window_secs: int = Field(
         default=300, ge=1, description="How far `oauth_timestamp` may be from the server's clock."
     )
-    trusted_proxies: list[str] = Field(
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default=[],
-        description="Peers (addresses or CIDRs, a JSON list) whose `X-Forwarded-Proto`/"
-        "`X-Forwarded-Host` name the URL the client signed; from others they are ignored.",
+        description="Peers (addresses or CIDRs, a comma list or a JSON list) whose "
+        "`X-Forwarded-Proto`/`X-Forwarded-Host` name the URL the client signed; from others "
+        "they are ignored.",
     )
     max_signed_body_bytes: int = Field(
         default=16 * 1024 * 1024,
         ge=0,
         description="Largest urlencoded body read for an OAuth 1.0a signature (over it 413).",
     )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: Any) -> Any:
+        return parse_networks(value)
 
 
 class HttpSettings(BaseModel):
@@ -219,7 +227,8 @@ class Settings(BaseSettings):
     )
     database_url: str = Field(
         default="",
-        description="`sqlite+aiosqlite:///...` or `postgresql+asyncpg://...`; "
+        description="`sqlite+aiosqlite:///...` or `postgresql+asyncpg://...` (`sqlite://`, "
+        "`postgresql://` and `postgres://` get the async driver); "
         "empty: `sqlite+aiosqlite:///DATA_DIR/mediastudio.db`.",
     )
     # Connection pool of each process for a server database (not SQLite): INIT/STATUS at
@@ -242,7 +251,21 @@ class Settings(BaseSettings):
         ge=0,
         le=1023,
         description="Snowflake node id, 0-1023, unique per process for guaranteed-unique "
-        "ids; unset: random per process.",
+        "ids; unset: random per process. The N processes of `serve --workers N` or `worker "
+        "--processes N` take NODE_ID .. NODE_ID+N-1 (unset: a random base).",
+    )
+    node_slots: int = Field(
+        default=1,
+        ge=1,
+        le=1024,
+        description="Set by `serve --workers N` / `worker --processes N` for their processes: "
+        "each takes the lowest node of NODE_ID .. NODE_ID+N-1 no live sibling holds.",
+    )
+    bearer_cache_secs: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long a process remembers a valid bearer token: a revoked or rotated "
+        "token keeps working this long on servers that saw it (0: never cached).",
     )
     tune_malloc: bool = Field(
         default=True,
@@ -293,6 +316,11 @@ class Settings(BaseSettings):
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return normalise_database_url(value)
+
     @model_validator(mode="after")
     def _default_database(self) -> Self:
         if not self.database_url:
@@ -302,6 +330,48 @@ class Settings(BaseSettings):
     @property
     def media_root(self) -> Path:
         return self.data_dir / "media"
+
+
+def parse_networks(value: Any) -> Any:
+    """A comma list or a JSON list of addresses/CIDRs, each checked; other types are left
+    to pydantic (which refuses them)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            value = json.loads(text)
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if isinstance(value, list):
+        for entry in value:
+            try:
+                ipaddress.ip_network(str(entry).strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR network") from None
+        return [str(entry).strip() for entry in value]
+    return value
+
+
+# The async driver of each database the service supports; a URL without one gets it.
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_ALIASES = {"postgres": "postgresql"}
+
+
+def normalise_database_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` become ``postgresql+asyncpg://``,
+    ``sqlite://`` becomes ``sqlite+aiosqlite://``; another driver or database is refused."""
+    if not url:
+        return url
+    scheme, sep, rest = url.partition("://")
+    if not sep or not rest:
+        raise ValueError("not a database URL (expected postgresql://... or sqlite:///path)")
+    dialect, _, driver = scheme.lower().partition("+")
+    dialect = _ALIASES.get(dialect, dialect)
+    if dialect not in _DRIVERS:
+        raise ValueError(f"unsupported database {dialect!r} (use postgresql or sqlite)")
+    wanted = _DRIVERS[dialect]
+    if driver and f"{dialect}+{driver}" != wanted:
+        raise ValueError(f"unsupported driver {driver!r} for {dialect} (use {wanted})")
+    return f"{wanted}://{rest}"
 
 
 ENV_FILE_VARIABLE = "MEDIASTUDIO_ENV_FILE"

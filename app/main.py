@@ -41,6 +41,7 @@ from app.http.v11 import statuses as v11_statuses
 from app.http.v11 import subtitles as v11_subtitles
 from app.infra import schema
 from app.infra.db import make_engines, make_read_sessionmaker, make_sessionmaker
+from app.infra.nodes import claim_node
 from app.infra.statements import Statements
 from app.jobs.runner import Runner
 from app.jobs.sweeper import run_sweeper
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except BaseException:
             await engines.dispose()
             raise
+        node = claim_node(settings.node_id, settings.node_slots, settings.data_dir / "run")
         context = AppContext(
             settings=settings,
             engine=engines.orm,
@@ -78,8 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             statements=Statements(engines.hot),
             store=build_store(settings.media_root),
             policy=UploadPolicy.from_settings(settings),
-            ids=IdGenerator(settings.node_id),
-            authenticators=[BearerAuthenticator(), OAuth1Authenticator(settings.oauth)],
+            ids=IdGenerator(node.node_id),
+            authenticators=[
+                BearerAuthenticator(ttl=settings.bearer_cache_secs),
+                OAuth1Authenticator(settings.oauth),
+            ],
         )
         app.state.context = context
         tasks: list[asyncio.Task[None]] = []
@@ -111,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await task
             await context.statements.close()
             await engines.dispose()
+            node.release()
 
     app = FastAPI(
         title="Media Studio API",

@@ -19,9 +19,11 @@ from app.core.ids import IdGenerator
 from app.models import AccessToken, ClientApp, OAuthNonce
 
 __all__ = [
+    "AppSummary",
     "IssuedApp",
     "TokenCredentials",
     "create_client_app",
+    "list_client_apps",
     "load_token",
     "record_nonce",
     "sweep_nonces",
@@ -66,6 +68,23 @@ async def create_client_app(session: AsyncSession, ids: IdGenerator, *, name: st
         await session.rollback()
         raise AppExists(name) from None
     return IssuedApp(app.id, app.name, app.consumer_key, app.consumer_secret)
+
+
+@dataclass(frozen=True, slots=True)
+class AppSummary:
+    app_id: int
+    name: str
+    consumer_key: str
+    created_at: datetime
+
+
+async def list_client_apps(session: AsyncSession) -> list[AppSummary]:
+    """Every registered app, oldest first (the secrets are not listed)."""
+    rows = await session.execute(
+        select(ClientApp.id, ClientApp.name, ClientApp.consumer_key, ClientApp.created_at)
+        .order_by(ClientApp.created_at, ClientApp.id)
+    )  # fmt: skip
+    return [AppSummary(*row) for row in rows]
 
 
 async def load_token(session: AsyncSession, token: str) -> TokenCredentials | None:

@@ -25,7 +25,9 @@ from app.models import Job, JobState
 __all__ = [
     "FULL_DISK_RETRY",
     "ClaimedJob",
+    "JobSummary",
     "LeaseLost",
+    "NotRetryable",
     "claim_next",
     "defer",
     "enqueue",
@@ -33,6 +35,8 @@ __all__ = [
     "finish",
     "heartbeat",
     "hold_lease",
+    "list_jobs",
+    "requeue_failed",
     "retry_or_fail",
     "running_job_id",
 ]
@@ -282,3 +286,61 @@ async def defer(
         job.state, job.run_after = JobState.QUEUED, now + delay
         job.attempts = max(job.attempts - 1, 0)
         await session.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class JobSummary:
+    id: int
+    kind: str
+    state: str
+    media_id: int | None
+    attempts: int
+    max_attempts: int
+    run_after: datetime
+    created_at: datetime
+    finished_at: datetime | None
+    last_error: str | None
+
+
+async def list_jobs(
+    session: AsyncSession, *, state: str | None = None, kind: str | None = None, limit: int = 50
+) -> list[JobSummary]:
+    """The newest jobs first, optionally of one state and kind."""
+    query = select(Job).order_by(Job.id.desc()).limit(limit)
+    if state is not None:
+        query = query.where(Job.state == JobState(state))
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    jobs = await session.scalars(query)
+    return [
+        JobSummary(
+            job.id,
+            job.kind,
+            job.state.value,
+            job.media_id,
+            job.attempts,
+            job.max_attempts,
+            job.run_after,
+            job.created_at,
+            job.finished_at,
+            job.last_error,
+        )
+        for job in jobs
+    ]
+
+
+class NotRetryable(Exception):
+    """Only a failed job can be queued again; this one is another state, or gone."""
+
+
+async def requeue_failed(session: AsyncSession, job_id: int, *, now: datetime) -> ClaimedJob:
+    """Queue a failed job again with its attempts reset (an operator's retry); the caller
+    commits. Raises ``NotRetryable``."""
+    job = await session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise NotRetryable(f"no job {job_id}")
+    if job.state != JobState.FAILED:
+        raise NotRetryable(f"job {job_id} is {job.state.value}, not failed")
+    job.state, job.attempts, job.run_after = JobState.QUEUED, 0, now
+    job.finished_at = job.lease_until = job.worker = None
+    return ClaimedJob(job.id, job.kind, job.media_id, job.payload, 0, job.max_attempts)

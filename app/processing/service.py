@@ -186,3 +186,24 @@ async def mark_failed(
         await session.execute(delete(MediaVariant).where(MediaVariant.media_id == media_id))
         await session.commit()
     await store.delete_prefix(keys.variants_prefix(media_id))
+
+
+class NotReopenable(Exception):
+    """The media is not failed, or failed for good (the file is at fault)."""
+
+
+async def reopen_for_retry(session: AsyncSession, media_id: int) -> None:
+    """Back to pending a media whose processing failed for a cause outside the file
+    (``InternalError``, code 131), so its retried job processes it again; the caller
+    commits. Raises ``NotReopenable``."""
+    media = await session.get(Media, media_id, with_for_update=True)
+    if media is None:
+        raise NotReopenable(f"media {media_id} is gone")
+    if media.state != UploadState.FAILED:
+        return  # not failed: its job runs as it is
+    if media.error_code != InternalError.code:
+        raise NotReopenable(
+            f"media {media_id} failed for good ({media.error_name}: {media.error_message}); "
+            "upload it again"
+        )
+    queries.reopen_failed(media)

@@ -581,6 +581,12 @@ def mark_failed(media: Media, *, code: int, name: str, message: str) -> None:
     media.finalizing_until = None
 
 
+def reopen_failed(media: Media) -> None:
+    """A media failed for a cause outside the file, processed again (an operator's retry)."""
+    media.state, media.progress_percent = UploadState.PENDING, None
+    media.error_code = media.error_name = media.error_message = None
+
+
 # --- processing -------------------------------------------------------------------------
 
 

@@ -51,7 +51,7 @@ async def test_an_unknown_app_or_a_taken_name_fails(env: Env, engine: AsyncEngin
     unknown = _cli(env, "users", "create", "ann", "--app", "nope")
     taken = _cli(env, "apps", "create", "studio")
 
-    assert unknown.returncode == 1
+    assert unknown.returncode == 2  # a mistake: one line, exit 2 (app/commands/mistakes.py)
     assert "no app named" in unknown.stderr
-    assert taken.returncode == 1
+    assert taken.returncode == 2
     assert "exists already" in taken.stderr

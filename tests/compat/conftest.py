@@ -43,8 +43,8 @@ class Credentials:
 
 
 class LiveServer:
-    """``uvicorn app.main:create_app --factory`` in a subprocess; proxy headers are left to
-    the app's own ``oauth.trusted_proxies`` (uvicorn's rewriting is switched off)."""
+    """The service in a subprocess (``command``); proxy headers are left to the app's own
+    ``oauth.trusted_proxies`` (uvicorn's rewriting is switched off)."""
 
     def __init__(
         self,
@@ -89,12 +89,18 @@ class LiveServer:
         self.host = f"127.0.0.1:{self.port}"
         self.base = f"{'https' if self.tls else 'http'}://{self.host}"
 
-    def _start_once(self) -> None:
-        args = [str(BIN / "uvicorn"), "app.main:create_app", "--factory", "--no-proxy-headers"]
-        args += ["--timeout-graceful-shutdown", "3"]
-        args += ["--host", "127.0.0.1", "--port", str(self.port)]
+    def command(self) -> list[str]:
+        """With TLS: ``mediastudio serve --ssl-certfile --ssl-keyfile``, as the README tells
+        tweepy users to run it; without: uvicorn on ``app.main``."""
+        where = ["--host", "127.0.0.1", "--port", str(self.port)]
         if self.tls:
-            args += ["--ssl-certfile", str(self.tls[0]), "--ssl-keyfile", str(self.tls[1])]
+            tls = ["--ssl-certfile", str(self.tls[0]), "--ssl-keyfile", str(self.tls[1])]
+            return [str(BIN / "mediastudio"), "serve", *where, *tls]
+        args = [str(BIN / "uvicorn"), "app.main:create_app", "--factory", "--no-proxy-headers"]
+        return [*args, "--timeout-graceful-shutdown", "3", *where]
+
+    def _start_once(self) -> None:
+        args = self.command()
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(args, env=self.env, stdout=log, stderr=log)

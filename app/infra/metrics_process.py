@@ -38,11 +38,15 @@ def _running(pid: int) -> bool:
 def use_multiprocess_dir(data_dir: Path, *, clean: bool) -> Path | None:
     """Set ``PROMETHEUS_MULTIPROC_DIR`` for this process and its children; with
     ``clean``, remove the files of processes that are gone. Returns the folder, or None
-    when this process imported prometheus_client already in single-process mode."""
+    when this process imported prometheus_client already in single-process mode, or
+    when the folder cannot be made (each process then reports its own metrics)."""
     if ENV not in os.environ and "prometheus_client" in sys.modules:
         return None
     folder = Path(os.environ.get(ENV) or data_dir / "metrics")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # unwritable: each process its own metrics; start-up says why elsewhere
     os.environ[ENV] = str(folder)
     if clean:
         for path in folder.glob("*.db"):

@@ -126,8 +126,15 @@ def logging_config(format: LogFormat = "json", level: str = "info") -> dict[str,
             "uvicorn.asgi": quiet,
             # No handler anywhere up its chain: uvicorn then writes no access lines.
             "uvicorn.access": {"handlers": [], "propagate": False},
+            # Alembic narrates every migration step and plugin load at INFO.
+            "alembic": {"handlers": [], "propagate": True, "level": max_level(level, "WARNING")},
         },
     }
+
+
+def max_level(level: str, floor: str) -> str:
+    """The stricter of two level names."""
+    return max(level, floor, key=logging.getLevelName)
 
 
 _configured: tuple[str, str] | None = None

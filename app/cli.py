@@ -109,6 +109,11 @@ def serve(
     # app.serve, not app.main: the served processes get the process tuning
     # (docs/perf/gc-freeze.md, docs/perf/malloc-thresholds.md); create_app alone does not.
     # server_options: the header timeout's protocol, keep-alive, connection limit.
+    from app.infra.metrics_process import use_multiprocess_dir
+
+    settings = _logging_options(log_format, log_level)
+    # Before app.serve imports prometheus_client: /metrics sums every process.
+    use_multiprocess_dir(settings.data_dir, clean=True)
     import uvicorn
 
     from app.logging import logging_config
@@ -116,7 +121,6 @@ def serve(
 
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise Mistake("--ssl-certfile and --ssl-keyfile go together")
-    settings = _logging_options(log_format, log_level)
     if migrate_first is None:
         migrate_first = settings.migrate_on_start
     _refuse_unless_ready(settings.database_url, migrate=migrate_first)
@@ -169,7 +173,10 @@ def worker(
 
     Never migrates: refuses a database whose schema is not the code's (exit code 2).
     """
+    from app.infra.metrics_process import use_multiprocess_dir
+
     settings = _logging_options(log_format, log_level)
+    use_multiprocess_dir(settings.data_dir, clean=False)  # serve's /metrics counts them
     _refuse_unless_ready(settings.database_url, migrate=False)  # never migrates
     base = share_nodes(processes, settings.node_id)
     if processes > 1:
@@ -191,6 +198,7 @@ def _worker_main(node_id: int | None, sweep: bool) -> None:
     from datetime import timedelta
 
     from app.infra.db import make_engine, make_sessionmaker
+    from app.infra.metrics_process import mark_dead
     from app.jobs.runner import Runner
     from app.jobs.sweeper import run_sweeper
     from app.logging import configure_logging
@@ -224,6 +232,7 @@ def _worker_main(node_id: int | None, sweep: bool) -> None:
             await asyncio.gather(*loops)
         finally:
             await engine.dispose()
+            mark_dead()
 
     asyncio.run(run())
 

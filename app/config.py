@@ -18,6 +18,7 @@ __all__ = [
     "ENV_FILE_VARIABLE",
     "HttpSettings",
     "LimitSettings",
+    "MetricsSettings",
     "OAuthSettings",
     "ProcessingSettings",
     "Settings",
@@ -163,6 +164,18 @@ class HttpSettings(BaseModel):
     )
 
 
+class MetricsSettings(BaseModel):
+    """The Prometheus endpoint, ``GET /metrics`` (app/http/public/metrics.py)."""
+
+    enabled: bool = Field(
+        default=True, description="Serve `GET /metrics` and count requests; false: 404."
+    )
+    token: str | None = Field(
+        default=None,
+        description="When set, `/metrics` requires `Authorization: Bearer <token>` (else 401).",
+    )
+
+
 class StorageSettings(BaseModel):
     """A full disk and the files a crash leaves."""
 
@@ -296,6 +309,7 @@ class Settings(BaseSettings):
     oauth: OAuthSettings = OAuthSettings()
     http: HttpSettings = HttpSettings()
     storage: StorageSettings = StorageSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod

@@ -20,8 +20,10 @@ from app.http.deps import BearerAuthenticator
 from app.http.drain import DrainUnreadBody
 from app.http.errors import install_error_handlers
 from app.http.json_body import document_json_bodies
+from app.http.metrics import RequestMetrics
 from app.http.openapi import install_openapi
 from app.http.public import delivery, docs, health
+from app.http.public import metrics as public_metrics
 from app.http.public import posts as public_posts
 from app.http.ratelimit import RateLimitHeaders, UploadGate
 from app.http.requestlog import install_request_log
@@ -145,12 +147,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         min_rate=settings.http.body_min_rate,
     )
     app.add_middleware(QuietStartupRefusal)
+    if settings.metrics.enabled:
+        app.add_middleware(RequestMetrics)  # outside the rest: counts what they answer
     # The upload protocol is the hot path: its routes go straight into the app's route
     # table. An included router is wrapped (FastAPI 0.165's _IncludedRouter) and matches
     # each request twice, ~5% of an INIT or a STATUS (docs/perf/route-table.md).
     app.router.routes.extend(v11_media.router.routes)
     app.include_router(v2_media.router)
     app.include_router(health.router)
+    if settings.metrics.enabled:
+        app.include_router(public_metrics.router)
     app.include_router(delivery.router)
     app.include_router(v11_statuses.router)
     app.include_router(v11_account.router)

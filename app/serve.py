@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from app.config import Settings, get_settings
+from app.infra.metrics_process import mark_dead
 from app.infra.tuning import tune_gc, tune_malloc
 from app.logging import configure_logging
 from app.main import create_app
@@ -59,10 +60,13 @@ def create_served_app(settings: Settings | None = None) -> object:
     async def lifespan(asgi_app: Any) -> AsyncIterator[Any]:
         if settings.tune_malloc:
             tune_malloc()
-        async with start_up(asgi_app) as state:
-            if settings.tune_gc:
-                tune_gc()
-            yield state
+        try:
+            async with start_up(asgi_app) as state:
+                if settings.tune_gc:
+                    tune_gc()
+                yield state
+        finally:
+            mark_dead()  # multiprocess mode: this process's live gauges leave /metrics
 
     served.router.lifespan_context = lifespan
     return served

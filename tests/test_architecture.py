@@ -156,6 +156,8 @@ WRITE_EXCEPTIONS = {
     "app.uploader": "the client-side resumable uploader keeps its state file on the "
     "user's machine; it is not the service's bytes",
     "app.settings_doc": "`make docs` rewrites README.md and .env.example in the checkout",
+    "app.infra.metrics_process": "makes prometheus_client's multiprocess folder and "
+    "removes the sample files of processes that are gone: metrics, not the service's bytes",
     "app.infra.nodes": "lock files (DATA_DIR/run) that hand sibling processes their "
     "snowflake nodes; no media bytes",
 }

@@ -31,6 +31,7 @@ from app.accounts import ratelimit
 from app.accounts.ratelimit import RateLimitExceeded, RateRule, RateState
 from app.core import errors
 from app.http.deps import ClockDep, CurrentUser, context_of
+from app.infra import metrics
 
 __all__ = [
     "DM_CREATE",
@@ -164,6 +165,7 @@ async def count(request: Request, *, user: int, limit: Limit, now: datetime) -> 
     except BaseException as exc:
         leases.pop(key, None)
         if isinstance(exc, RateLimitExceeded):
+            metrics.RATE_LIMIT_REFUSALS.labels(limit.endpoint).inc()
             state_dict[_STATE_KEY] = exc.state
             _log_limited(limit, checks, exc.state)
         raise
@@ -320,9 +322,11 @@ async def _enter_upload(request: Request, user: int) -> None:
     try:
         state[_HELD_KEY] = (user, await gate.enter(user, declared))
     except errors.TooManyUploads:
+        metrics.UPLOAD_GATE_REFUSALS.labels("per_user").inc()
         log.info("upload gate refused", extra={"reason": "uploads in flight per user"})
         raise
     except errors.OverCapacity:
+        metrics.UPLOAD_GATE_REFUSALS.labels("bytes").inc()
         log.warning("upload gate refused", extra={"reason": "upload bytes in flight"})
         state[_RETRY_KEY] = b"1"
         raise

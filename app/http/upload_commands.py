@@ -18,6 +18,7 @@ from app.context import AppContext
 from app.core import errors
 from app.http import params
 from app.http.forms import RequestForm, b64, once, sha256_hex
+from app.infra import metrics
 from app.media.views import MediaView
 from app.schemas.v2 import V2AppendJSON, V2InitRequest, V2OneShotJSON
 from app.uploads import append as appends
@@ -200,26 +201,28 @@ async def run(
             now=now,
         )
     if isinstance(command, Append):
-        return await appends.append_segment(
-            context.statements,
-            context.store,
-            context.policy,
-            owner_id=owner_id,
-            media_id=command.media_id,
-            index=command.index,
-            chunks=command.chunks,
-            expected_sha256=command.expected_sha256,
-            now=now,
-        )
+        with metrics.APPEND_SECONDS.time():
+            return await appends.append_segment(
+                context.statements,
+                context.store,
+                context.policy,
+                owner_id=owner_id,
+                media_id=command.media_id,
+                index=command.index,
+                chunks=command.chunks,
+                expected_sha256=command.expected_sha256,
+                now=now,
+            )
     if isinstance(command, Finalize):
-        return await uploads.finalize_upload(
-            context.sessions,
-            context.store,
-            context.policy,
-            owner_id=owner_id,
-            media_id=command.media_id,
-            now=now,
-        )
+        with metrics.FINALIZE_SECONDS.time():
+            return await uploads.finalize_upload(
+                context.sessions,
+                context.store,
+                context.policy,
+                owner_id=owner_id,
+                media_id=command.media_id,
+                now=now,
+            )
     if isinstance(command, Status):
         return await uploads.get_status(
             context.statements,

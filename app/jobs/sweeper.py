@@ -4,7 +4,7 @@ temporary files a killed process left in storage.
 The temporary-file sweep runs at start-up and then every ``temp_interval`` seconds; it
 skips the media an operation holds (a FINALIZE lease, an APPEND reservation) and files
 touched within ``temp_max_age``. ``STATS`` counts what every sweep of this process
-removed (for the metrics endpoint).
+removed; the ``mediastudio_sweeper_*`` metrics (app/infra/metrics.py) count it too.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts import oauth
 from app.core.clock import utcnow
+from app.infra import metrics
 from app.jobs.backoff import LoopHealth
 from app.storage import SegmentStore, SupportsTempSweep, TempSweep, keys
 from app.uploads import expiry
@@ -54,6 +55,7 @@ async def sweep_once(
             removed += 1
     if removed:
         STATS.media_removed += removed
+        metrics.SWEEPER_MEDIA.inc(removed)
         log.info("expired media swept", extra={"count": removed})
     await oauth.sweep_nonces(sessions, now=now)
     return removed
@@ -74,6 +76,8 @@ async def sweep_temp_files(
     STATS.temp_sweeps += 1
     STATS.temp_files_removed += found.files
     STATS.temp_bytes_removed += found.bytes
+    metrics.SWEEPER_TEMP_FILES.inc(found.files)
+    metrics.SWEEPER_BYTES.inc(found.bytes)
     log.info(
         "temporary files swept: %d files, %d bytes",
         found.files,

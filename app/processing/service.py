@@ -8,11 +8,13 @@ Pillow runs.
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.infra import metrics
 from app.models import Media, MediaVariant
 from app.processing import pipeline
 from app.processing.errors import InternalError, ProcessingError
@@ -85,6 +87,7 @@ async def process_media(
     work = await _start(sessions, media_id)
     if work is None:
         return None
+    started = time.perf_counter()
     try:
         async with store.scratch() as scratch:
             try:
@@ -103,13 +106,37 @@ async def process_media(
     except Exception as exc:
         if not isinstance(exc, StorageFull) and is_out_of_space(exc):
             # A tool's write failed (Pillow, ffmpeg; some say so as a decoding failure).
+            _observe(work, started, "storage_full")
             raise StorageFull(f"processing ran out of space: {exc}") from exc
         if not isinstance(exc, ProcessingError) or not exc.permanent:
+            _observe(work, started, _category(exc))
             raise
+        _observe(work, started, exc.name)
         await mark_failed(sessions, store, media_id, exc)
         return exc
+    _observe(work, started, None)
     await _succeed(sessions, media_id, result)
     return None
+
+
+def _category(exc: Exception) -> str:
+    if isinstance(exc, StorageFull):
+        return "storage_full"
+    return exc.name if isinstance(exc, ProcessingError) else "unexpected"
+
+
+def _observe(work: _Work, started: float, failure: str | None) -> None:
+    """``mediastudio_processing_duration_seconds`` by kind and outcome (succeeded;
+    failed: permanent; retry: the job runs again) and, for a failure, its category in
+    ``mediastudio_processing_failures_total``."""
+    if failure is None:
+        outcome = "succeeded"
+    else:
+        permanent = failure in ("InvalidMedia", "UnsupportedMedia")
+        outcome = "failed" if permanent else "retry"
+        metrics.PROCESSING_FAILURES.labels(failure).inc()
+    elapsed = time.perf_counter() - started
+    metrics.PROCESSING_SECONDS.labels(work.kind.value, outcome).observe(elapsed)
 
 
 async def _succeed(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from app.core import errors
+from app.infra import metrics
 from app.processing.sniff import SNIFF_BYTES, compatible, sniff
 from app.storage import SegmentStore, StagedSegment
 from app.storage.keys import media as storage_key
@@ -243,4 +244,5 @@ async def _record_segment(
             staged.index, size=staged.size, sha256=staged.sha256, now=now, reserved=reserved
         )
     await store.finalize_commit(staged)  # recorded: the replaced segment can go
+    metrics.BYTES_INGESTED.labels("append").inc(staged.size)
     return upload.snapshot.expires_at

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core import errors
 from app.core.ids import IdGenerator
+from app.infra import metrics
 from app.media.views import MediaView, media_view
 from app.models import Media
 from app.storage import SegmentStore, StoredSegment
@@ -394,6 +395,7 @@ async def simple_upload(
         staged = await store.stage_segment(storage_key(media_id), 0, stream, checksum=False)
         await store.commit_segment(staged)
         await store.finalize_commit(staged)
+        metrics.BYTES_INGESTED.labels("simple").inc(staged.size)
         upload = finalize_step.UploadFacts(
             media_id=media_id,
             kind=kind,

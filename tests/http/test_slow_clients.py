@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.conftest import User, _truncate, create_user
 from tests.fixtures.live import PortTaken, free_port, wait_until_serving
 from tests.fixtures.protocol import URL, init, status
+from tests.metrics.samples import parse
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent
@@ -262,10 +263,17 @@ async def _refused(base: str, user: User, media_id: str, status_code: int) -> ht
     raise AssertionError(f"no {status_code} while the uploads were held")
 
 
+def _gate_refusals(base: str, reason: str) -> float:
+    """``mediastudio_upload_gate_refusals_total{reason}`` as the server's /metrics says."""
+    scraped = parse(httpx.get(base + "/metrics", timeout=10).text)
+    return scraped.value("mediastudio_upload_gate_refusals_total", reason=reason)
+
+
 async def test_a_users_uploads_in_flight_are_capped(served: Served, engine: AsyncEngine) -> None:
     alice = await create_user(engine, "alice_cap")
     bob = await create_user(engine, "bob_cap")
     media_id, bobs = await _media_id(served.base, alice), await _media_id(served.base, bob)
+    counted = _gate_refusals(served.base, "per_user")
     declared = 50_000  # PER_USER of them fit in IN_FLIGHT
     held = [
         asyncio.create_task(_raw(served.port, _appending(alice, media_id, index, declared)))
@@ -293,12 +301,14 @@ async def test_a_users_uploads_in_flight_are_capped(served: Served, engine: Asyn
     assert others.status_code == 204  # another user is not held up by alice's uploads
     assert [(o.status, o.closed) for o in outcomes] == [(408, True)] * PER_USER
     assert after.status_code == 204  # their places were given back
+    assert _gate_refusals(served.base, "per_user") - counted == 2  # v1.1's and v2's
 
 
 async def test_the_upload_bytes_in_flight_are_bounded(served: Served, engine: AsyncEngine) -> None:
     carol = await create_user(engine, "carol_bytes")
     dave = await create_user(engine, "dave_bytes")
     carols, daves = await _media_id(served.base, carol), await _media_id(served.base, dave)
+    counted = _gate_refusals(served.base, "bytes")
     held = asyncio.create_task(_raw(served.port, _appending(carol, carols, 1, IN_FLIGHT - 1000)))
 
     refused = await _refused(served.base, dave, daves, 503)
@@ -309,3 +319,4 @@ async def test_the_upload_bytes_in_flight_are_bounded(served: Served, engine: As
     assert refused.headers["retry-after"] == "1"
     assert (outcome.status, outcome.closed) == (408, True)
     assert after.status_code == 204
+    assert _gate_refusals(served.base, "bytes") - counted == 1

@@ -9,7 +9,7 @@ import asyncio
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,9 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.conftest import _truncate
 from tests.fixtures.protocol import upload_file
 from tests.fixtures.served import BIN, Served
 from tests.metrics.samples import parse
@@ -32,7 +34,9 @@ class ServedWorkers(Served):
 
 
 @pytest.fixture
-def served(database_url: str, tmp_path: Path) -> Iterator[ServedWorkers]:
+async def served(
+    database_url: str, engine: AsyncEngine, tmp_path: Path
+) -> AsyncIterator[ServedWorkers]:
     # No in-process job worker: a `mediastudio worker` process runs the jobs.
     server = ServedWorkers(
         tmp_path / "data", database_url, tmp_path / "serve.log", worker__in_process="false"
@@ -45,6 +49,7 @@ def served(database_url: str, tmp_path: Path) -> Iterator[ServedWorkers]:
         yield server
     finally:
         server.stop()
+        await _truncate(engine)  # the users it made: the session's database is shared
 
 
 def _by_process(folder: Path, scratch: Path) -> dict[str, float]:

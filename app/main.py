@@ -29,6 +29,7 @@ from app.http.ratelimit import RateLimitHeaders, UploadGate
 from app.http.requestlog import install_request_log
 from app.http.responses import TwitterJSONResponse
 from app.http.startup import QuietStartupRefusal
+from app.http.studio.routes import include_studio
 from app.http.timeouts import BodyIdleTimeout
 from app.http.v2 import dms as v2_dms
 from app.http.v2 import media as v2_media
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v2_dms.router)
     app.include_router(v11_subtitles.router)
     app.include_router(v2_subtitles.router)
+    include_studio(app)
     if settings.docs_enabled:
         app.include_router(docs.router)
     # Last: its "/{screen_name}/status/{id}" pages must not shadow any other route.

@@ -26,6 +26,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.dms": ("app.http", *WEB),
     "app.profiles": ("app.http", *WEB),
     "app.accounts": ("app.http", *WEB),
+    "app.studio": ("app.http", *WEB),
     "app.http": ("sqlalchemy.orm", "app.models", "app.storage.filesystem"),
     # The queue, registry and runner know no domain: domains register their job kinds
     # (app.jobs.handlers puts them together).
@@ -42,6 +43,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     # One parser per field type, usable by any surface: no framework, no database.
     "app.http.params": ("sqlalchemy", "app.storage", "app.models", "app.infra", *WEB),
     "app.processing.rules": PURE,
+    "app.studio.permissions": PURE,
+    "app.studio.rules": PURE,
 }
 # Domain packages hand views (dataclasses such as ``MediaView``, ``PostView``) to the
 # HTTP layer; the wire models of v1.1 and v2 (``app.schemas``) and the presenters that
@@ -55,6 +58,7 @@ DOMAINS = (
     "app.accounts",
     "app.jobs",
     "app.processing",
+    "app.studio",
 )
 # module -> why it needs a wire model (none does today).
 SCHEMAS_ALLOWED: dict[str, str] = {}

@@ -15,9 +15,12 @@ from app.core import errors
 from app.http.deps import context_of
 from app.http.drain import drain_before_answering
 from app.http.responses import TwitterJSONResponse
+from app.http.studio.envelope import ads_error_body, is_studio_path, render_ads
 from app.schemas.common import BadRequestBody, ErrorsBody
 from app.schemas.v2 import Problem, ProblemError
 from app.storage import StorageFull
+from app.studio.errors import InvalidParameter as StudioInvalid
+from app.studio.errors import MissingParameter
 
 __all__ = [
     "install_error_handlers",
@@ -91,7 +94,9 @@ def _log_refusal(status: int, code: int | None, kind: str, message: str) -> None
 
 def _render(request: Request, error: errors.ApiError, parameter: str | None = None) -> Response:
     _log_refusal(error.http_status, error.twitter_code, type(error).__name__, error.detail)
-    if request.url.path.startswith("/2/"):
+    if is_studio_path(request.url.path):
+        response = render_ads(error, _error_headers(error))
+    elif request.url.path.startswith("/2/"):
         response = render_v2(error, parameter=parameter)
     else:
         response = render_v11(error, request.url.path)
@@ -117,6 +122,10 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
     name = str(first.get("loc", ("", "parameter"))[-1])
+    if is_studio_path(request.url.path):
+        missing = first.get("type") == "missing"
+        studio = MissingParameter(name) if missing else StudioInvalid(name)
+        return _render(request, studio, name)
     if first.get("type") == "missing":
         return _render(request, errors.ParameterMissing(name), name)
     return _render(request, errors.BadParameter(f"{name} parameter is invalid."), name)
@@ -142,14 +151,19 @@ def _allowed_methods(request: Request) -> str:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 404:
+    studio = is_studio_path(request.url.path)
+    if exc.status_code == 404 and not studio:
         return _render(request, errors.MediaNotFound())
     _log_refusal(exc.status_code, None, "HTTPException", str(exc.detail))
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = _allowed_methods(request)
     body: dict[str, Any]
-    if request.url.path.startswith("/2/"):
+    if studio:
+        code = {404: "ROUTE_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code)
+        message = "The requested resource could not be found" if exc.status_code == 404 else None
+        body = ads_error_body(code or "INVALID_PARAMETER", message or str(exc.detail))
+    elif request.url.path.startswith("/2/"):
         detail = str(exc.detail)
         body = {"type": "about:blank", "title": detail, "detail": detail}
         body |= {"status": exc.status_code, "errors": [{"message": detail}]}
@@ -170,6 +184,8 @@ async def _storage_full(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", extra={"path": request.url.path})
+    if is_studio_path(request.url.path):
+        return TwitterJSONResponse(ads_error_body("INTERNAL_ERROR", "Internal error"), 500)
     body = {"errors": [{"code": 131, "message": "Internal error."}]}
     return TwitterJSONResponse(body, status_code=500)
 

@@ -9,6 +9,14 @@ from app.models.base import Base
 from app.models.job import Job, JobState
 from app.models.media import Media, MediaOwner, MediaSegment, MediaSegmentReservation
 from app.models.post import DirectMessage, MediaSubtitle, Post, PostMedia
+from app.models.studio import (
+    DraftTweet,
+    LibraryItem,
+    LibraryTerm,
+    ScheduledTweet,
+    StudioAccount,
+    StudioMember,
+)
 from app.models.variant import MediaVariant, VariantKind
 
 __all__ = [
@@ -18,8 +26,11 @@ __all__ = [
     "BearerToken",
     "ClientApp",
     "DirectMessage",
+    "DraftTweet",
     "Job",
     "JobState",
+    "LibraryItem",
+    "LibraryTerm",
     "Media",
     "MediaOwner",
     "MediaSegment",
@@ -30,5 +41,8 @@ __all__ = [
     "Post",
     "PostMedia",
     "RateLimitWindow",
+    "ScheduledTweet",
+    "StudioAccount",
+    "StudioMember",
     "VariantKind",
 ]

@@ -56,6 +56,9 @@ class Media(Base):
     # Set by FINALIZE's first step: APPENDs are refused from then on, and the FINALIZE
     # that set it owns the assembly until then; a later FINALIZE takes a lapsed one over.
     finalizing_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the media was deleted from a studio library (the trash can): its bytes
+    # and variants are gone, the row stays so posts that carried it say it is unavailable.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     segments: Mapped[list[MediaSegment]] = relationship(
         back_populates="media", lazy="raise", cascade="all, delete-orphan"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -20,6 +20,11 @@ class Post(Base):
     possibly_sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     in_reply_to_status_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Ads API fields (studio posts, §10): nullcast = "Promoted-only", kept off the
+    # author's timeline; name is the post's label in the studio; card_uri is stored.
+    nullcast: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    name: Mapped[str | None] = mapped_column(String(80))
+    card_uri: Mapped[str | None] = mapped_column(String(200))
 
     media: Mapped[list[PostMedia]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="PostMedia.position"

@@ -57,6 +57,9 @@ class PostView:
     author_image_token: str | None = None
     author_banner_token: str | None = None
     author_statuses_count: int = 0
+    nullcast: bool = False
+    name: str | None = None
+    card_uri: str | None = None
 
 
 def check_text(text: str) -> None:
@@ -126,8 +129,15 @@ async def create_post(
     possibly_sensitive: bool,
     in_reply_to_status_id: int | None,
     now: datetime,
+    nullcast: bool = False,
+    name: str | None = None,
+    card_uri: str | None = None,
+    commit: bool = True,
 ) -> PostView:
-    """Check text and media, store the post, mark its media used (it no longer expires)."""
+    """Check text and media, store the post, mark its media used (it no longer expires).
+    ``nullcast`` posts ("Promoted-only", studio) stay off the author's timeline.
+    ``commit=False`` leaves the transaction open (the scheduler commits the post with
+    its claim)."""
     if not text and not media_ids:
         raise errors.ParameterMissing("status")
     check_text(text)
@@ -144,12 +154,18 @@ async def create_post(
         possibly_sensitive=possibly_sensitive,
         in_reply_to_status_id=in_reply_to_status_id,
         created_at=now,
+        nullcast=nullcast,
+        name=name,
+        card_uri=card_uri,
     )
     session.add(post)
     await session.flush()
     for position, item in enumerate(media):
         session.add(PostMedia(post_id=post.id, position=position, media_id=item.id))
         queries.mark_used(item)
+    if not commit:
+        await session.flush()
+        return (await get_posts(session, [post.id], now=now))[0]
     await session.commit()
     views = await get_posts(session, [post.id], now=now)
     return views[0]
@@ -195,6 +211,9 @@ async def get_posts(session: AsyncSession, post_ids: list[int], *, now: datetime
             created_at=post.created_at,
             possibly_sensitive=post.possibly_sensitive,
             in_reply_to_status_id=post.in_reply_to_status_id,
+            nullcast=post.nullcast,
+            name=post.name,
+            card_uri=post.card_uri,
             media=[
                 AttachedMedia(media_view(media[pm.media_id], now=now), variants[pm.media_id])
                 for pm in post.media
@@ -221,7 +240,7 @@ async def delete_post(
 async def user_timeline(
     session: AsyncSession, *, user_id: int, count: int, max_id: int | None, now: datetime
 ) -> list[PostView]:
-    query = select(Post.id).where(Post.author_id == user_id)
+    query = select(Post.id).where(Post.author_id == user_id, Post.nullcast.is_(False))
     if max_id is not None:
         query = query.where(Post.id <= max_id)
     post_ids = list(await session.scalars(query.order_by(Post.id.desc()).limit(count)))

@@ -191,6 +191,7 @@ def upload_row(
         "finalized_at": None,
         "expires_at": expires_at,
         "finalizing_until": finalizing_until,
+        "removed_at": None,
     }
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "ProcessingSettings",
     "Settings",
     "StorageSettings",
+    "StudioSettings",
     "WorkerSettings",
     "get_settings",
 ]
@@ -206,6 +207,30 @@ class StorageSettings(BaseModel):
     )
 
 
+class StudioSettings(BaseModel):
+    """The studio (``MEDIASTUDIO_STUDIO__*``): scheduled posts and their scheduler
+    (app/studio/scheduler.py)."""
+
+    scheduler_poll_secs: float = Field(
+        default=0.5,
+        gt=0,
+        description="Longest sleep of an idle scheduler: it sleeps until the earliest due "
+        "scheduled post, at most this (a post created in the same process wakes it at once).",
+    )
+    scheduler_batch: int = Field(
+        default=50,
+        ge=1,
+        description="Due scheduled posts one scheduler transaction publishes at most (on "
+        "SQLite it holds the write lock meanwhile).",
+    )
+    scheduler_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Tries of a due scheduled post that fails on our side (a database "
+        "error) before it ends `FAILED`; a posting-rule refusal fails it at once.",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting, from ``MEDIASTUDIO_*`` environment variables or a ``.env`` file in
     the working directory (the environment wins). README.md's settings table and
@@ -310,6 +335,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     storage: StorageSettings = StorageSettings()
     metrics: MetricsSettings = MetricsSettings()
+    studio: StudioSettings = StudioSettings()
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod

@@ -1,15 +1,15 @@
 """The scheduler: publishes every due scheduled post exactly once.
 
 Exactly once: a due row is published in ONE transaction that flips it with a conditional
-``UPDATE ... SET scheduled_status='SUCCESS' ... WHERE id=? AND status='SCHEDULED'``
-(rowcount 0: another scheduler had it, skip), creates the post
-(``app.posts.service.create_post(commit=False)``), sets ``tweet_id`` and commits. A crash
-anywhere before the commit leaves the row SCHEDULED and no post; after it, the row is no
-longer SCHEDULED, so no scheduler can publish it again. On PostgreSQL the due rows are
-claimed with ``FOR UPDATE SKIP LOCKED``, so several schedulers (every ``mediastudio
-worker`` process and the in-process scheduler of every ``serve`` process) share them;
-on SQLite the write transaction (``BEGIN IMMEDIATE``) serializes them. Up to ``batch``
-rows go in one transaction, each post in a SAVEPOINT of its own.
+``UPDATE ... SET status='SUCCESS' ... WHERE id=? AND status='SCHEDULED'`` (rowcount 0:
+another scheduler had it, skip), creates the post (``app.posts.service.store_post``:
+``create_post``'s checks and inserts, without its commit), sets ``tweet_id`` and
+commits. A crash anywhere before the commit leaves the row SCHEDULED and no post; after
+it, the row is no longer SCHEDULED, so no scheduler can publish it again. On PostgreSQL
+the due rows are claimed with ``FOR UPDATE SKIP LOCKED``, so several schedulers (every
+``mediastudio worker`` process and the in-process scheduler of every ``serve`` process)
+share them; on SQLite the write transaction (``BEGIN IMMEDIATE``) serializes them. Up to
+``batch`` rows go in one transaction, each post in a SAVEPOINT of its own.
 
 Timing: the loop sleeps until the earliest due post, at most ``poll_interval``; ``wake()``
 (called by the code that creates or edits a scheduled post, after its commit) cuts the
@@ -46,7 +46,7 @@ from app.core.ids import IdGenerator
 from app.infra import metrics
 from app.jobs.backoff import LoopHealth
 from app.models import Media, ScheduledTweet
-from app.posts.service import PostView, create_post
+from app.posts.service import store_post
 from app.studio.errors import InvalidMedia
 
 __all__ = [
@@ -133,12 +133,12 @@ _COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    """A settled row: published as ``post``, or FAILED for ``reason`` (``kind``: the
-    error's class name, or ``internal`` once the attempts ran out)."""
+    """A settled row: published as post ``tweet_id``, or FAILED for ``reason`` (``kind``:
+    the error's class name, or ``internal`` once the attempts ran out)."""
 
     row: _Due
     completed_at: datetime
-    post: PostView | None = None
+    tweet_id: int | None = None
     reason: str = ""
     kind: str = ""
 
@@ -208,7 +208,7 @@ async def _publish_one(
         return None
     try:
         async with session.begin_nested():
-            post = await create_post(
+            tweet_id = await store_post(
                 session,
                 ids,
                 author_id=row.user_id,
@@ -220,7 +220,6 @@ async def _publish_one(
                 nullcast=row.nullcast,
                 name=row.name,
                 card_uri=row.card_uri,
-                commit=False,
             )
     except ApiError as refused:
         await _settle(session, row.id, status=FAILED, reason=refused.detail, now=now)
@@ -228,10 +227,10 @@ async def _publish_one(
     await session.execute(
         update(_T)
         .where(_T.id == row.id)
-        .values(tweet_id=post.id)
+        .values(tweet_id=tweet_id)
         .execution_options(synchronize_session=False)
     )
-    return _Outcome(row, now, post=post)
+    return _Outcome(row, now, tweet_id=tweet_id)
 
 
 async def _media_ids(session: AsyncSession, media_keys: str) -> list[int]:
@@ -322,13 +321,13 @@ def _report(outcome: _Outcome | None) -> None:
     row = outcome.row
     lag = (outcome.completed_at - row.scheduled_at).total_seconds()
     extra = {"scheduled_tweet_id": row.id, "account_id": row.account_id, "lag_secs": lag}
-    if outcome.post is not None:
+    if outcome.tweet_id is not None:
         STATS.published += 1
         metrics.SCHEDULER_PUBLISHED.inc()
         metrics.SCHEDULER_LAG_SECONDS.observe(max(lag, 0.0))
         log.info(
-            "scheduled post %d published as %d", row.id, outcome.post.id,
-            extra={**extra, "tweet_id": outcome.post.id},
+            "scheduled post %d published as %d", row.id, outcome.tweet_id,
+            extra={**extra, "tweet_id": outcome.tweet_id},
         )  # fmt: skip
         return
     STATS.failed += 1

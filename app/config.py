@@ -206,6 +206,26 @@ class StorageSettings(BaseModel):
     )
 
 
+class StudioSettings(BaseModel):
+    """The studio's drafts, scheduled posts and previews (app/studio/)."""
+
+    scheduled_per_window: int = Field(
+        default=30,
+        ge=1,
+        description="Most SCHEDULED posts of one account in any window of "
+        "`scheduled_window_secs` around a new post's `scheduled_at` (else 400 "
+        "SCHEDULED_TWEET_LIMIT_EXCEEDED).",
+    )
+    scheduled_window_secs: int = Field(
+        default=900, ge=1, description="The length of that window (seconds)."
+    )
+    preview_ttl_secs: int = Field(
+        default=86_400,
+        ge=1,
+        description="How long a `tweet_previews` iframe URL keeps rendering its post.",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting, from ``MEDIASTUDIO_*`` environment variables or a ``.env`` file in
     the working directory (the environment wins). README.md's settings table and
@@ -310,6 +330,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     storage: StorageSettings = StorageSettings()
     metrics: MetricsSettings = MetricsSettings()
+    studio: StudioSettings = StudioSettings()
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import errors as core_errors
@@ -21,9 +21,11 @@ from app.studio.access import AccountView
 from app.uploads.protocol import UploadState
 
 __all__ = [
+    "MODELS",
     "Fields",
     "InvalidTweet",
     "PlannedView",
+    "Selection",
     "TweetCannotBeBlank",
     "check_content",
     "check_user",
@@ -31,7 +33,7 @@ __all__ = [
     "delete_draft",
     "get_draft",
     "library_media",
-    "list_drafts",
+    "list_planned",
     "page_of",
     "planned_view",
     "update_draft",
@@ -90,6 +92,24 @@ class PlannedView:
     tweet_id: int | None = None
     completed_at: datetime | None = None
     failure_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The ``tweets`` list's filters (§10.2)."""
+
+    count: int
+    cursor: int | None = None
+    tweet_ids: tuple[int, ...] = ()
+    name: str | None = None  # a case-insensitive prefix
+    timeline: str = "NULLCAST"  # PUBLISHED only
+    with_replies: bool = False  # PUBLISHED only
+
+
+MODELS: dict[str, type[DraftTweet] | type[ScheduledTweet]] = {
+    "DRAFT": DraftTweet,
+    "SCHEDULED": ScheduledTweet,
+}
 
 
 def planned_view(row: Planned) -> PlannedView:
@@ -214,16 +234,21 @@ async def apply_fields(
     row.updated_at = now
 
 
-async def list_drafts(
-    session: AsyncSession, *, account_id: str, user_id: int, count: int, cursor: int | None
+async def list_planned(
+    session: AsyncSession, *, kind: str, account_id: str, user_id: int, selection: Selection
 ) -> tuple[list[PlannedView], str | None]:
-    query = select(DraftTweet).where(
-        DraftTweet.account_id == account_id, DraftTweet.user_id == user_id
-    )
-    if cursor is not None:
-        query = query.where(DraftTweet.id < cursor)
-    rows = list(await session.scalars(query.order_by(DraftTweet.id.desc()).limit(count + 1)))
-    page, after = page_of(rows, count)
+    model = MODELS[kind]
+    query = select(model).where(model.account_id == account_id, model.user_id == user_id)
+    if selection.tweet_ids:
+        query = query.where(model.id.in_(selection.tweet_ids))
+    if selection.name:
+        query = query.where(
+            func.lower(model.name).startswith(selection.name.lower(), autoescape=True)
+        )
+    if selection.cursor is not None:
+        query = query.where(model.id < selection.cursor)
+    rows = list(await session.scalars(query.order_by(model.id.desc()).limit(selection.count + 1)))
+    page, after = page_of(rows, selection.count)
     return [planned_view(r) for r in page], after
 
 

@@ -18,7 +18,7 @@ from app.core.ids import IdGenerator
 from app.models import ScheduledTweet, StudioAccount
 from app.studio import errors, rules
 from app.studio.access import AccountView
-from app.studio.drafts import Fields, PlannedView, apply_fields, page_of, planned_view
+from app.studio.drafts import Fields, PlannedView, apply_fields, planned_view
 
 __all__ = [
     "SCHEDULED",
@@ -27,7 +27,6 @@ __all__ = [
     "create_scheduled",
     "delete_scheduled",
     "get_scheduled",
-    "list_scheduled",
     "update_scheduled",
 ]
 
@@ -69,19 +68,6 @@ async def _check_window(
         query = query.where(ScheduledTweet.id != ignore)
     others = list(await session.scalars(query))
     rules.check_window(others, at, limit=rule.limit, window=rule.window)
-
-
-async def list_scheduled(
-    session: AsyncSession, *, account_id: str, user_id: int, count: int, cursor: int | None
-) -> tuple[list[PlannedView], str | None]:
-    query = select(ScheduledTweet).where(
-        ScheduledTweet.account_id == account_id, ScheduledTweet.user_id == user_id
-    )
-    if cursor is not None:
-        query = query.where(ScheduledTweet.id < cursor)
-    rows = list(await session.scalars(query.order_by(ScheduledTweet.id.desc()).limit(count + 1)))
-    page, after = page_of(rows, count)
-    return [planned_view(r) for r in page], after
 
 
 async def _scheduled(

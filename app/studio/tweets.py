@@ -20,15 +20,21 @@ from app.posts import service as posts
 from app.posts.service import PostView
 from app.studio import errors
 from app.studio.access import AccountView
-from app.studio.drafts import Fields, PlannedView, check_content, page_of, planned_view
+from app.studio.drafts import (
+    MODELS,
+    Fields,
+    PlannedView,
+    Selection,
+    check_content,
+    page_of,
+    planned_view,
+)
 
 __all__ = [
     "TIMELINES",
     "TWEET_TYPES",
     "PreviewView",
-    "Selection",
     "existing_ids",
-    "list_planned",
     "list_published",
     "load_preview",
     "post_like",
@@ -40,22 +46,6 @@ __all__ = [
 TWEET_TYPES = ("DRAFT", "PUBLISHED", "SCHEDULED")
 TIMELINES = ("ALL", "NULLCAST", "ORGANIC")
 _KEY = re.compile(r"\d{1,20}_\d{1,20}|\d{1,20}")
-_MODELS: dict[str, type[DraftTweet] | type[ScheduledTweet]] = {
-    "DRAFT": DraftTweet,
-    "SCHEDULED": ScheduledTweet,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """The ``tweets`` list's filters (§10.2)."""
-
-    count: int
-    cursor: int | None = None
-    tweet_ids: tuple[int, ...] = ()
-    name: str | None = None  # a case-insensitive prefix
-    timeline: str = "NULLCAST"  # PUBLISHED only
-    with_replies: bool = False  # PUBLISHED only
 
 
 async def _media_ids(session: AsyncSession, keys: list[str]) -> list[int]:
@@ -131,24 +121,6 @@ class _Id:
     id: int
 
 
-async def list_planned(
-    session: AsyncSession, *, kind: str, account_id: str, user_id: int, selection: Selection
-) -> tuple[list[PlannedView], str | None]:
-    model = _MODELS[kind]
-    query = select(model).where(model.account_id == account_id, model.user_id == user_id)
-    if selection.tweet_ids:
-        query = query.where(model.id.in_(selection.tweet_ids))
-    if selection.name:
-        query = query.where(
-            func.lower(model.name).startswith(selection.name.lower(), autoescape=True)
-        )
-    if selection.cursor is not None:
-        query = query.where(model.id < selection.cursor)
-    rows = list(await session.scalars(query.order_by(model.id.desc()).limit(selection.count + 1)))
-    page, after = page_of(rows, selection.count)
-    return [planned_view(r) for r in page], after
-
-
 async def post_like(
     session: AsyncSession, planned: list[PlannedView], *, now: datetime
 ) -> list[PostView]:
@@ -198,7 +170,7 @@ async def existing_ids(
     if kind == "PUBLISHED":
         query = select(Post.id).where(Post.id.in_(ids), Post.author_id == account.owner_id)
     else:
-        model = _MODELS[kind]
+        model = MODELS[kind]
         query = select(model.id).where(model.id.in_(ids), model.account_id == account.id)
     return set(await session.scalars(query))
 
@@ -253,7 +225,7 @@ async def load_preview(session: AsyncSession, token: str, *, now: datetime) -> P
         if not found or found[0].author_id != account.owner_id:
             return None
         return PreviewView(kind, found[0], None)
-    model = _MODELS[kind]
+    model = MODELS[kind]
     row = await session.scalar(
         select(model).where(model.id == item_id, model.account_id == account_id)
     )

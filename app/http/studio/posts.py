@@ -101,6 +101,27 @@ def window_rule(request: Request) -> scheduled.WindowRule:
     )
 
 
+async def list_page(kind: str, access: Access, params: ads.AdsParams, session: Any) -> Response:
+    """One page of drafts or scheduled posts (`count` 1-200, default 100; `cursor`)."""
+    selection = drafts.Selection(
+        count=ads.count(params, default=100, high=200),
+        cursor=snowflake(params.one("cursor"), "cursor"),
+    )
+    found, after = await drafts.list_planned(
+        session,
+        kind=kind,
+        account_id=access.account.id,
+        user_id=user_of(access, params, "user_id"),
+        selection=selection,
+    )
+    return data_response(
+        [planned_object(d) for d in found],
+        params=echo(access, count=selection.count),
+        data_type=f"{kind.lower()}_tweet",
+        next_cursor=after,
+    )
+
+
 # --- draft posts (§9) -------------------------------------------------------------
 
 
@@ -115,21 +136,7 @@ async def list_drafts(
     session: ReadSessionDep,
 ) -> Response:
     """The FULL user's drafts, newest first (`count` 1-200, default 100; `cursor`)."""
-    count = ads.count(params, default=100, high=200)
-    cursor = snowflake(params.one("cursor"), "cursor")
-    found, after = await drafts.list_drafts(
-        session,
-        account_id=access.account.id,
-        user_id=user_of(access, params, "user_id"),
-        count=count,
-        cursor=cursor,
-    )
-    return data_response(
-        [planned_object(d) for d in found],
-        params=echo(access, count=count),
-        data_type="draft_tweet",
-        next_cursor=after,
-    )
+    return await list_page("DRAFT", access, params, session)
 
 
 @router.get(
@@ -260,20 +267,7 @@ async def list_scheduled(
     session: ReadSessionDep,
 ) -> Response:
     """The FULL user's scheduled posts in every status, newest first."""
-    count = ads.count(params, default=100, high=200)
-    found, after = await scheduled.list_scheduled(
-        session,
-        account_id=access.account.id,
-        user_id=user_of(access, params, "user_id"),
-        count=count,
-        cursor=snowflake(params.one("cursor"), "cursor"),
-    )
-    return data_response(
-        [planned_object(s) for s in found],
-        params=echo(access, count=count),
-        data_type="scheduled_tweet",
-        next_cursor=after,
-    )
+    return await list_page("SCHEDULED", access, params, session)
 
 
 @router.get(

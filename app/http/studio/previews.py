@@ -18,7 +18,7 @@ from app.http.studio.post_wire import preview_iframe, preview_page, tweet_object
 from app.http.studio.posts import content_fields, echo, errors_doc, snowflake, user_of
 from app.http.urls import base_url
 from app.schemas import openapi as oa
-from app.studio import errors, rules
+from app.studio import drafts, errors, rules
 from app.studio import tweets as studio_tweets
 from app.studio.access import Access
 from app.studio.permissions import Action
@@ -176,7 +176,7 @@ async def list_tweets(
     `timeline_type` (NULLCAST, the default, ORGANIC or ALL)."""
     kind = _tweet_type(params)
     user_id = user_of(access, params, "user_id")
-    selection = studio_tweets.Selection(
+    selection = drafts.Selection(
         count=ads.count(params, default=200, high=1000),
         cursor=snowflake(params.one("cursor"), "cursor"),
         tweet_ids=tuple(_ids(params, "tweet_ids")),
@@ -191,7 +191,7 @@ async def list_tweets(
         )
         data = [tweet_object(p, base_url=base, tweet_type=kind, trim_user=trim) for p in found]
     else:
-        planned, after = await studio_tweets.list_planned(
+        planned, after = await drafts.list_planned(
             session, kind=kind, account_id=access.account.id, user_id=user_id, selection=selection
         )
         posts = await studio_tweets.post_like(session, planned, now=now)

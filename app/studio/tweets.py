@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import errors as core_errors
 from app.core.ids import IdGenerator
 from app.models import Account, DraftTweet, Media, Post, ScheduledTweet, StudioAccount
 from app.posts import service as posts
@@ -33,6 +34,7 @@ from app.studio.drafts import (
 __all__ = [
     "TIMELINES",
     "TWEET_TYPES",
+    "DuplicateTweet",
     "PreviewView",
     "existing_ids",
     "list_published",
@@ -80,19 +82,28 @@ async def post_now(
     keys = fields.get("media_keys", [])
     text = fields.get("text", "")
     check_content(text, keys)
-    return await posts.create_post(
-        session,
-        ids,
-        author_id=account.owner_id,
-        text=text,
-        media_ids=await _media_ids(session, keys),
-        possibly_sensitive=False,
-        in_reply_to_status_id=None,
-        now=now,
-        nullcast=fields.get("nullcast", True),
-        name=fields.get("name"),
-        card_uri=fields.get("card_uri"),
-    )
+    try:
+        return await posts.create_post(
+            session,
+            ids,
+            author_id=account.owner_id,
+            text=text,
+            media_ids=await _media_ids(session, keys),
+            possibly_sensitive=False,
+            in_reply_to_status_id=None,
+            now=now,
+            nullcast=fields.get("nullcast", True),
+            name=fields.get("name"),
+            card_uri=fields.get("card_uri"),
+        )
+    except core_errors.DuplicateStatus:
+        raise DuplicateTweet() from None
+    except (
+        core_errors.InvalidMediaIds,
+        core_errors.GifNotAlone,
+        core_errors.AttachmentTypesMixed,
+    ) as error:  # the posting rules' v1.1 answers (403 for some), as the Ads API's 400
+        raise errors.InvalidMedia(error.detail, parameter="media_keys") from None
 
 
 async def list_published(
@@ -114,6 +125,15 @@ async def list_published(
     found = list(await session.scalars(query.order_by(Post.id.desc()).limit(selection.count + 1)))
     page, after = page_of([_Id(i) for i in found], selection.count)
     return await posts.get_posts(session, [p.id for p in page], now=now), after
+
+
+class DuplicateTweet(errors.StudioError):
+    """The FULL user posted this text within the duplicate window."""
+
+    ads_code = "DUPLICATE_TWEET"
+
+    def __init__(self) -> None:
+        super().__init__("Status is a duplicate", parameter="text")
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ class Studio:
         return f"/{version}/accounts/{self.account_id}/{path}"
 
     async def call(
-        self, method: str, path: str, user: User | None = None, **params: Any
+        self, method: str, path: str, user: User | None = None, /, **params: Any
     ) -> Response:
         """Parameters in the query string, as the twitter-ads SDK sends them."""
         headers = (user or self.owner).headers

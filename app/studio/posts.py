@@ -137,10 +137,6 @@ async def update_scheduled(
 ) -> PlannedView:
     """Only the given fields change, while the post is SCHEDULED and ``scheduled_at``
     is ahead; the row is locked first, so the scheduler cannot publish it meanwhile."""
-    if "scheduled_at" in fields:  # lock order as in create: the account, then the post
-        await _check_window(
-            session, rule, account_id=account.id, at=fields["scheduled_at"], ignore=scheduled_id
-        )
     row = await _scheduled(session, account.id, scheduled_id, lock=True)
     if row.status != SCHEDULED:
         raise ScheduledTweetNotEditable(
@@ -149,6 +145,10 @@ async def update_scheduled(
     if row.scheduled_at <= now:
         raise ScheduledTweetNotEditable(
             f"Scheduled Tweet {scheduled_id} is due and can no longer be edited"
+        )
+    if "scheduled_at" in fields:  # the row, then the account: no writer locks the reverse
+        await _check_window(
+            session, rule, account_id=account.id, at=fields["scheduled_at"], ignore=scheduled_id
         )
     await apply_fields(session, row, account, fields, may_publish=True, now=now)
     if "scheduled_at" in fields:

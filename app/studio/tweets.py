@@ -19,7 +19,7 @@ from app.core.ids import IdGenerator
 from app.models import Account, DraftTweet, Media, Post, ScheduledTweet, StudioAccount
 from app.posts import service as posts
 from app.posts.service import PostView
-from app.studio import errors
+from app.studio import errors, rules
 from app.studio.access import AccountView
 from app.studio.drafts import (
     MODELS,
@@ -53,6 +53,8 @@ _KEY = re.compile(r"\d{1,20}_\d{1,20}|\d{1,20}")
 async def _media_ids(session: AsyncSession, keys: list[str]) -> list[int]:
     """Media keys (or numeric ids) to ids; ``create_post`` then checks each is the
     author's to attach. Media deleted from a library is refused."""
+    if len(keys) > rules.MAX_IMAGES:
+        rules.check_media_mix(["IMAGE"] * len(keys))
     for key in keys:
         if not _KEY.fullmatch(key):
             raise errors.InvalidMedia(f"Invalid media key: {key}", parameter="media_keys")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import errors as core_errors
@@ -36,6 +36,7 @@ __all__ = [
     "list_planned",
     "page_of",
     "planned_view",
+    "selected",
     "update_draft",
 ]
 
@@ -234,20 +235,27 @@ async def apply_fields(
     row.updated_at = now
 
 
+def selected(
+    query: Select[Any], id_column: Any, name_column: Any, selection: Selection
+) -> Select[Any]:
+    """``selection``'s ids, name prefix and keyset page, newest first, one row over."""
+    if selection.tweet_ids:
+        query = query.where(id_column.in_(selection.tweet_ids))
+    if selection.name:
+        query = query.where(
+            func.lower(name_column).startswith(selection.name.lower(), autoescape=True)
+        )
+    if selection.cursor is not None:
+        query = query.where(id_column < selection.cursor)
+    return query.order_by(id_column.desc()).limit(selection.count + 1)
+
+
 async def list_planned(
     session: AsyncSession, *, kind: str, account_id: str, user_id: int, selection: Selection
 ) -> tuple[list[PlannedView], str | None]:
     model = MODELS[kind]
     query = select(model).where(model.account_id == account_id, model.user_id == user_id)
-    if selection.tweet_ids:
-        query = query.where(model.id.in_(selection.tweet_ids))
-    if selection.name:
-        query = query.where(
-            func.lower(model.name).startswith(selection.name.lower(), autoescape=True)
-        )
-    if selection.cursor is not None:
-        query = query.where(model.id < selection.cursor)
-    rows = list(await session.scalars(query.order_by(model.id.desc()).limit(selection.count + 1)))
+    rows = list(await session.scalars(selected(query, model.id, model.name, selection)))
     page, after = page_of(rows, selection.count)
     return [planned_view(r) for r in page], after
 

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import errors as core_errors
@@ -29,6 +29,7 @@ from app.studio.drafts import (
     check_content,
     page_of,
     planned_view,
+    selected,
 )
 
 __all__ = [
@@ -116,15 +117,7 @@ async def list_published(
         query = query.where(Post.nullcast.is_(selection.timeline == "NULLCAST"))
     if not selection.with_replies:
         query = query.where(Post.in_reply_to_status_id.is_(None))
-    if selection.tweet_ids:
-        query = query.where(Post.id.in_(selection.tweet_ids))
-    if selection.name:
-        query = query.where(
-            func.lower(Post.name).startswith(selection.name.lower(), autoescape=True)
-        )
-    if selection.cursor is not None:
-        query = query.where(Post.id < selection.cursor)
-    found = list(await session.scalars(query.order_by(Post.id.desc()).limit(selection.count + 1)))
+    found = list(await session.scalars(selected(query, Post.id, Post.name, selection)))
     page, after = page_of([_Id(i) for i in found], selection.count)
     return await posts.get_posts(session, [p.id for p in page], now=now), after
 

@@ -384,18 +384,6 @@ async def all_accounts(session: AsyncSession) -> list[AccountSummary]:
     ]
 
 
-async def set_member(
-    session: AsyncSession,
-    *,
-    account_id: str,
-    user_id: int,
-    role: str | None = None,
-    permissions: list[str] | None = None,
-    now: datetime,
-) -> tuple[str, tuple[str, ...]]:
-    """Grant ``role`` or an explicit ``permissions`` list (``members.grant``); returns the
-    member's role and permissions. Commits."""
-    member = await members.grant(
-        session, account_id=account_id, user_id=user_id, role=role, permissions=permissions, now=now
-    )
-    return member.role, member.permissions
+# Kept for the callers of the first version (tests/fixtures/studio.py): grants a role
+# or a permission list under the members' rules.
+set_member = members.grant

@@ -77,6 +77,17 @@ async def _members(session: AsyncSession, account_id: str) -> list[StudioMember]
     )
 
 
+def _check_actor(everyone: list[StudioMember], actor_id: int | None, account_id: str) -> None:
+    """The actor's right, again under the lock: a concurrent change may have taken it."""
+    if actor_id is None:
+        return
+    actor = next((m for m in everyone if m.user_id == actor_id), None)
+    if actor is None:
+        raise errors.AccountNotFound(account_id)
+    if ACCOUNT_ADMIN not in _split(actor.permissions):
+        raise errors.ActionNotAllowed("manage members", account_id)
+
+
 def _check_admins_remain(
     everyone: list[StudioMember], user_id: int, after: tuple[str, ...], account_id: str
 ) -> None:
@@ -102,13 +113,16 @@ async def grant(
     user_id: int,
     role: str | None = None,
     permissions: list[str] | None = None,
+    actor_id: int | None = None,
     now: datetime,
 ) -> MemberView:
-    """Make ``user_id`` a member, or change its access. Commits."""
+    """Make ``user_id`` a member, or change its access; ``actor_id`` (the admin asking)
+    must still hold ACCOUNT_ADMIN once the account is locked. Commits."""
     role, granted = resolve_grant(role, permissions)
     await _locked_account(session, account_id)
     screen_name = await _screen_name(session, user_id)
     everyone = await _members(session, account_id)
+    _check_actor(everyone, actor_id, account_id)
     _check_admins_remain(everyone, user_id, granted, account_id)
     member = next((m for m in everyone if m.user_id == user_id), None)
     if member is None:
@@ -119,10 +133,14 @@ async def grant(
     return MemberView(user_id, screen_name, role, granted, member.created_at, now)
 
 
-async def revoke(session: AsyncSession, *, account_id: str, user_id: int) -> MemberView:
-    """Remove ``user_id``'s access; answers what it was. Commits."""
+async def revoke(
+    session: AsyncSession, *, account_id: str, user_id: int, actor_id: int | None = None
+) -> MemberView:
+    """Remove ``user_id``'s access (``actor_id`` as in ``grant``); answers what it was.
+    Commits."""
     account = await _locked_account(session, account_id)
     everyone = await _members(session, account_id)
+    _check_actor(everyone, actor_id, account_id)
     member = next((m for m in everyone if m.user_id == user_id), None)
     if member is None:
         raise MemberNotFound(user_id, account_id)

@@ -6,9 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from starlette.responses import Response
+
+from app.http.studio.envelope import data_response
 from app.http.studio.params import AdsParams, count, flag
 from app.schemas import openapi as oa
-from app.studio.accounts import AccountEntry, PageQuery, PromotableUser
+from app.studio.accounts import AccountEntry, Page, PageQuery, PromotableUser
 from app.studio.members import MemberView
 from app.studio.sorting import Kind, parse_sort
 
@@ -18,6 +21,7 @@ __all__ = [
     "ads_time",
     "member_object",
     "page_query",
+    "page_response",
     "promotable_user_object",
 ]
 
@@ -100,3 +104,15 @@ def page_query(params: AdsParams, fields: dict[str, Kind]) -> tuple[PageQuery, d
     if params.present("with_total_count"):
         echo["with_total_count"] = with_total
     return PageQuery(size, sort, cursor, with_total), echo
+
+
+def page_response(
+    page: Page[Any], data: list[dict[str, Any]], *, params: dict[str, Any], data_type: str
+) -> Response:
+    return data_response(
+        data,
+        params=params,
+        data_type=data_type,
+        next_cursor=page.next_cursor,
+        total_count=page.total_count,
+    )

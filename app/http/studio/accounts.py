@@ -59,12 +59,11 @@ async def list_accounts(user: CurrentUser, params: ParamsDep, session: ReadSessi
         echo["q"] = q
     if params.present("with_deleted"):
         echo["with_deleted"] = with_deleted
-    return data_response(
+    return wire.page_response(
+        found,
         [wire.account_object(entry) for entry in found.items],
         params=echo,
         data_type="account",
-        next_cursor=found.next_cursor,
-        total_count=found.total_count,
     )
 
 
@@ -170,12 +169,11 @@ async def list_promotable_users(
     )
     if wanted:
         echo["promotable_user_ids"] = wanted
-    return data_response(
+    return wire.page_response(
+        found,
         [wire.promotable_user_object(user) for user in found.items],
         params=echo,
         data_type="promotable_user",
-        next_cursor=found.next_cursor,
-        total_count=found.total_count,
     )
 
 

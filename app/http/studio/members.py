@@ -79,12 +79,8 @@ async def list_accounts(user: CurrentUser, params: ParamsDep, session: ReadSessi
     """The caller's accounts, each with the caller's `role` and `permissions`."""
     page, echo = wire.page_query(params, accounts.ACCOUNT_SORTS)
     found = await accounts.list_accounts(session, user_id=user, page=page)
-    return data_response(
-        [_with_access(entry) for entry in found.items],
-        params=echo,
-        data_type="account",
-        next_cursor=found.next_cursor,
-        total_count=found.total_count,
+    return wire.page_response(
+        found, [_with_access(entry) for entry in found.items], params=echo, data_type="account"
     )
 
 
@@ -129,6 +125,7 @@ async def put_member(
         user_id=_user_id(user_id),
         role=role,
         permissions=permissions,
+        actor_id=access.user_id,
         now=clock(),
     )
     return data_response(
@@ -146,7 +143,9 @@ async def delete_member(
     session: SessionDep,
 ) -> Response:
     """Revoke a member's access; answers the removed member with `deleted: true`."""
-    member = await members.revoke(session, account_id=account_id, user_id=_user_id(user_id))
+    member = await members.revoke(
+        session, account_id=account_id, user_id=_user_id(user_id), actor_id=access.user_id
+    )
     return data_response(
         {**wire.member_object(member), "deleted": True},
         params={"account_id": access.account.id, "user_id": user_id},

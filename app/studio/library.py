@@ -287,23 +287,20 @@ async def add_posted_media_in_transaction(
     )
     if not accounts:
         return
-    present = set(
-        (
-            await session.execute(
-                select(LibraryItem.account_id, LibraryItem.media_id).where(
-                    LibraryItem.account_id.in_(accounts),
-                    LibraryItem.media_id.in_([m.id for m in media]),
-                )
-            )
-        ).tuples()
+    rows = await session.execute(
+        select(LibraryItem.account_id, LibraryItem.media_id).where(
+            LibraryItem.account_id.in_(accounts),
+            LibraryItem.media_id.in_([m.id for m in media]),
+        )
     )
-    rows = [
+    present = {(account_id, media_id) for account_id, media_id in rows}
+    new = [
         _new_row(ids, account_id, item, now)
         for account_id in accounts
         for item in media
         if (account_id, item.id) not in present
     ]
-    await _insert_items(session, rows)
+    await _insert_items(session, new)
 
 
 # --- changing and deleting ---------------------------------------------------------------

@@ -208,9 +208,24 @@ class StorageSettings(BaseModel):
 
 
 class StudioSettings(BaseModel):
-    """The studio (``MEDIASTUDIO_STUDIO__*``): scheduled posts and their scheduler
-    (app/studio/scheduler.py)."""
+    """The studio (``MEDIASTUDIO_STUDIO__*``): drafts, scheduled posts, previews and the
+    scheduler (app/studio/)."""
 
+    scheduled_per_window: int = Field(
+        default=30,
+        ge=1,
+        description="Most SCHEDULED posts of one account in any window of "
+        "`scheduled_window_secs` around a new post's `scheduled_at` (else 400 "
+        "SCHEDULED_TWEET_LIMIT_EXCEEDED).",
+    )
+    scheduled_window_secs: int = Field(
+        default=900, ge=1, description="The length of that window (seconds)."
+    )
+    preview_ttl_secs: int = Field(
+        default=86_400,
+        ge=1,
+        description="How long a `tweet_previews` iframe URL keeps rendering its post.",
+    )
     scheduler_poll_secs: float = Field(
         default=0.5,
         gt=0,

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.ids import IdGenerator
 from app.models import ScheduledTweet, StudioAccount
-from app.studio import errors, rules
+from app.studio import errors, rules, scheduler
 from app.studio.access import AccountView
 from app.studio.drafts import Fields, PlannedView, apply_fields, planned_view
 
@@ -123,6 +123,7 @@ async def create_scheduled(
     await _check_window(session, rule, account_id=account.id, at=at)
     session.add(row)
     await session.commit()
+    scheduler.wake()  # this process's scheduler looks at the new due time now
     return planned_view(row)
 
 
@@ -154,6 +155,7 @@ async def update_scheduled(
     if "scheduled_at" in fields:
         row.scheduled_at = fields["scheduled_at"]
     await session.commit()
+    scheduler.wake()
     return planned_view(row)
 
 

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.jobs.runner import Runner
 from tests.conftest import Env, User, create_user
+from tests.fixtures.protocol import upload_file
 from tests.fixtures.studio import create_studio_account, grant
 from tests.studio.library_fixtures import add, error_code, library, upload_photo, upload_video
 
@@ -71,6 +73,25 @@ class TestAdd:
         served = await env.client.get(item["media_url"])
         assert served.status_code == 200
         assert served.headers["content-type"] == "video/mp4"
+
+    async def test_a_video_still_processing_is_transcoding(
+        self, env: Env, alice: User, account: str, mp4_file: Path
+    ) -> None:
+        video = await upload_file(
+            env.client, alice.headers, mp4_file, media_type="video/mp4", category="tweet_video"
+        )
+
+        pending = (await add(env, alice, account, video["media_key"])).json()["data"]
+        runner = Runner(env.state.sessions, env.state.store, env.state.policy)
+        while await runner.run_once():
+            pass
+        done = await env.client.get(library(account, video["media_key"]), headers=alice.headers)
+
+        assert pending["media_status"] == "TRANSCODING"
+        assert pending["media_url"] is None
+        assert pending["poster_media_url"] is None
+        assert done.json()["data"]["media_status"] == "TRANSCODE_COMPLETED"
+        assert (await env.client.get(done.json()["data"]["media_url"])).status_code == 200
 
     async def test_a_gif_has_no_duration(
         self, env: Env, alice: User, account: str, gif_file: Path

@@ -23,6 +23,7 @@ __all__ = [
     "ProcessingSettings",
     "Settings",
     "StorageSettings",
+    "StudioSettings",
     "WorkerSettings",
     "get_settings",
 ]
@@ -207,7 +208,8 @@ class StorageSettings(BaseModel):
 
 
 class StudioSettings(BaseModel):
-    """The studio's drafts, scheduled posts and previews (app/studio/)."""
+    """The studio (``MEDIASTUDIO_STUDIO__*``): drafts, scheduled posts, previews and the
+    scheduler (app/studio/)."""
 
     scheduled_per_window: int = Field(
         default=30,
@@ -223,6 +225,24 @@ class StudioSettings(BaseModel):
         default=86_400,
         ge=1,
         description="How long a `tweet_previews` iframe URL keeps rendering its post.",
+    )
+    scheduler_poll_secs: float = Field(
+        default=0.5,
+        gt=0,
+        description="Longest sleep of an idle scheduler: it sleeps until the earliest due "
+        "scheduled post, at most this (a post created in the same process wakes it at once).",
+    )
+    scheduler_batch: int = Field(
+        default=50,
+        ge=1,
+        description="Due scheduled posts one scheduler transaction publishes at most (on "
+        "SQLite it holds the write lock meanwhile).",
+    )
+    scheduler_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Tries of a due scheduled post that fails on our side (a database "
+        "error) before it ends `FAILED`; a posting-rule refusal fails it at once.",
     )
 
 

@@ -1,5 +1,6 @@
 """Scheduled posts (Ads API §8): create, edit until ``scheduled_at``, delete, list.
-Publishing them is the scheduler's (``app/studio/scheduler.py``).
+Publishing them is the scheduler's (``app/studio/scheduler.py``), woken after
+each create and edit.
 
 The 30-per-15-minutes rule (``settings.studio``) is exact under concurrent writes: the
 window's posts are counted and the new one inserted in one transaction that first locks
@@ -123,7 +124,7 @@ async def create_scheduled(
     await _check_window(session, rule, account_id=account.id, at=at)
     session.add(row)
     await session.commit()
-    scheduler.wake()  # this process's scheduler looks at the new due time now
+    scheduler.wake()
     return planned_view(row)
 
 

@@ -1,9 +1,10 @@
 """The scheduler: publishes every due scheduled post exactly once.
 
 Exactly once: a due row is published in ONE transaction that flips it with a conditional
-``UPDATE ... SET status='SUCCESS' ... WHERE id=? AND status='SCHEDULED'`` (rowcount 0:
-another scheduler had it, skip), creates the post (``app.posts.service.store_post``:
-``create_post``'s checks and inserts, without its commit), sets ``tweet_id`` and
+``UPDATE ... SET status='SUCCESS' ... WHERE id IN (...) AND status='SCHEDULED'
+RETURNING`` (a row it does not return is another scheduler's: skipped), creates the post
+(``app.posts.service.store_post``: ``create_post``'s checks and inserts, without its
+commit; the post's ``created_at`` is the row's ``completed_at``), sets ``tweet_id`` and
 commits. A crash anywhere before the commit leaves the row SCHEDULED and no post; after
 it, the row is no longer SCHEDULED, so no scheduler can publish it again. On PostgreSQL
 the due rows are claimed with ``FOR UPDATE SKIP LOCKED``, so several schedulers (every
@@ -262,17 +263,6 @@ async def _media_ids(session: AsyncSession, media_keys: str) -> list[int]:
     return [found[key][0] for key in keys]
 
 
-async def _settle(
-    session: AsyncSession, row_id: int, *, status: str, reason: str, now: datetime
-) -> None:
-    await session.execute(
-        update(_T)
-        .where(_T.id == row_id)
-        .values(status=status, failure_reason=reason, completed_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-
 async def _one_by_one(
     sessions: async_sessionmaker[AsyncSession],
     ids: IdGenerator,
@@ -323,7 +313,12 @@ async def _count_attempt(
         outcome = None
         if attempts is not None and attempts >= max_attempts:
             reason = f"Internal error after {attempts} attempts ({type(error).__name__})"
-            await _settle(session, row.id, status=FAILED, reason=reason, now=now)
+            await session.execute(
+                update(_T)
+                .where(_T.id == row.id)
+                .values(status=FAILED, failure_reason=reason, completed_at=now)
+                .execution_options(synchronize_session=False)
+            )
             outcome = _Outcome(row, now, reason=reason, kind="internal")
         await session.commit()
     return outcome

@@ -290,52 +290,45 @@ async def put_photo(s: Studio, who: str) -> Call:
     return Call("PUT", f"media_library/{s.media_key}", {"name": unique("renamed")})
 
 
-async def delete_photo(s: Studio, who: str) -> Call:
-    return Call("DELETE", f"media_library/{await s.add_photo()}")
+def on_fresh(
+    make: Callable[[Studio], Awaitable[str]], method: str, path: str, **params: Any
+) -> Prepare:
+    """A call on a target the admin makes anew each time (``make``): its id fills the
+    ``{}`` of ``path``, or (for lists) is the ``_target`` the check looks for. Callable
+    parameter values are called per call."""
+
+    async def prepare(s: Studio, who: str) -> Call:
+        target = await make(s)
+        values = {k: v() if callable(v) else v for k, v in params.items()}
+        if "{}" not in path:
+            values["_target"] = target
+        return Call(method, path.replace("{}", target), values)
+
+    return prepare
 
 
-async def list_drafts(s: Studio, who: str) -> Call:
-    return Call("GET", "draft_tweets", {"_target": await draft(s)})
+async def add_photo(s: Studio) -> str:
+    return await s.add_photo()
 
 
-async def get_draft(s: Studio, who: str) -> Call:
-    return Call("GET", f"draft_tweets/{await draft(s)}")
+delete_photo = on_fresh(add_photo, "DELETE", "media_library/{}")
+list_drafts = on_fresh(draft, "GET", "draft_tweets")
+get_draft = on_fresh(draft, "GET", "draft_tweets/{}")
+put_draft = on_fresh(draft, "PUT", "draft_tweets/{}", text=lambda: unique("redrafted"))
+delete_draft = on_fresh(draft, "DELETE", "draft_tweets/{}")
+preview_draft = on_fresh(draft, "POST", "draft_tweets/preview/{}")
+list_scheduled = on_fresh(scheduled, "GET", "scheduled_tweets")
+get_scheduled = on_fresh(scheduled, "GET", "scheduled_tweets/{}")
+put_scheduled = on_fresh(scheduled, "PUT", "scheduled_tweets/{}", text=lambda: unique("moved"))
+delete_scheduled = on_fresh(scheduled, "DELETE", "scheduled_tweets/{}")
 
 
 async def post_draft(s: Studio, who: str) -> Call:
     return Call("POST", "draft_tweets", {"text": unique("drafted"), "media_keys": s.media_key})
 
 
-async def put_draft(s: Studio, who: str) -> Call:
-    return Call("PUT", f"draft_tweets/{await draft(s)}", {"text": unique("redrafted")})
-
-
-async def delete_draft(s: Studio, who: str) -> Call:
-    return Call("DELETE", f"draft_tweets/{await draft(s)}")
-
-
-async def preview_draft(s: Studio, who: str) -> Call:
-    return Call("POST", f"draft_tweets/preview/{await draft(s)}")
-
-
-async def list_scheduled(s: Studio, who: str) -> Call:
-    return Call("GET", "scheduled_tweets", {"_target": await scheduled(s)})
-
-
-async def get_scheduled(s: Studio, who: str) -> Call:
-    return Call("GET", f"scheduled_tweets/{await scheduled(s)}")
-
-
 async def post_scheduled(s: Studio, who: str) -> Call:
     return Call("POST", "scheduled_tweets", {"text": unique("soon"), "scheduled_at": later()})
-
-
-async def put_scheduled(s: Studio, who: str) -> Call:
-    return Call("PUT", f"scheduled_tweets/{await scheduled(s)}", {"text": unique("moved")})
-
-
-async def delete_scheduled(s: Studio, who: str) -> Call:
-    return Call("DELETE", f"scheduled_tweets/{await scheduled(s)}")
 
 
 async def previews(s: Studio, who: str) -> Call:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,7 @@ class Live:
     users: dict[str, Credentials]  # alice (admin, owner), bob (full), carol (limited), dave
     account_id: str
     raw: Raw  # alice's
+    planned_id: str  # a scheduled post due a minute or two after the start
 
     @property
     def base(self) -> str:
@@ -90,7 +92,12 @@ async def live(
             for name, role in (("bob", "full"), ("carol", "limited")):
                 path = f"/studio/v1/accounts/{made['id']}/members/{users[name].user_id}"
                 assert raw.data("PUT", path, json={"role": role})["role"] == role
-            yield Live(served, users, made["id"], raw)
+            planned = ScheduledTweet(client_of(users["alice"]).accounts(made["id"]))
+            planned.text = unique("published by the scheduler")
+            now = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
+            planned.scheduled_at = now + timedelta(minutes=2)  # due in 60-120 s
+            planned.save()
+            yield Live(served, users, made["id"], raw, planned.id)
             raw.close()
     finally:
         served.stop()
@@ -212,7 +219,9 @@ class TestMediaLibrary:
         assert gone.value.details[0]["code"] == "NOT_FOUND"
         assert httpx.get(loaded.media_url).status_code == 404
 
-    def test_a_video_through_chunked_upload(self, live: Live, mp4_file: Path) -> None:
+    def test_a_video_through_chunked_upload(
+        self, live: Live, mp4_file: Path, png_file: Path
+    ) -> None:
         account = live.account()
         done = upload_chunked(
             live.client(), live.base, mp4_file, media_type="video/mp4", category="tweet_video"
@@ -236,9 +245,20 @@ class TestMediaLibrary:
         assert httpx.get(item.poster_media_url).status_code == 200
         assert httpx.get(item.media_url).headers["content-type"] == "video/mp4"
 
-        item.title = "Retitled"
-        assert item.update().title == "Retitled"  # duration, aspect_ratio... echoed, ignored
+        poster = live.photo(png_file)
+        item.title, item.poster_media_key = "Retitled", poster
+        updated = item.update()  # duration, aspect_ratio, media_url... echoed, ignored
+        assert (updated.title, updated.poster_media_key) == ("Retitled", poster)
+        assert updated.poster_media_url == MediaLibrary.load(account, poster).media_url
         assert MediaLibrary.load(account, item.media_key).description == "Colour bars, 2 s"
+
+        # Title and description reach the post's media (v1.1 additional_media_info).
+        posted = Tweet.create(account, text=unique("a clip"), media_keys=[item.media_key])
+        shown = live.raw("GET", "/1.1/statuses/show.json", params={"id": posted["id_str"]})
+        [entity] = shown.json()["extended_entities"]["media"]
+        assert entity["type"] == "video"
+        info = entity["additional_media_info"]
+        assert (info["title"], info["description"]) == ("Retitled", "Colour bars, 2 s")
 
     def test_the_cursor_walks_every_page(
         self, live: Live, fresh_account: Account, png_file: Path
@@ -277,6 +297,24 @@ class TestMediaLibrary:
         found = [i.media_key for i in MediaLibrary.all(fresh_account, q="BEACH")]
 
         assert found == [named["beach party"], named["Summer Beach"]]
+
+    def test_a_member_uploads_for_the_owner_with_additional_owners(
+        self, live: Live, png_file: Path
+    ) -> None:
+        alice_id = str(live.users["alice"].user_id)
+        shared = upload_photo(live.client("bob"), live.base, png_file, additional_owners=alice_id)
+        own = upload_photo(live.client("bob"), live.base, png_file)
+
+        item = MediaLibrary(live.account("bob"))
+        item.media_key = shared["media_key"]
+        added = item.add()
+        foreign = MediaLibrary(live.account("bob"))
+        foreign.media_key = own["media_key"]
+        with pytest.raises(BadRequest) as refused:
+            foreign.add()
+
+        assert added.media_key == shared["media_key"]
+        assert refused.value.details[0]["code"] == "INVALID_MEDIA"
 
     def test_errors(self, live: Live, png_file: Path) -> None:
         account = live.account()
@@ -464,6 +502,43 @@ class TestPreviewsAndPosts:
         assert v2.status_code == 200, v2.text
         assert v2.json()["data"]["text"].startswith(text)
         assert MediaLibrary.load(account, key).tweeted is True
+
+    def test_tweets_all_lists_drafts_and_scheduled_posts(self, live: Live) -> None:
+        account = live.account()
+        draft = DraftTweet(account)
+        draft.text = unique("listed draft")
+        draft.save()
+        planned = ScheduledTweet(account)
+        planned.text, planned.scheduled_at = unique("listed plan"), ahead(days=7)
+        planned.save()
+
+        drafts = list(Tweets.all(account, tweet_type="DRAFT", tweet_ids=[draft.id]))
+        plans = list(Tweets.all(account, tweet_type="SCHEDULED", tweet_ids=[planned.id]))
+
+        assert [(t["tweet_id"], t["tweet_type"]) for t in drafts] == [(draft.id, "DRAFT")]
+        assert [(t["tweet_id"], t["tweet_type"]) for t in plans] == [(planned.id, "SCHEDULED")]
+        assert plans[0]["scheduled_at"] == planned.scheduled_at
+
+    def test_the_scheduler_published_the_post_planned_at_start(self, live: Live) -> None:
+        """``live`` planned a post for the next minute; by now (or soon) it is live."""
+        account = live.account()
+        deadline = time.monotonic() + 120
+        planned = ScheduledTweet.load(account, live.planned_id)
+        while planned.scheduled_status == "SCHEDULED":
+            assert time.monotonic() < deadline, "not published within 120 s"
+            time.sleep(0.5)
+            planned = ScheduledTweet.load(account, live.planned_id)
+
+        assert planned.scheduled_status == "SUCCESS"
+        assert planned.tweet_id is not None
+        assert planned.completed_at >= planned.scheduled_at  # both ...Z strings
+        [post] = Tweets.all(account, tweet_type="PUBLISHED", tweet_ids=[planned.tweet_id])
+        assert post["text"] == planned.text
+        shown = live.raw("GET", f"/2/tweets/{planned.tweet_id}")
+        assert shown.json()["data"]["text"] == planned.text
+        planned.text = unique("too late")
+        with pytest.raises(BadRequest):  # no edits once live
+            planned.save()
 
     def test_a_limited_member_cannot_post(self, live: Live) -> None:
         with pytest.raises(Forbidden) as refused:

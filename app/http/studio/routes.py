@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from app.http.studio import accounts, library, members, posts
+from app.http.studio import accounts, library, members, posts, previews
 
 __all__ = ["ADS_VERSIONS", "include_studio"]
 
@@ -14,8 +14,9 @@ ADS_VERSIONS = ("11", "12")
 
 def include_studio(app: FastAPI) -> None:
     for version in ADS_VERSIONS:
-        for module in (accounts, library, posts):
+        for module in (accounts, library, posts, previews):
             app.include_router(
                 module.router, prefix=f"/{version}", include_in_schema=version == "11"
             )
     app.include_router(members.router)
+    app.include_router(previews.pages)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from app.http.studio import accounts, library, members, posts, previews
+from app.http.studio import accounts, library, members, posts, previews, versions
 
 __all__ = ["ADS_VERSIONS", "include_studio"]
 
@@ -20,3 +20,4 @@ def include_studio(app: FastAPI) -> None:
             )
     app.include_router(members.router)
     app.include_router(previews.pages)
+    versions.include_unknown_versions(app, ADS_VERSIONS)

@@ -132,16 +132,23 @@ async def post_now(
     clock: ClockDep,
 ) -> Response:
     """A post by the FULL user now (nullcast unless `nullcast=false`), visible through
-    v1.1 and v2 like any other. `video_title` / `video_description` are checked and
-    not stored."""
+    v1.1 and v2 like any other. `video_title` / `video_description` become the title
+    and description of the video's (or GIF's) library item, shown on the post."""
     user_of(access, params, "as_user_id")
-    ads.text(params, "video_title", max_length=70)
-    ads.text(params, "video_description", max_length=200)
+    video = {
+        field: value
+        for field, name, limit in (
+            ("title", "video_title", 70),
+            ("description", "video_description", 200),
+        )
+        if (value := ads.text(params, name, max_length=limit))
+    }
     post = await studio_tweets.post_now(
         session,
         ids,
         account=access.account,
         fields=content_fields(params, create=True),
+        video=video,
         now=clock(),
     )
     body = tweet_object(post, base_url=base_url(request), tweet_type="PUBLISHED")

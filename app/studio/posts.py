@@ -1,5 +1,6 @@
 """Scheduled posts (Ads API §8): create, edit until ``scheduled_at``, delete, list.
-Publishing them is the scheduler's (``app/studio/scheduler.py``).
+Publishing them is the scheduler's (``app/studio/scheduler.py``), woken after
+each create and edit.
 
 The 30-per-15-minutes rule (``settings.studio``) is exact under concurrent writes: the
 window's posts are counted and the new one inserted in one transaction that first locks
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.ids import IdGenerator
 from app.models import ScheduledTweet, StudioAccount
-from app.studio import errors, rules
+from app.studio import errors, rules, scheduler
 from app.studio.access import AccountView
 from app.studio.drafts import Fields, PlannedView, apply_fields, planned_view
 
@@ -123,6 +124,7 @@ async def create_scheduled(
     await _check_window(session, rule, account_id=account.id, at=at)
     session.add(row)
     await session.commit()
+    scheduler.wake()
     return planned_view(row)
 
 
@@ -154,6 +156,7 @@ async def update_scheduled(
     if "scheduled_at" in fields:
         row.scheduled_at = fields["scheduled_at"]
     await session.commit()
+    scheduler.wake()
     return planned_view(row)
 
 

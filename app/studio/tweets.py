@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,7 +20,7 @@ from app.core.ids import IdGenerator
 from app.models import Account, DraftTweet, Media, Post, ScheduledTweet, StudioAccount
 from app.posts import service as posts
 from app.posts.service import PostView
-from app.studio import errors, rules
+from app.studio import errors, library, rules
 from app.studio.access import AccountView
 from app.studio.drafts import (
     MODELS,
@@ -31,6 +32,7 @@ from app.studio.drafts import (
     planned_view,
     selected,
 )
+from app.uploads.protocol import MediaKind
 
 __all__ = [
     "TIMELINES",
@@ -78,15 +80,23 @@ async def _media_ids(session: AsyncSession, keys: list[str]) -> list[int]:
 
 
 async def post_now(
-    session: AsyncSession, ids: IdGenerator, *, account: AccountView, fields: Fields, now: datetime
+    session: AsyncSession,
+    ids: IdGenerator,
+    *,
+    account: AccountView,
+    fields: Fields,
+    video: Mapping[str, str],
+    now: datetime,
 ) -> PostView:
     """A post by the FULL user now, nullcast unless ``nullcast`` is false. Its media
-    may be any the user can attach (library or not); the posting rules are the posts'."""
+    may be any the user can attach (library or not); the posting rules are the posts'.
+    Posting puts the media in the library; ``video`` (``title``, ``description``) is set
+    on the account's item of a video or GIF, in the post's transaction."""
     keys = fields.get("media_keys", [])
     text = fields.get("text", "")
     check_content(text, keys)
     try:
-        return await posts.create_post(
+        post = await posts.create_post(
             session,
             ids,
             author_id=account.owner_id,
@@ -98,6 +108,7 @@ async def post_now(
             nullcast=fields.get("nullcast", True),
             name=fields.get("name"),
             card_uri=fields.get("card_uri"),
+            commit=False,
         )
     except core_errors.DuplicateStatus:
         raise DuplicateTweet() from None
@@ -107,6 +118,19 @@ async def post_now(
         core_errors.AttachmentTypesMixed,
     ) as error:  # the posting rules' v1.1 answers (403 for some), as the Ads API's 400
         raise errors.InvalidMedia(error.detail, parameter="media_keys") from None
+    videos = [m.media.media_key for m in post.media if m.media.kind is not MediaKind.IMAGE]
+    if video and videos:
+        await library.update_item(
+            session,
+            account=account,
+            user_id=account.owner_id,
+            media_key=videos[0],
+            changes=video,
+            now=now,
+        )  # commits the post with it
+    else:
+        await session.commit()
+    return (await posts.get_posts(session, [post.id], now=now))[0]
 
 
 async def list_published(

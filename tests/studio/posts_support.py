@@ -14,13 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.core.clock import utcnow
 from app.core.ids import IdGenerator
 from app.infra.db import make_sessionmaker
-from app.models import LibraryItem, Media
-from app.uploads.protocol import MediaKind
+from app.models import Media, StudioAccount
+from app.studio import library
+from app.studio.access import load_access
 from tests.conftest import Env, User, create_user
 from tests.fixtures.entities import photo, processed
 from tests.fixtures.studio import create_studio_account, grant
-
-_TYPES = {MediaKind.IMAGE: "IMAGE", MediaKind.GIF: "GIF", MediaKind.VIDEO: "VIDEO"}
 
 
 @dataclass(frozen=True)
@@ -56,22 +55,26 @@ async def make_studio(env: Env, engine: AsyncEngine, owner: User) -> Studio:
 
 
 async def add_to_library(engine: AsyncEngine, account_id: str, media_id: str) -> str:
-    """Put one media into the account's library (a row, as the library's service
-    does); returns its media key."""
+    """Put one media into the account's library through the library's service, as the
+    account's owner; returns its media key."""
     async with make_sessionmaker(engine)() as session:
         media = await session.scalar(select(Media).where(Media.id == int(media_id)))
         assert media is not None
-        session.add(
-            LibraryItem(
-                id=IdGenerator().next_id(),
-                account_id=account_id,
-                media_id=media.id,
-                media_type=_TYPES[media.kind],
-                created_at=utcnow(),
-                updated_at=utcnow(),
-            )
+        account = await session.get(StudioAccount, account_id)
+        assert account is not None
+        access = await load_access(session, account_id=account_id, user_id=account.owner_id)
+        _, created = await library.add_item(
+            session,
+            IdGenerator(),
+            account=access.account,
+            user_id=account.owner_id,
+            media_key=media.media_key,
+            media_id=None,
+            media_category=None,
+            changes={},
+            now=utcnow(),
         )
-        await session.commit()
+        assert created
         return media.media_key
 
 

@@ -18,6 +18,7 @@ from app.core.clock import utcnow
 from app.http.deps import get_clock
 from app.infra.db import make_sessionmaker
 from app.models import Media, ScheduledTweet
+from app.studio import scheduler
 from tests.conftest import Env, User
 from tests.studio.posts_support import Studio, error_code, library_photo, make_studio
 
@@ -322,3 +323,47 @@ class TestScheduledRoles:
         response = await studio.call("GET", "scheduled_tweets", studio.outsider)
 
         assert (response.status_code, error_code(response)) == (403, "NOT_FOUND")
+
+
+class TestPublishedByTheScheduler:
+    async def test_a_published_post_has_its_tweet_and_is_no_longer_editable(
+        self, studio: Studio, png_file: Path
+    ) -> None:
+        key = await library_photo(studio, png_file)
+        when = at(minutes=2)
+        made = (await schedule(studio, when, media_keys=key)).json()["data"]
+
+        await scheduler.publish_due(
+            studio.env.state.sessions, studio.env.state.ids, clock=lambda: when
+        )
+        data = (await studio.call("GET", f"scheduled_tweets/{made['id']}")).json()["data"]
+        shown = await studio.env.client.get(
+            "/1.1/statuses/show.json", params={"id": data["tweet_id"]}, headers=studio.owner.headers
+        )
+        edit = await studio.call("PUT", f"scheduled_tweets/{made['id']}", text="too late")
+        published = await studio.call("GET", "tweets", tweet_type="PUBLISHED")
+
+        assert data["scheduled_status"] == "SUCCESS"
+        assert data["completed_at"] == ads(when)
+        assert shown.json()["text"].startswith(made["text"])
+        assert shown.json()["extended_entities"]["media"][0]["media_key"] == key
+        assert error_code(edit) == "SCHEDULED_TWEET_NOT_EDITABLE"
+        assert [t["tweet_id"] for t in published.json()["data"]] == [data["tweet_id"]]
+
+    async def test_media_deleted_meanwhile_fails_the_post_with_its_reason(
+        self, studio: Studio, png_file: Path
+    ) -> None:
+        key = await library_photo(studio, png_file)
+        when = at(minutes=2)
+        made = (await schedule(studio, when, media_keys=key)).json()["data"]
+        removed = await studio.call("DELETE", f"media_library/{key}")
+        assert removed.status_code == 200, removed.text
+
+        await scheduler.publish_due(
+            studio.env.state.sessions, studio.env.state.ids, clock=lambda: when
+        )
+        data = (await studio.call("GET", f"scheduled_tweets/{made['id']}")).json()["data"]
+
+        assert data["scheduled_status"] == "FAILED"
+        assert data["tweet_id"] is None
+        assert key in data["failure_reason"]

@@ -19,7 +19,7 @@ from app.http.deps import get_clock
 from app.infra.db import make_sessionmaker
 from app.models import Media
 from tests.conftest import Env, User
-from tests.fixtures.entities import photo
+from tests.fixtures.entities import photo, processed
 from tests.studio.posts_support import Studio, error_code, library_photo, make_studio
 
 
@@ -91,6 +91,35 @@ class TestPostNow:
 
         assert response.status_code == 200, response.text
         assert response.json()["data"]["extended_entities"]["media"][0]["id_str"] == media_id
+
+    async def test_video_title_and_description_reach_the_post_and_the_library(
+        self, studio: Studio, mp4_file: Path
+    ) -> None:
+        body = await processed(
+            studio.env, studio.owner.headers, mp4_file, media_type="video/mp4",
+            category="tweet_video",
+        )  # fmt: skip
+        key = body["media_key"]
+
+        response = await post_now(
+            studio, text="a clip", media_keys=key, video_title="Clip", video_description="A test"
+        )
+        item = await studio.call("GET", f"media_library/{key}")
+
+        assert response.status_code == 200, response.text
+        info = response.json()["data"]["extended_entities"]["media"][0]["additional_media_info"]
+        assert (info["title"], info["description"]) == ("Clip", "A test")
+        assert (item.json()["data"]["title"], item.json()["data"]["description"]) == (
+            "Clip",
+            "A test",
+        )
+
+    async def test_a_video_title_over_70_characters_posts_nothing(self, studio: Studio) -> None:
+        response = await post_now(studio, text="titled", video_title="t" * 71)
+        listed = await studio.call("GET", "tweets", tweet_type="PUBLISHED")
+
+        assert error_code(response) == "INVALID_PARAMETER"
+        assert listed.json()["data"] == []
 
     async def test_someone_elses_media_is_invalid_media(
         self, studio: Studio, bob: User, png_file: Path

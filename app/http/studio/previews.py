@@ -116,7 +116,7 @@ async def preview_page_route(
             oa.query("text", {"type": "string", "maxLength": 1000}),
             oa.query("media_keys", {"type": "string"}),
             oa.query("card_uri", {"type": "string", "maxLength": 200}),
-            oa.query("nullcast", oa.FLAG),
+            oa.query("nullcast", oa.ADS_FLAG),
             oa.query("name", {"type": "string", "maxLength": rules.MAX_NAME}),
             oa.query("video_title", {"type": "string", "maxLength": 70}),
             oa.query("video_description", {"type": "string", "maxLength": 200}),
@@ -132,16 +132,23 @@ async def post_now(
     clock: ClockDep,
 ) -> Response:
     """A post by the FULL user now (nullcast unless `nullcast=false`), visible through
-    v1.1 and v2 like any other. `video_title` / `video_description` are checked and
-    not stored."""
+    v1.1 and v2 like any other. `video_title` / `video_description` become the title
+    and description of the video's (or GIF's) library item, shown on the post."""
     user_of(access, params, "as_user_id")
-    ads.text(params, "video_title", max_length=70)
-    ads.text(params, "video_description", max_length=200)
+    video = {
+        field: value
+        for field, name, limit in (
+            ("title", "video_title", 70),
+            ("description", "video_description", 200),
+        )
+        if (value := ads.text(params, name, max_length=limit))
+    }
     post = await studio_tweets.post_now(
         session,
         ids,
         account=access.account,
         fields=content_fields(params, create=True),
+        video=video,
         now=clock(),
     )
     body = tweet_object(post, base_url=base_url(request), tweet_type="PUBLISHED")
@@ -159,8 +166,8 @@ async def post_now(
             oa.query("tweet_ids", {"type": "string"}),
             oa.query("name", {"type": "string", "maxLength": rules.MAX_NAME}),
             oa.query("timeline_type", {"type": "string", "enum": list(studio_tweets.TIMELINES)}),
-            oa.query("trim_user", oa.FLAG),
-            oa.query("include_mentions_and_replies", oa.FLAG),
+            oa.query("trim_user", oa.ADS_FLAG),
+            oa.query("include_mentions_and_replies", oa.ADS_FLAG),
             oa.query("user_id", oa.SNOWFLAKE),
         ]
     },

@@ -38,7 +38,7 @@ BLOCK = re.compile(r"^```(sh|python)\n# example: ([a-z0-9-]+)\n(.*?)^```$", re.M
 REQUIRED = {
     "v11-chunked-upload", "v11-simple-upload", "v2-upload-json", "v2-upload-command-form",
     "posts-v11", "posts-v2", "alt-text", "subtitles", "dms", "profile-images", "delivery",
-    "cli-upload", "tweepy-api", "tweepy-client",
+    "cli-upload", "tweepy-api", "tweepy-client", "studio",
 }  # fmt: skip
 
 

@@ -42,7 +42,9 @@ TARGET_P99_MS = 20.0
 SERVICE_HTTP = "app.infra.http_protocol:TimedHttpToolsProtocol"
 CASES = ("first_page", "first_page_50", "deep_page", "q_common", "q_rare", "media_type",
          "q_common_media_type")  # fmt: skip
-FLOOR = "healthz"  # no auth, no database: what any request costs on this server
+# What any request costs on this server and client: no auth, no database (``/livez``);
+# bearer auth and one user read (``verify_credentials``).
+FLOORS = {"livez": "/livez", "auth": "/1.1/account/verify_credentials.json"}
 
 
 FULL = {"items": 100_000, "requests": 300, "warmup": 30}
@@ -120,8 +122,9 @@ def scratch_postgres(server_url: str) -> Iterator[str]:
 class Library:
     """GETs of one account's library over one keep-alive connection."""
 
-    def __init__(self, port: int, seeded: Seeded) -> None:
-        self.conn = client.Connection(port, seeded.bearer_token)
+    def __init__(self, server: servers.Server, seeded: Seeded) -> None:
+        self.server = server
+        self.conn = client.Connection(server.port, seeded.bearer_token)
         self.path = f"/11/accounts/{seeded.account_id}/media_library"
 
     def target(self, params: dict[str, str]) -> str:
@@ -173,6 +176,18 @@ def _stats(name: str, times: list[float], errors: int, items: int) -> dict[str, 
     }
 
 
+def cpu_per_request(lib: Library, targets: dict[str, str], requests: int) -> dict[str, float]:
+    """The server's CPU milliseconds per request of each case, run on its own: unlike
+    latency, barely moved by other processes on the machine."""
+    out = {}
+    for name, target in targets.items():
+        before = servers.cpu_seconds(lib.server)
+        for _ in range(requests):
+            lib.get(target)
+        out[name] = round((servers.cpu_seconds(lib.server) - before) / requests * 1000, 2)
+    return out
+
+
 def measure(lib: Library, seeded: Seeded, plan: Plan) -> dict[str, Any]:
     common, common_n = seeded.common_term()
     rare, rare_n = seeded.rare_term()
@@ -190,7 +205,8 @@ def measure(lib: Library, seeded: Seeded, plan: Plan) -> dict[str, Any]:
         "q_common_media_type": lib.target({"count": "20", "q": common, "media_type": "GIF"}),
     }
     sizes = {name: len(lib.page(t)["data"]) for name, t in targets.items()}
-    targets[FLOOR], sizes[FLOOR] = "/healthz", 0
+    for name, path in FLOORS.items():
+        targets[name], sizes[name] = path, 0
     for _ in range(plan.warmup):
         for t in targets.values():
             lib.get(t)
@@ -204,7 +220,10 @@ def measure(lib: Library, seeded: Seeded, plan: Plan) -> dict[str, Any]:
             else:
                 errors[name] += 1
     cases = {name: _stats(name, times[name], errors[name], sizes[name]) for name in targets}
+    for name, cpu_ms in cpu_per_request(lib, targets, plan.requests).items():
+        cases[name]["server_cpu_ms"] = cpu_ms
     cases["cursor_walk"] = _stats("cursor_walk", walk_times, 0, 20)
+    cases["cursor_walk"]["server_cpu_ms"] = None
     gifs = seeded.by_type.get("GIF", 0)
     expected = {
         "first_page": min(20, seeded.items),
@@ -244,10 +263,12 @@ def run_one(database: str, plan: Plan, args: argparse.Namespace, root: Path) -> 
                                workers=1, env=env, log_dir=data, ready_path="/healthz",
                                http=SERVICE_HTTP)  # fmt: skip
         stack.callback(server.stop)
-        lib = Library(server.port, seeded)
+        lib = Library(server, seeded)
         stack.callback(lib.close)
         print(f"  service: pid {server.proc.pid} on 127.0.0.1:{server.port}")
+        load_before = os.getloadavg()[0]
         measured = measure(lib, seeded, plan)
+        measured["loadavg"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
         for row in measured["cases"].values():
             print(f"  {row['case']}: p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, "
                   f"{row['items_per_page']} items, errors {row['errors']}")  # fmt: skip
@@ -286,14 +307,16 @@ LABELS = {
     "media_type": "media_type=GIF",
     "q_common_media_type": "q={common} & media_type=GIF",
     "cursor_walk": "cursor walk, pages 1-{walked} (each once)",
-    FLOOR: "GET /healthz (the floor: no auth, no DB)",
+    "livez": "GET /livez (floor: no auth, no DB)",
+    "auth": "GET verify_credentials (floor: auth + 1 read)",
 }
 
 
 def table(result: dict[str, Any]) -> str:
     title = f"library list, {result['settings']['items']:,} media"
     lines = [
-        f"{title:<44} {'db':<10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'items':>6} {'err':>4}"
+        f"{title:<46} {'db':<10} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'srv CPU':>8} "
+        f"{'items':>5} {'err':>3}"
     ]
     for database, run in result["databases"].items():
         (common, common_n), (rare, rare_n) = run["terms"]["common"], run["terms"]["rare"]
@@ -301,10 +324,12 @@ def table(result: dict[str, Any]) -> str:
                  "common_n": common_n, "rare": rare, "rare_n": rare_n}  # fmt: skip
         for name, row in run["cases"].items():
             label = LABELS[name].format(**words)
+            cpu = "-" if row["server_cpu_ms"] is None else f"{row['server_cpu_ms']:.2f}ms"
             lines.append(
-                f"{label:<44} {database:<10} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} "
-                f"{row['max_ms']:>8.2f} {row['items_per_page']:>6} {row['errors']:>4}"
+                f"{label:<46} {database:<10} {row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} "
+                f"{row['max_ms']:>7.2f} {cpu:>8} {row['items_per_page']:>5} {row['errors']:>3}"
             )
+        lines.append(f"{'':<46} {database:<10} load average {run['loadavg']}")
     lines.append("")
     lines += report.verdicts(result["targets"])
     return "\n".join(lines)

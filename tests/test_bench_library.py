@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bench.library import CASES, FLOOR
+from bench.library import CASES, FLOORS
 from tests.conftest import PG_SERVER_URL, _postgres_reachable
 
 REPO = Path(__file__).resolve().parent.parent
@@ -65,12 +65,16 @@ def test_every_database_ran(result: dict[str, Any], databases: list[str]) -> Non
 
 def test_every_case_measured(result: dict[str, Any]) -> None:
     for run in result["databases"].values():
-        for name in (*CASES, FLOOR):
+        for name in (*CASES, *FLOORS):
             row = run["cases"][name]
             assert row["requests"] == REQUESTS, name
             assert row["errors"] == 0, name
             assert row["p50_ms"] > 0
             assert row["p99_ms"] >= row["p50_ms"]
+            assert row["server_cpu_ms"] >= 0, name
+        # The server's own processes were measured (each reading is in clock ticks, so a
+        # single case of a few requests may read 0).
+        assert sum(run["cases"][name]["server_cpu_ms"] for name in CASES) > 0
         assert run["cases"]["cursor_walk"]["requests"] == 4  # pages 1-4, then page 5 timed
 
 

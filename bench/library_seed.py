@@ -3,7 +3,8 @@
 One platform user (``app.accounts.service.create_user``), one studio account
 (``app.studio.accounts.create_account``), then N media rows (``upload_row`` with every
 column, set to a processed state), their variants, N library items and their terms, all
-as batched multi-row INSERTs (never one request or one ORM object per row).
+as batched multi-row INSERTs, ``COPY`` on PostgreSQL (never one request or one ORM object
+per row).
 
 Names, titles, descriptions and file names are drawn from a vocabulary with Zipf-like
 frequencies (a head of real words, a tail of made-up ones), so a ``q`` term can be common
@@ -20,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from itertools import accumulate
 from typing import Any, cast
 
@@ -123,14 +125,34 @@ def _batches(rows: Sequence[dict[str, Any]], size: int = BATCH) -> Iterator[Sequ
 
 
 async def _insert(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Multi-row INSERTs of ``BATCH`` rows; on PostgreSQL, ``COPY`` (4x faster here)."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        raw = await conn.get_raw_connection()
+        columns = list(rows[0])
+        for batch in _batches(rows, BATCH * 10):
+            records = [tuple(_plain(row[c]) for c in columns) for row in batch]
+            await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+                table.name, records=records, columns=columns
+            )
+        return
     statement = insert(table)
     for batch in _batches(rows):
         await conn.execute(statement, list(batch))
 
 
-def _variants(media_id: int, kind: MediaKind, width: int, height: int) -> list[dict[str, Any]]:
+def _plain(value: Any) -> Any:
+    """What a column stores: the value of an enum (the enums are VARCHAR columns)."""
+    return value.value if isinstance(value, Enum) else value
+
+
+def _variants(media: dict[str, Any]) -> list[dict[str, Any]]:
+    media_id, kind, width, height = media["id"], media["kind"], media["width"], media["height"]
+
     def row(kind_: VariantKind, name: str, path: str, ctype: str, **extra: Any) -> dict[str, Any]:
-        base = {"width": None, "height": None, "bitrate": None, "size": 50_000}
+        base = {"width": None, "height": None, "bitrate": None, "size": 50_000,
+                "created_at": media["created_at"]}  # fmt: skip
         return {"media_id": media_id, "kind": kind_, "name": name, "path": path,
                 "content_type": ctype, **base, **extra}  # fmt: skip
 
@@ -256,9 +278,7 @@ async def _seed(database_url: str, n: int, rng_seed: int) -> Seeded:
             if item["media_type"] == "GIF":
                 gif_counts.update(found)
             terms += [{"item_id": item["id"], "term": t, "account_id": account_id} for t in found]
-        variants = [
-            v for m in media for v in _variants(m["id"], m["kind"], m["width"], m["height"])
-        ]
+        variants = [v for m in media for v in _variants(m)]
         async with engine.begin() as conn:
             await _insert(conn, cast(Table, Media.__table__), media)
             await _insert(conn, cast(Table, MediaVariant.__table__), variants)

@@ -41,7 +41,7 @@ def video_url(base_url: str, media: MediaView, path: str) -> str:
 
 
 def type_name(media: MediaView) -> MediaTypeName:
-    if media.kind not in _TYPE_NAMES or media.delivery_token is None:
+    if media.kind not in _TYPE_NAMES or (media.delivery_token is None and not media.removed):
         raise ValueError(f"media {media.media_id} has no deliverable variants")
     return _TYPE_NAMES[media.kind]
 

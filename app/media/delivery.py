@@ -56,6 +56,7 @@ async def _media(
         Media.delivery_token == token,
         Media.state == UploadState.SUCCEEDED,
         Media.kind.in_(kinds),
+        Media.removed_at.is_(None),  # deleted from a library: its URLs are gone
     )
     if not allow_private:  # DM media is served only to the DM's participants
         query = query.where(or_(Media.category.is_(None), Media.category.not_in(PRIVATE)))

@@ -50,6 +50,8 @@ class MediaView:
     segments: list[StoredSegment] = field(default_factory=list)
     duration_ms: int | None = None
     delivery_token: str | None = None
+    # Deleted from a studio library (the trash can): no bytes, no variants, no URLs.
+    removed: bool = False
 
     @property
     def received_bytes(self) -> int:
@@ -84,6 +86,7 @@ def media_view(
         delivery_token=media.delivery_token,
         alt_text=media.alt_text,
         segments=sorted(segments, key=lambda s: s.index),
+        removed=getattr(media, "removed_at", None) is not None,
     )
 
 

@@ -37,6 +37,8 @@ class StudioAccount(Base):
     timezone_switch_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # PUT accounts/:id (§4.3): one of app.studio.accounts.INDUSTRY_TYPES, or unset.
+    industry_type: Mapped[str | None] = mapped_column(String(32))
 
 
 class StudioMember(Base):

@@ -17,6 +17,7 @@ from app.media.lookup import load_audiences, visible_to
 from app.media.views import MediaView, VariantView, media_view, variant_view
 from app.media.visibility import may_attach
 from app.models import Account, Media, MediaVariant, Post, PostMedia
+from app.studio import library as studio_library
 from app.uploads import queries
 from app.uploads.protocol import MediaKind, UploadState
 
@@ -42,6 +43,9 @@ _POSTABLE_CATEGORIES = (None, "tweet_image", "tweet_gif", "tweet_video", "amplif
 class AttachedMedia:
     media: MediaView
     variants: list[VariantView]
+    # From the author's studio library (app/studio/library.py ``media_titles``).
+    title: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,8 @@ async def load_attachable_media(
         media = found.get(media_id)
         if media is None or not may_attach(user_id, audiences[media_id]):
             raise errors.InvalidMediaIds()
+        if media.removed_at is not None:  # deleted from a studio library
+            raise errors.InvalidMediaIds(f"Invalid media id {media_id}: deleted.")
         if media.state is not UploadState.SUCCEEDED:
             raise errors.InvalidMediaIds(f"Invalid media id {media_id}: not ready.")
         if not media.is_used and media.expires_at <= now:
@@ -163,6 +169,10 @@ async def create_post(
     for position, item in enumerate(media):
         session.add(PostMedia(post_id=post.id, position=position, media_id=item.id))
         queries.mark_used(item)
+    # Posting adds to the library of each studio account the author owns.
+    await studio_library.add_posted_media_in_transaction(
+        session, ids, author_id=author_id, media=media, now=now
+    )
     if not commit:
         await session.flush()
         return (await get_posts(session, [post.id], now=now))[0]
@@ -199,6 +209,9 @@ async def get_posts(session: AsyncSession, post_ids: list[int], *, now: datetime
     media = {m.id: m for m in await session.scalars(select(Media).where(Media.id.in_(media_ids)))}
     variants = await _variants(session, media_ids)
     counts = await count_posts(session, [post.author_id for post, _ in found.values()])
+    titles = await studio_library.media_titles(
+        session, [(post.author_id, pm.media_id) for post, _ in found.values() for pm in post.media]
+    )
     return [
         PostView(
             id=post.id,
@@ -215,7 +228,11 @@ async def get_posts(session: AsyncSession, post_ids: list[int], *, now: datetime
             name=post.name,
             card_uri=post.card_uri,
             media=[
-                AttachedMedia(media_view(media[pm.media_id], now=now), variants[pm.media_id])
+                AttachedMedia(
+                    media_view(media[pm.media_id], now=now),
+                    variants[pm.media_id],
+                    *titles.get((post.author_id, pm.media_id), (None, None)),
+                )
                 for pm in post.media
             ],
         )

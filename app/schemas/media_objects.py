@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel
 
 __all__ = [
+    "AdditionalMediaInfoV11",
+    "MediaAvailabilityV11",
     "MediaEntityV11",
     "MediaSizeV11",
     "MediaSizesV11",
@@ -50,15 +52,34 @@ class VideoInfoEntityV11(BaseModel):
     variants: list[VideoVariantV11]
 
 
+class AdditionalMediaInfoV11(BaseModel):
+    """A video's or GIF's title and description (from the studio library)."""
+
+    title: str | None
+    description: str | None
+    embeddable: bool = True
+    monetizable: bool = False
+
+
+class MediaAvailabilityV11(BaseModel):
+    """``{"status": "Available"}``, or ``Unavailable`` with a ``reason`` (``Deleted``:
+    the media was deleted from a studio library; its URLs are gone)."""
+
+    status: Literal["Available", "Unavailable"]
+    reason: str | None = None
+
+
 class MediaEntityV11(BaseModel):
     id: int
     id_str: str
     media_key: str
-    media_url: str
-    media_url_https: str
+    media_url: str | None = None  # absent on unavailable (deleted) media
+    media_url_https: str | None = None
     type: MediaTypeName
-    sizes: MediaSizesV11
+    sizes: MediaSizesV11 | None = None
     video_info: VideoInfoEntityV11 | None = None
+    additional_media_info: AdditionalMediaInfoV11 | None = None
+    ext_media_availability: MediaAvailabilityV11 | None = None
 
 
 class VideoVariantV2(BaseModel):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, union
+from sqlalchemy import exists, select, union
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.models import Media, MediaSegmentReservation
+from app.models import LibraryItem, Media, MediaSegmentReservation
 from app.uploads import queries
 
 __all__ = ["busy_media_ids", "delete_media", "expired_media_ids"]
@@ -20,7 +20,13 @@ async def expired_media_ids(
     async with sessions() as session:
         rows = await session.scalars(
             select(Media.id)
-            .where(Media.expires_at <= now, Media.is_used.is_(False))
+            .where(
+                Media.expires_at <= now,
+                Media.is_used.is_(False),
+                # Media in a studio library (or a library item's poster) never expire.
+                ~exists().where(LibraryItem.media_id == Media.id),
+                ~exists().where(LibraryItem.poster_media_id == Media.id),
+            )
             .order_by(Media.expires_at)
             .limit(limit)
         )

@@ -66,6 +66,7 @@ __all__ = [
     "mark_processed",
     "mark_processing",
     "mark_published",
+    "mark_removed",
     "mark_used",
     "release_finalizing",
     "set_alt_text",
@@ -629,6 +630,13 @@ def set_alt_text(media: Media, text: str | None) -> None:
 def mark_used(media: Media) -> None:
     """Attached to a post, DM or video: it no longer expires."""
     media.is_used = True
+
+
+def mark_removed(media: Media, *, now: datetime) -> None:
+    """Deleted from a studio library (the trash can): its bytes go, the row stays so
+    the posts that carried it say it is unavailable; no delivery URL resolves again."""
+    media.removed_at = now
+    media.delivery_token = None
 
 
 async def delete_media(session: AsyncSession, *, media_id: int) -> None:

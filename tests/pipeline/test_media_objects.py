@@ -93,6 +93,7 @@ class TestV11:
                 "medium": {"w": 800, "h": 1200, "resize": "fit"},
                 "large": {"w": 1365, "h": 2048, "resize": "fit"},
             },
+            "ext_media_availability": {"status": "Available"},
         }
 
     def test_video_lists_mp4s_by_bitrate_then_hls_without_bitrate(self) -> None:

@@ -14,6 +14,8 @@ from app.posts.service import AttachedMedia, PostView
 from app.processing.variants import PHOTO_SIZES, fit_within
 from app.profiles import service as profiles
 from app.schemas.media_objects import (
+    AdditionalMediaInfoV11,
+    MediaAvailabilityV11,
     MediaEntityV11,
     MediaSizesV11,
     MediaSizeV11,
@@ -61,11 +63,31 @@ def _sizes(media: MediaView, variants: Sequence[VariantView]) -> MediaSizesV11:
     return MediaSizesV11(**sizes)
 
 
+_AVAILABLE = MediaAvailabilityV11(status="Available")
+_DELETED = MediaAvailabilityV11(status="Unavailable", reason="Deleted")
+
+
 def media_object_v11(
-    media: MediaView, variants: Sequence[VariantView], *, base_url: str
+    media: MediaView,
+    variants: Sequence[VariantView],
+    *,
+    base_url: str,
+    title: str | None = None,
+    description: str | None = None,
 ) -> MediaEntityV11:
-    """The ``extended_entities.media[]`` object of a succeeded photo, video or GIF."""
+    """The ``extended_entities.media[]`` object of a succeeded photo, video or GIF;
+    a video's or GIF's ``title``/``description`` in ``additional_media_info``. Media
+    deleted from a studio library keeps its ids and type, without URLs, sizes or
+    streams, and says ``ext_media_availability`` Unavailable (reason Deleted)."""
     type_name = media_wire.type_name(media)
+    if media.removed:
+        return MediaEntityV11(
+            id=media.media_id,
+            id_str=str(media.media_id),
+            media_key=media.media_key,
+            type=type_name,
+            ext_media_availability=_DELETED,
+        )
     url = media_wire.main_url(media, variants, base_url)
     video_info = None
     if media.kind is not MediaKind.IMAGE:
@@ -88,6 +110,12 @@ def media_object_v11(
         type=type_name,
         sizes=_sizes(media, variants),
         video_info=video_info,
+        additional_media_info=(
+            AdditionalMediaInfoV11(title=title, description=description)
+            if media.kind is not MediaKind.IMAGE and (title or description)
+            else None
+        ),
+        ext_media_availability=_AVAILABLE,
     )
 
 
@@ -134,9 +162,17 @@ def _media_entities(
 ) -> list[dict[str, Any]]:  # fmt: skip
     entities = []
     for position, item in enumerate(items, start=1):
-        entity = media_object_v11(item.media, item.variants, base_url=base_url).model_dump(
-            exclude_none=True
-        )
+        entity = media_object_v11(
+            item.media,
+            item.variants,
+            base_url=base_url,
+            title=item.title,
+            description=item.description,
+        ).model_dump(exclude_none=True)
+        info = entity.get("additional_media_info")
+        if info is not None:  # an unset title or description is null, not absent
+            info.setdefault("title", None)
+            info.setdefault("description", None)
         kind = "video" if entity["type"] == "video" else "photo"
         entity.update(
             indices=[start, start + len(link)],

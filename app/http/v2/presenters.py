@@ -17,8 +17,12 @@ __all__ = ["dm_sent_v2", "media_object_v2", "media_v2", "not_found_v2", "tweet_v
 
 
 def media_object_v2(media: MediaView, variants: Sequence[VariantView], *, base_url: str) -> MediaV2:
-    """The v2 ``includes.media[]`` object, with every field of ``media.fields`` we know."""
+    """The v2 ``includes.media[]`` object, with every field of ``media.fields`` we know.
+    Media deleted from a studio library keeps only ``media_key`` and ``type`` (the v2
+    object has no availability field: no url, preview, size or variants is the sign)."""
     type_name = media_wire.type_name(media)
+    if media.removed:
+        return MediaV2(media_key=media.media_key, type=type_name)
     url = media_wire.main_url(media, variants, base_url)
     if media.kind is MediaKind.IMAGE:
         return MediaV2(

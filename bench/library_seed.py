@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 import secrets
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -33,7 +32,7 @@ from app.accounts import service as users
 from app.core.ids import IdGenerator
 from app.infra.db import make_engine, make_sessionmaker
 from app.models import LibraryItem, LibraryTerm, Media, MediaVariant, VariantKind
-from app.studio import accounts
+from app.studio import accounts, search
 from app.uploads import protocol
 from app.uploads.protocol import MediaCategory, MediaKind, UploadState
 from app.uploads.queries import upload_row
@@ -54,7 +53,6 @@ mountain river forest ocean snow rain street market kitchen recipe dinner breakf
 dessert cake pizza burger salad drink wine beer tea smoothie fitness yoga run bike
 """.split()  # noqa: SIM905 (prose reads better than a list)
 
-_WORD = re.compile(r"[a-z0-9]+")
 _SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
 _MIX = ((MediaKind.IMAGE, 0.60), (MediaKind.GIF, 0.15), (MediaKind.VIDEO, 0.25))
 _EXTS = {MediaKind.IMAGE: "jpg", MediaKind.GIF: "gif", MediaKind.VIDEO: "mp4"}
@@ -62,12 +60,8 @@ _TYPES = {MediaKind.IMAGE: "IMAGE", MediaKind.GIF: "GIF", MediaKind.VIDEO: "VIDE
 
 
 def terms_of(*texts: str | None) -> list[str]:
-    """The lower-cased words of the texts, each once (the library's ``q`` terms)."""
-    seen: dict[str, None] = {}
-    for value in texts:
-        for word in _WORD.findall((value or "").lower()):
-            seen.setdefault(word[:64])
-    return list(seen)
+    """The item's ``q`` terms, as the library writes them (``app.studio.search.terms``)."""
+    return sorted(search.terms(texts))
 
 
 class Vocabulary:

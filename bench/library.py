@@ -43,8 +43,10 @@ SERVICE_HTTP = "app.infra.http_protocol:TimedHttpToolsProtocol"
 CASES = ("first_page", "first_page_50", "deep_page", "q_common", "q_rare", "media_type",
          "q_common_media_type")  # fmt: skip
 # What any request costs on this server and client: no auth, no database (``/livez``);
-# bearer auth and one user read (``verify_credentials``).
-FLOORS = {"livez": "/livez", "auth": "/1.1/account/verify_credentials.json"}
+# bearer auth and one user read (``verify_credentials``); a studio read: auth, the
+# membership lookup and one account read (``GET /11/accounts/{id}``).
+FLOORS = {"livez": "/livez", "auth": "/1.1/account/verify_credentials.json",
+          "studio": "/11/accounts/{account_id}"}  # fmt: skip
 
 
 FULL = {"items": 100_000, "requests": 300, "warmup": 30}
@@ -206,7 +208,7 @@ def measure(lib: Library, seeded: Seeded, plan: Plan) -> dict[str, Any]:
     }
     sizes = {name: len(lib.page(t)["data"]) for name, t in targets.items()}
     for name, path in FLOORS.items():
-        targets[name], sizes[name] = path, 0
+        targets[name], sizes[name] = path.format(account_id=seeded.account_id), 0
     for _ in range(plan.warmup):
         for t in targets.values():
             lib.get(t)
@@ -309,6 +311,7 @@ LABELS = {
     "cursor_walk": "cursor walk, pages 1-{walked} (each once)",
     "livez": "GET /livez (floor: no auth, no DB)",
     "auth": "GET verify_credentials (floor: auth + 1 read)",
+    "studio": "GET /11/accounts/:id (floor: studio read)",
 }
 
 

@@ -165,11 +165,15 @@ def worker(
     sweep: Annotated[
         bool, typer.Option(help="also run the sweeper (expiry, nonces, temporary files)")
     ] = True,
+    scheduler: Annotated[
+        bool, typer.Option(help="also run the scheduler (publishes due scheduled posts)")
+    ] = True,
     log_format: LogFormatOption = None,
     log_level: LogLevelOption = None,
 ) -> None:
     """Run job workers as separate processes (PostgreSQL shares the queue safely), each
-    with the sweeper unless --no-sweep (several sweepers at once are safe).
+    with the sweeper unless --no-sweep and the scheduler unless --no-scheduler (several
+    of each at once are safe: every scheduled post is published once).
 
     Never migrates: refuses a database whose schema is not the code's (exit code 2).
     """
@@ -183,7 +187,7 @@ def worker(
         import multiprocessing
 
         children = [
-            multiprocessing.Process(target=_worker_main, args=(base + index, sweep))
+            multiprocessing.Process(target=_worker_main, args=(base + index, sweep, scheduler))
             for index in range(processes)
         ] if base is not None else []  # fmt: skip
         for child in children:
@@ -191,18 +195,20 @@ def worker(
         for child in children:
             child.join()
     else:
-        _worker_main(settings.node_id, sweep)
+        _worker_main(settings.node_id, sweep, scheduler)
 
 
-def _worker_main(node_id: int | None, sweep: bool) -> None:
+def _worker_main(node_id: int | None, sweep: bool, scheduler: bool = True) -> None:
     from datetime import timedelta
 
-    from app.infra.db import make_engine, make_sessionmaker
+    from app.core.ids import IdGenerator
+    from app.infra.db import make_engine, make_read_sessionmaker, make_sessionmaker
     from app.infra.metrics_process import mark_dead
     from app.jobs.runner import Runner
     from app.jobs.sweeper import run_sweeper
     from app.logging import configure_logging
     from app.storage import build_store
+    from app.studio.scheduler import scheduler_from_settings
     from app.uploads.policy import UploadPolicy
 
     settings = get_settings()
@@ -226,6 +232,12 @@ def _worker_main(node_id: int | None, sweep: bool) -> None:
                     interval=settings.worker.sweep_interval_secs,
                     temp_max_age=timedelta(seconds=settings.storage.temp_max_age_secs),
                     temp_interval=settings.storage.temp_sweep_interval_secs,
+                )
+            )
+        if scheduler:
+            loops.append(
+                scheduler_from_settings(
+                    sessions, make_read_sessionmaker(engine), IdGenerator(node_id), settings.studio
                 )
             )
         try:

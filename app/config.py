@@ -23,6 +23,7 @@ __all__ = [
     "ProcessingSettings",
     "Settings",
     "StorageSettings",
+    "StudioSettings",
     "WorkerSettings",
     "get_settings",
 ]
@@ -206,6 +207,45 @@ class StorageSettings(BaseModel):
     )
 
 
+class StudioSettings(BaseModel):
+    """The studio (``MEDIASTUDIO_STUDIO__*``): drafts, scheduled posts, previews and the
+    scheduler (app/studio/)."""
+
+    scheduled_per_window: int = Field(
+        default=30,
+        ge=1,
+        description="Most SCHEDULED posts of one account in any window of "
+        "`scheduled_window_secs` around a new post's `scheduled_at` (else 400 "
+        "SCHEDULED_TWEET_LIMIT_EXCEEDED).",
+    )
+    scheduled_window_secs: int = Field(
+        default=900, ge=1, description="The length of that window (seconds)."
+    )
+    preview_ttl_secs: int = Field(
+        default=86_400,
+        ge=1,
+        description="How long a `tweet_previews` iframe URL keeps rendering its post.",
+    )
+    scheduler_poll_secs: float = Field(
+        default=0.5,
+        gt=0,
+        description="Longest sleep of an idle scheduler: it sleeps until the earliest due "
+        "scheduled post, at most this (a post created in the same process wakes it at once).",
+    )
+    scheduler_batch: int = Field(
+        default=50,
+        ge=1,
+        description="Due scheduled posts one scheduler transaction publishes at most (on "
+        "SQLite it holds the write lock meanwhile).",
+    )
+    scheduler_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Tries of a due scheduled post that fails on our side (a database "
+        "error) before it ends `FAILED`; a posting-rule refusal fails it at once.",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting, from ``MEDIASTUDIO_*`` environment variables or a ``.env`` file in
     the working directory (the environment wins). README.md's settings table and
@@ -310,6 +350,7 @@ class Settings(BaseSettings):
     http: HttpSettings = HttpSettings()
     storage: StorageSettings = StorageSettings()
     metrics: MetricsSettings = MetricsSettings()
+    studio: StudioSettings = StudioSettings()
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod

@@ -47,6 +47,7 @@ from app.infra.statements import Statements
 from app.jobs.runner import Runner
 from app.jobs.sweeper import run_sweeper
 from app.storage import build_store
+from app.studio.scheduler import scheduler_from_settings
 from app.uploads.policy import UploadPolicy
 
 __all__ = ["create_app"]
@@ -107,6 +108,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     )
                 )
             )
+            scheduler = scheduler_from_settings(
+                context.sessions, context.read_sessions, context.ids, settings.studio
+            )
+            tasks.append(asyncio.create_task(scheduler))
         try:
             yield
         finally:

@@ -45,6 +45,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.processing.rules": PURE,
     "app.studio.permissions": PURE,
     "app.studio.rules": PURE,
+    "app.studio.search": PURE,
 }
 # Domain packages hand views (dataclasses such as ``MediaView``, ``PostView``) to the
 # HTTP layer; the wire models of v1.1 and v2 (``app.schemas``) and the presenters that

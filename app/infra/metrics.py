@@ -21,6 +21,10 @@ __all__ = [
     "RATE_LIMIT_REFUSALS",
     "REQUESTS",
     "REQUEST_SECONDS",
+    "SCHEDULER_ERRORS",
+    "SCHEDULER_FAILED",
+    "SCHEDULER_LAG_SECONDS",
+    "SCHEDULER_PUBLISHED",
     "SCRAPE_ERRORS",
     "SWEEPER_BYTES",
     "SWEEPER_MEDIA",
@@ -97,4 +101,23 @@ UPLOAD_GATE_REFUSALS = Counter(
 SCRAPE_ERRORS = Counter(
     "mediastudio_scrape_errors",
     "Scrapes whose database gauges could not be read (those gauges are missing from them).",
+)
+SCHEDULER_PUBLISHED = Counter(
+    "mediastudio_scheduler_published",
+    "Scheduled posts the scheduler published (app/studio/scheduler.py).",
+)
+SCHEDULER_FAILED = Counter(
+    "mediastudio_scheduler_failed",
+    "Scheduled posts set FAILED at go-live, by error: the posting rule's error class "
+    "(DuplicateStatus, MediaUnavailable, ...), or internal (attempts ran out).",
+    ["error"],
+)
+SCHEDULER_ERRORS = Counter(
+    "mediastudio_scheduler_errors",
+    "Scheduler passes that hit an unexpected error (retried with backoff).",
+)
+SCHEDULER_LAG_SECONDS = Histogram(
+    "mediastudio_scheduler_lag_seconds",
+    "From a scheduled post's scheduled_at to its publication (completed_at).",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
 )

@@ -104,7 +104,8 @@ class VariantView:
     size: int
 
 
-def variant_view(variant: MediaVariant) -> VariantView:
+def variant_view(variant: MediaVariant | Any) -> VariantView:
+    """From an ORM ``MediaVariant``, or any row with its columns by name."""
     return VariantView(
         kind=variant.kind,
         name=variant.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NotRequired, TypedDict, Unpack
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,7 @@ from app.uploads.protocol import MediaKind, UploadState
 
 __all__ = [
     "AttachedMedia",
+    "NewPost",
     "PostView",
     "check_text",
     "count_posts",
@@ -31,6 +33,7 @@ __all__ = [
     "get_posts",
     "load_attachable_media",
     "lookup_media",
+    "store_post",
     "user_timeline",
 ]
 
@@ -125,25 +128,40 @@ async def _check_duplicate(
         raise errors.DuplicateStatus()
 
 
+class NewPost(TypedDict):
+    """What a post is made of (``create_post``'s and ``store_post``'s keywords)."""
+
+    author_id: int
+    text: str
+    media_ids: list[int]
+    possibly_sensitive: bool
+    in_reply_to_status_id: int | None
+    now: datetime
+    nullcast: NotRequired[bool]
+    name: NotRequired[str | None]
+    card_uri: NotRequired[str | None]
+
+
 async def create_post(
-    session: AsyncSession,
-    ids: IdGenerator,
-    *,
-    author_id: int,
-    text: str,
-    media_ids: list[int],
-    possibly_sensitive: bool,
-    in_reply_to_status_id: int | None,
-    now: datetime,
-    nullcast: bool = False,
-    name: str | None = None,
-    card_uri: str | None = None,
-    commit: bool = True,
+    session: AsyncSession, ids: IdGenerator, *, commit: bool = True, **post: Unpack[NewPost]
 ) -> PostView:
     """Check text and media, store the post, mark its media used (it no longer expires).
     ``nullcast`` posts ("Promoted-only", studio) stay off the author's timeline.
-    ``commit=False`` leaves the transaction open (the scheduler commits the post with
-    its claim)."""
+    ``commit=False`` leaves the transaction open."""
+    post_id = await store_post(session, ids, **post)
+    if commit:
+        await session.commit()
+    return (await get_posts(session, [post_id], now=post["now"]))[0]
+
+
+async def store_post(session: AsyncSession, ids: IdGenerator, **post: Unpack[NewPost]) -> int:
+    """``create_post`` without the commit and without reading the post back: its id,
+    flushed in the caller's open transaction (the scheduler commits it with its claim;
+    reading the view back was two thirds of a scheduled publish). A posting rule it
+    breaks raises before anything is written."""
+    author_id, text, media_ids, now = (
+        post["author_id"], post["text"], post["media_ids"], post["now"]
+    )  # fmt: skip
     if not text and not media_ids:
         raise errors.ParameterMissing("status")
     check_text(text)
@@ -152,33 +170,29 @@ async def create_post(
     digest = hashlib.sha256(f"{text}\0{sorted(media_ids)}".encode()).hexdigest()
     if text:
         await _check_duplicate(session, author_id=author_id, digest=digest, now=now)
-    post = Post(
+    row = Post(
         id=ids.next_id(),
         author_id=author_id,
         text=text,
         text_sha256=digest,
-        possibly_sensitive=possibly_sensitive,
-        in_reply_to_status_id=in_reply_to_status_id,
+        possibly_sensitive=post["possibly_sensitive"],
+        in_reply_to_status_id=post["in_reply_to_status_id"],
         created_at=now,
-        nullcast=nullcast,
-        name=name,
-        card_uri=card_uri,
+        nullcast=post.get("nullcast", False),
+        name=post.get("name"),
+        card_uri=post.get("card_uri"),
     )
-    session.add(post)
+    session.add(row)
     await session.flush()
     for position, item in enumerate(media):
-        session.add(PostMedia(post_id=post.id, position=position, media_id=item.id))
+        session.add(PostMedia(post_id=row.id, position=position, media_id=item.id))
         queries.mark_used(item)
     # Posting adds to the library of each studio account the author owns.
     await studio_library.add_posted_media_in_transaction(
         session, ids, author_id=author_id, media=media, now=now
     )
-    if not commit:
-        await session.flush()
-        return (await get_posts(session, [post.id], now=now))[0]
-    await session.commit()
-    views = await get_posts(session, [post.id], now=now)
-    return views[0]
+    await session.flush()
+    return row.id
 
 
 async def count_posts(session: AsyncSession, author_ids: list[int]) -> dict[int, int]:

@@ -58,7 +58,7 @@ __all__ = [
 # The writable text fields and their limits (§7.4).
 LIMITS = {"name": 100, "title": 70, "description": 200, "file_name": 255}
 FIELDS = (*LIMITS, "poster_media_key")
-_KEY = re.compile(r"^(\d{1,3})_(\d{1,19})$")
+_KEY = re.compile(r"^([0-9]{1,3})_([0-9]{1,19})$")
 
 
 def _invalid(key: str, parameter: str = "media_key") -> errors.InvalidMedia:
@@ -66,11 +66,13 @@ def _invalid(key: str, parameter: str = "media_key") -> errors.InvalidMedia:
 
 
 async def _item_by_key(session: AsyncSession, account_id: str, media_key: str) -> LibraryItem:
-    item = await session.scalar(
-        select(LibraryItem)
-        .join(Media, Media.id == LibraryItem.media_id)
-        .where(LibraryItem.account_id == account_id, Media.media_key == media_key)
-    )
+    item = None
+    if _KEY.fullmatch(media_key):  # anything else is in no library (and never reaches SQL)
+        item = await session.scalar(
+            select(LibraryItem)
+            .join(Media, Media.id == LibraryItem.media_id)
+            .where(LibraryItem.account_id == account_id, Media.media_key == media_key)
+        )
     if item is None:
         raise errors.NotFound(
             f"Media {media_key} was not found in the media library of Account {account_id}"
@@ -123,7 +125,8 @@ async def _find_media(
     assert media_id is not None
     if category is None:
         raise errors.MissingParameter("media_category")
-    if not media_id.isdigit() or len(media_id) > 19:
+    digits = media_id.isascii() and media_id.isdigit() and len(media_id) <= 19
+    if not digits or not 0 < int(media_id) < 2**63:
         raise _invalid(media_id)
     media = await session.get(Media, int(media_id))
     if media is not None and library_category(media.kind, media.category) != category:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import and_, select
+from sqlalchemy import Table, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -34,7 +35,10 @@ def decode_cursor(raw: str) -> int:
     return int(match.group(1), 36)
 
 
-async def _page_ids(
+_ITEM = cast(Table, LibraryItem.__table__).c
+
+
+async def _page_rows(
     session: AsyncSession,
     *,
     account_id: str,
@@ -42,29 +46,33 @@ async def _page_ids(
     before: int | None,
     media_type: str | None,
     terms: Sequence[str],
-) -> list[int]:
-    """One indexed query: the ids of the page, newest first."""
+) -> list[Any]:
+    """One indexed query: the page's item rows (plain columns, no ORM objects), newest
+    first."""
     if not terms:
-        query = select(LibraryItem.id).where(LibraryItem.account_id == account_id)
+        query = select(*_ITEM).where(_ITEM.account_id == account_id)
         if media_type is not None:
-            query = query.where(LibraryItem.media_type == media_type)
+            query = query.where(_ITEM.media_type == media_type)
         if before is not None:
-            query = query.where(LibraryItem.id < before)
-        return list(await session.scalars(query.order_by(LibraryItem.id.desc()).limit(limit)))
+            query = query.where(_ITEM.id < before)
+        return list(await session.execute(query.order_by(_ITEM.id.desc()).limit(limit)))
     # Driven by the first term's (account_id, term, item_id) index; every other term is
-    # a primary-key probe (item_id, term) of the same row.
+    # a primary-key probe (item_id, term) of the same item, and the item its own.
     first = aliased(LibraryTerm)
-    query = select(first.item_id).where(first.account_id == account_id, first.term == terms[0])
+    query = (
+        select(*_ITEM)
+        .select_from(first)
+        .join(LibraryItem, _ITEM.id == first.item_id)
+        .where(first.account_id == account_id, first.term == terms[0])
+    )
     for term in terms[1:]:
         other = aliased(LibraryTerm)
         query = query.join(other, and_(other.item_id == first.item_id, other.term == term))
     if media_type is not None:
-        query = query.join(LibraryItem, LibraryItem.id == first.item_id).where(
-            LibraryItem.media_type == media_type
-        )
+        query = query.where(_ITEM.media_type == media_type)
     if before is not None:
         query = query.where(first.item_id < before)
-    return list(await session.scalars(query.order_by(first.item_id.desc()).limit(limit)))
+    return list(await session.execute(query.order_by(first.item_id.desc()).limit(limit)))
 
 
 async def list_items(
@@ -89,7 +97,7 @@ async def list_items(
             )
         if not terms:  # only punctuation: no item has such a term
             return [], None
-    ids = await _page_ids(
+    rows = await _page_rows(
         session,
         account_id=account_id,
         limit=count + 1,
@@ -97,11 +105,8 @@ async def list_items(
         media_type=media_type,
         terms=terms,
     )
-    more = len(ids) > count
-    ids = ids[:count]
-    rows = {
-        i.id: i for i in await session.scalars(select(LibraryItem).where(LibraryItem.id.in_(ids)))
-    }
-    views = await load_views(session, [rows[i] for i in ids if i in rows], now=now)
+    more = len(rows) > count
+    rows = rows[:count]
+    views = await load_views(session, rows, now=now)
     await session.commit()
-    return views, _encode_cursor(ids[-1]) if more and ids else None
+    return views, _encode_cursor(rows[-1].id) if more and rows else None

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.media.views import MediaView, VariantView, media_view, variant_view
@@ -26,6 +27,8 @@ __all__ = [
     "media_status",
 ]
 
+_MEDIA = cast(Table, Media.__table__).c
+_VARIANTS = cast(Table, MediaVariant.__table__).c
 MEDIA_TYPES = ("GIF", "IMAGE", "VIDEO")
 CATEGORIES = ("TWEET_IMAGE", "TWEET_GIF", "TWEET_VIDEO", "AMPLIFY_VIDEO")
 _TYPES = {MediaKind.IMAGE: "IMAGE", MediaKind.GIF: "GIF", MediaKind.VIDEO: "VIDEO"}
@@ -92,29 +95,25 @@ class LibraryItemView:
 
 
 async def load_views(
-    session: AsyncSession, items: Sequence[LibraryItem], *, now: datetime
+    session: AsyncSession, items: Sequence[LibraryItem | Any], *, now: datetime
 ) -> list[LibraryItemView]:
-    """Views of ``items`` in their order: three queries for the whole page (media,
-    variants, which media are in a post)."""
+    """Views of ``items`` (ORM items or rows of their columns) in their order: two
+    queries for the whole page (the media with whether each is in a post, and their
+    variants)."""
     if not items:
         return []
     media_ids = {i.media_id for i in items} | {
         i.poster_media_id for i in items if i.poster_media_id is not None
     }
-    rows = await session.scalars(select(Media).where(Media.id.in_(media_ids)))
+    # Plain rows, not ORM objects: a page hydrates in a fraction of the time.
+    in_post = exists().where(PostMedia.media_id == _MEDIA.id).label("in_post")
+    rows = await session.execute(select(*_MEDIA, in_post).where(_MEDIA.id.in_(media_ids)))
     media = {m.id: m for m in rows}
     variants: dict[int, list[VariantView]] = {i: [] for i in media_ids}
-    for row in await session.scalars(
-        select(MediaVariant).where(MediaVariant.media_id.in_(media_ids)).order_by(MediaVariant.id)
+    for row in await session.execute(
+        select(*_VARIANTS).where(_VARIANTS.media_id.in_(media_ids)).order_by(_VARIANTS.id)
     ):
         variants[row.media_id].append(variant_view(row))
-    tweeted = set(
-        await session.scalars(
-            select(PostMedia.media_id)
-            .where(PostMedia.media_id.in_({i.media_id for i in items}))
-            .distinct()
-        )
-    )
     views = []
     for item in items:
         found = media[item.media_id]
@@ -135,7 +134,7 @@ async def load_views(
                 description=item.description,
                 file_name=item.file_name,
                 poster=poster,
-                tweeted=item.media_id in tweeted,
+                tweeted=bool(found.in_post),
                 created_at=item.created_at,
                 updated_at=item.updated_at,
             )

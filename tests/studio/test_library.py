@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.jobs.runner import Runner
 from tests.conftest import Env, User, create_user
+from tests.fixtures.protocol import upload_file
 from tests.fixtures.studio import create_studio_account, grant
 from tests.studio.library_fixtures import add, error_code, library, upload_photo, upload_video
 
@@ -72,6 +74,25 @@ class TestAdd:
         assert served.status_code == 200
         assert served.headers["content-type"] == "video/mp4"
 
+    async def test_a_video_still_processing_is_transcoding(
+        self, env: Env, alice: User, account: str, mp4_file: Path
+    ) -> None:
+        video = await upload_file(
+            env.client, alice.headers, mp4_file, media_type="video/mp4", category="tweet_video"
+        )
+
+        pending = (await add(env, alice, account, video["media_key"])).json()["data"]
+        runner = Runner(env.state.sessions, env.state.store, env.state.policy)
+        while await runner.run_once():
+            pass
+        done = await env.client.get(library(account, video["media_key"]), headers=alice.headers)
+
+        assert pending["media_status"] == "TRANSCODING"
+        assert pending["media_url"] is None
+        assert pending["poster_media_url"] is None
+        assert done.json()["data"]["media_status"] == "TRANSCODE_COMPLETED"
+        assert (await env.client.get(done.json()["data"]["media_url"])).status_code == 200
+
     async def test_a_gif_has_no_duration(
         self, env: Env, alice: User, account: str, gif_file: Path
     ) -> None:
@@ -109,6 +130,15 @@ class TestAdd:
         assert right.status_code == 201
         assert right.json()["data"]["media_key"] == image["media_key"]
 
+    @pytest.mark.parametrize("media_id", ["9" * 20, "9223372036854775808", "0", "３", "-1"])
+    async def test_an_impossible_media_id_is_invalid_media(
+        self, env: Env, alice: User, account: str, media_id: str
+    ) -> None:
+        response = await add(env, alice, account, media_id, media_category="TWEET_IMAGE")
+
+        assert response.status_code == 400
+        assert error_code(response) == "INVALID_MEDIA"
+
     async def test_media_key_is_required(self, env: Env, alice: User, account: str) -> None:
         response = await env.client.post(library(account), headers=alice.headers)
 
@@ -121,7 +151,7 @@ class TestAdd:
             }
         ]
 
-    @pytest.mark.parametrize("key", ["3_999999", "nonsense", "3_", "99_1"])
+    @pytest.mark.parametrize("key", ["3_999999", "nonsense", "3_", "99_1", "３_1", "3_" + "9" * 30])
     async def test_an_unknown_key_is_invalid_media(
         self, env: Env, alice: User, account: str, key: str
     ) -> None:
@@ -196,6 +226,18 @@ class TestGetAndUpdate:
         assert found.json()["request"]["params"]["media_key"] == image["media_key"]
         assert missing.status_code == 404
         assert error_code(missing) == "NOT_FOUND"
+
+    @pytest.mark.parametrize("key", ["3_1%00", "%E2%80%8B", "x" * 300, "3_99999999999999999999"])
+    async def test_odd_keys_in_the_path_are_not_found(
+        self, env: Env, alice: User, account: str, key: str
+    ) -> None:
+        for method in ("GET", "PUT", "DELETE"):
+            response = await env.client.request(
+                method, library(account) + "/" + key, headers=alice.headers
+            )
+
+            assert response.status_code == 404, (method, response.text)
+            assert error_code(response) == "NOT_FOUND"
 
     async def test_update_ignores_read_only_echoes_and_unsets_empty_values(
         self, env: Env, alice: User, account: str, image: dict[str, Any]

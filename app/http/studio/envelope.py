@@ -12,7 +12,11 @@ from app.core import errors
 from app.http.responses import TwitterJSONResponse
 from app.studio.errors import StudioError
 
-__all__ = ["STUDIO_PREFIXES", "ads_error_body", "data_response", "is_studio_path", "render_ads"]
+__all__ = [
+    "ADS_ERROR_STATUSES",
+    "STUDIO_PREFIXES",
+    "ads_error_body",
+    "ads_error_responses", "data_response", "is_studio_path", "render_ads"]
 
 STUDIO_PREFIXES = ("/11/", "/12/", "/studio/v1/")
 _UNSET: Any = object()
@@ -44,6 +48,49 @@ _MESSAGES: dict[str, str] = {
     "UNAUTHORIZED_ACCESS": "This request is not properly authenticated",
 }
 _STATUS_CODES = {404: "ROUTE_NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 500: "INTERNAL_ERROR"}
+
+
+# What any studio route may answer besides its success (documented on every one of
+# them by app/http/studio/routes.py): bad parameters, credentials, account/permission,
+# unknown item, rate limits.
+ADS_ERROR_STATUSES = (400, 401, 403, 404, 429)
+_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["errors", "request"],
+    "properties": {
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "parameter": {"type": "string"},
+                },
+            },
+        },
+        "request": {"type": "object"},
+    },
+}
+_ERROR_WORDS = {
+    400: "INVALID_PARAMETER, MISSING_PARAMETER, EXCLUSIVE_PARAMETERS, INVALID_MEDIA, ...",
+    401: "UNAUTHORIZED_ACCESS: missing or bad credentials",
+    403: "NOT_FOUND (no such account for the caller) or ACTION_NOT_ALLOWED (role)",
+    404: "NOT_FOUND: no such item in this account (or ROUTE_NOT_FOUND)",
+    429: "TOO_MANY_REQUESTS",
+}
+
+
+def ads_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries for the Ads error envelope."""
+    return {
+        status: {
+            "description": f"Ads API error envelope: {_ERROR_WORDS.get(status, 'error')}",
+            "content": {"application/json": {"schema": _ERROR_SCHEMA}},
+        }
+        for status in statuses or ADS_ERROR_STATUSES
+    }
 
 
 def is_studio_path(path: str) -> bool:

@@ -3,19 +3,32 @@ OpenAPI document shows ``/11``), the service's own under ``/studio/v1``."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 
-from app.http.studio import accounts, library, members, posts
+from app.http.studio import accounts, library, members, posts, previews
+from app.http.studio.envelope import ads_error_responses
 
 __all__ = ["ADS_VERSIONS", "include_studio"]
 
 ADS_VERSIONS = ("11", "12")
 
 
+def _document_errors(router: APIRouter) -> None:
+    """Every studio route documents the Ads error envelope for every status it may
+    answer (a route's own entries win)."""
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            route.responses = {**ads_error_responses(), **route.responses}
+
+
 def include_studio(app: FastAPI) -> None:
+    for module in (accounts, library, posts, previews, members):
+        _document_errors(module.router)
     for version in ADS_VERSIONS:
-        for module in (accounts, library, posts):
+        for module in (accounts, library, posts, previews):
             app.include_router(
                 module.router, prefix=f"/{version}", include_in_schema=version == "11"
             )
     app.include_router(members.router)
+    app.include_router(previews.pages)

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from app.commands import admin
+from app.commands import admin, studio
 from app.commands.mistakes import EXIT_MISTAKE, Mistake, describe
 from app.config import Settings, get_settings
 
@@ -21,6 +21,7 @@ app = typer.Typer(help="Media Studio API", no_args_is_help=True)
 app.add_typer(admin.users, name="users")
 app.add_typer(admin.apps, name="apps")
 app.add_typer(admin.jobs, name="jobs")
+app.add_typer(studio.accounts, name="accounts")
 app.command()(admin.sweep)
 
 _debug = False

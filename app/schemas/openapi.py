@@ -3,6 +3,7 @@ so the served spec says exactly what each parser takes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from app.uploads import protocol
@@ -64,6 +65,25 @@ FLAG: dict[str, Any] = {
     "type": "string",
     "description": "true, t, 1 or yes (any case) is true; anything else is false",
 }
+
+
+# The Ads API's booleans (the studio): true/false (t/f, 1/0) in any case, or empty for
+# the default; anything else is 400 INVALID_PARAMETER.
+ADS_FLAG: dict[str, Any] = {
+    "type": "string",
+    "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[TtFf01])?$",
+    "description": "true or false (t/f, 1/0, any case); empty: the default",
+}
+
+
+def sort_by(fields: Iterable[str]) -> dict[str, Any]:
+    """``sort_by``: ``<field>-asc`` or ``-desc``, comma-separated, each field once."""
+    one = f"({'|'.join(fields)})-(asc|desc)"
+    return {
+        "type": "string",
+        "pattern": f"^({one}(,{one})*)?$",
+        "description": "<attribute>-asc or <attribute>-desc, comma-separated",
+    }
 
 
 def query(name: str, schema: dict[str, Any], *, required: bool = False) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from app.studio import errors
 from app.studio.account_errors import LastAdmin, MemberNotFound, OwnerNotRemovable, UserNotFound
 from app.studio.permissions import ACCOUNT_ADMIN, ROLES, parse_permissions, role_of
 
-__all__ = ["MemberView", "grant", "list_members", "resolve_grant", "revoke"]
+__all__ = ["MemberView", "grant", "list_members", "resolve_grant", "revoke", "user_named"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +104,13 @@ async def _screen_name(session: AsyncSession, user_id: int) -> str:
     if screen_name is None:
         raise UserNotFound(user_id)
     return screen_name
+
+
+async def user_named(session: AsyncSession, screen_name: str) -> int:
+    user_id = await session.scalar(select(Account.id).where(Account.screen_name == screen_name))
+    if user_id is None:
+        raise UserNotFound(screen_name)
+    return user_id
 
 
 async def grant(

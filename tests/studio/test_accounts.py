@@ -489,3 +489,39 @@ class TestPromotableUsers:
         )
 
         assert response.status_code == 404
+
+
+class TestUnknownVersions:
+    @pytest.mark.parametrize(
+        ("method", "path", "version"),
+        [
+            ("GET", "/10/accounts", "10"),
+            ("POST", "/5.0/accounts/abc/media_library", "5.0"),
+            ("GET", "/13/stats/accounts/abc", "13"),
+        ],
+    )
+    async def test_an_unserved_version_is_invalid(
+        self, env: Env, alice: User, method: str, path: str, version: str
+    ) -> None:
+        response = await env.client.request(method, path, headers=alice.headers)
+
+        assert response.status_code == 404
+        assert response.json() == {
+            "errors": [{"code": "INVALID", "message": f"Version {version} is not available."}],
+            "request": {"params": {}},
+        }
+
+    @pytest.mark.parametrize(
+        ("method", "path", "status", "code"),
+        [
+            ("GET", "/11/accounts/abc/no_such_thing", 404, "ROUTE_NOT_FOUND"),
+            ("DELETE", "/12/accounts", 405, "METHOD_NOT_ALLOWED"),
+        ],
+    )
+    async def test_served_versions_keep_their_own_errors(
+        self, env: Env, alice: User, method: str, path: str, status: int, code: str
+    ) -> None:
+        response = await env.client.request(method, path, headers=alice.headers)
+
+        assert response.status_code == status
+        assert _error(response)["code"] == code

@@ -3,6 +3,7 @@ their objects, and the list parameters both surfaces share (§3)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,9 +17,9 @@ from app.studio.members import MemberView
 from app.studio.sorting import Kind, parse_sort
 
 __all__ = [
-    "LIST_QUERY",
     "account_object",
     "ads_time",
+    "list_query",
     "member_object",
     "page_query",
     "page_response",
@@ -26,16 +27,19 @@ __all__ = [
 ]
 
 _STRING: dict[str, Any] = {"type": "string"}
-LIST_QUERY = [
-    oa.query("count", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 200}),
-    oa.query("cursor", {"type": "string", "description": "next_cursor of the previous page"}),
-    oa.query(
-        "sort_by",
-        {"type": "string", "description": "<attribute>-asc or -desc, comma-separated"},
-    ),
-    oa.query("with_deleted", oa.FLAG),
-    oa.query("with_total_count", {**oa.FLAG, "description": "exclusive with cursor"}),
-]
+
+
+def list_query(sorts: Iterable[str], *, with_deleted: bool = True) -> list[dict[str, Any]]:
+    """The documented query of an Ads list sorted by one of ``sorts`` (``with_deleted``
+    where the list takes it)."""
+    documented = [
+        oa.query("count", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 200}),
+        oa.query("cursor", {"type": "string", "description": "next_cursor of the previous page"}),
+        oa.query("sort_by", oa.sort_by(sorts)),
+        oa.query("with_deleted", oa.ADS_FLAG),
+        oa.query("with_total_count", {**oa.ADS_FLAG, "description": "exclusive with cursor"}),
+    ]
+    return [p for p in documented if with_deleted or p["name"] != "with_deleted"]
 
 
 def ads_time(value: datetime | None) -> str | None:

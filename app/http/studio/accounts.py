@@ -40,7 +40,7 @@ def _ids(params: AdsParams, name: str) -> list[str]:
         "parameters": [
             oa.query("account_ids", _IDS),
             oa.query("q", {"type": "string", "description": "case-insensitive name prefix"}),
-            *wire.LIST_QUERY,
+            *wire.list_query(accounts.ACCOUNT_SORTS),
         ]
     },
 )
@@ -75,7 +75,7 @@ def _echo(access: Access, params: ParamsDep) -> dict[str, Any]:
 
 
 @router.get(
-    "/accounts/{account_id}", openapi_extra={"parameters": [oa.query("with_deleted", oa.FLAG)]}
+    "/accounts/{account_id}", openapi_extra={"parameters": [oa.query("with_deleted", oa.ADS_FLAG)]}
 )
 async def get_account(
     account_id: AccountIdPath,
@@ -153,7 +153,12 @@ async def authenticated_user_access(
 
 @router.get(
     "/accounts/{account_id}/promotable_users",
-    openapi_extra={"parameters": [oa.query("promotable_user_ids", _IDS), *wire.LIST_QUERY]},
+    openapi_extra={
+        "parameters": [
+            oa.query("promotable_user_ids", _IDS),
+            *wire.list_query(accounts.PROMOTABLE_USER_SORTS),
+        ]
+    },
 )
 async def list_promotable_users(
     access: Annotated[Access, studio_access(Action.VIEW_ACCOUNT)],
@@ -179,7 +184,7 @@ async def list_promotable_users(
 
 @router.get(
     "/accounts/{account_id}/promotable_users/{promotable_user_id}",
-    openapi_extra={"parameters": [oa.query("with_deleted", oa.FLAG)]},
+    openapi_extra={"parameters": [oa.query("with_deleted", oa.ADS_FLAG)]},
 )
 async def get_promotable_user(
     promotable_user_id: str,

@@ -16,7 +16,11 @@ __all__ = [
     "ADS_ERROR_STATUSES",
     "STUDIO_PREFIXES",
     "ads_error_body",
-    "ads_error_responses", "data_response", "is_studio_path", "render_ads"]
+    "ads_error_responses",
+    "data_response",
+    "is_studio_path",
+    "render_ads",
+]
 
 STUDIO_PREFIXES = ("/11/", "/12/", "/studio/v1/")
 _UNSET: Any = object()

@@ -32,7 +32,11 @@ _CREATE_BODY: dict[str, Any] = {
     "required": ["name"],
     "properties": {
         "name": {"type": "string", "minLength": 1, "maxLength": accounts.NAME_MAX},
-        "timezone": {"type": "string", "description": "an IANA name", "default": "UTC"},
+        "timezone": {
+            "type": ["string", "null"],
+            "description": "an IANA name; absent, null or empty: UTC",
+            "default": "UTC",
+        },
     },
 }
 _GRANT_BODY: dict[str, Any] = {
@@ -74,7 +78,10 @@ async def create_account(
     )
 
 
-@router.get("/accounts", openapi_extra={"parameters": wire.LIST_QUERY})
+_MINE_QUERY = wire.list_query(accounts.ACCOUNT_SORTS, with_deleted=False)
+
+
+@router.get("/accounts", openapi_extra={"parameters": _MINE_QUERY})
 async def list_accounts(user: CurrentUser, params: ParamsDep, session: ReadSessionDep) -> Response:
     """The caller's accounts, each with the caller's `role` and `permissions`."""
     page, echo = wire.page_query(params, accounts.ACCOUNT_SORTS)

@@ -47,12 +47,18 @@ _TIME = re.compile(
 @dataclass(slots=True)
 class AdsParams:
     pairs: list[tuple[str, str]] = field(default_factory=list)
+    # Names a JSON body gave as an array: a list parameter (``many``), never a single one.
+    arrays: set[str] = field(default_factory=set)
+    # Names a JSON body gave as a number or boolean: never free text (``text``).
+    nonstrings: set[str] = field(default_factory=set)
 
     def present(self, name: str) -> bool:
         return any(key == name for key, _ in self.pairs)
 
     def one(self, name: str) -> str | None:
-        """The last value sent, or None when absent."""
+        """The last value sent, or None when absent (a JSON array is 400 here)."""
+        if name in self.arrays:
+            raise errors.InvalidParameter(name, f"Expected a single value for {name}")
         found = None
         for key, value in self.pairs:
             if key == name:
@@ -76,14 +82,30 @@ class AdsParams:
         return value
 
 
-def _stringify(value: Any) -> list[str]:
+def _scalar(name: str, value: Any) -> str:
+    """A JSON value of a parameter as the query string would carry it; ``null`` is the
+    empty value (unset on PUT), objects and nested arrays are 400."""
     if isinstance(value, bool):
-        return ["true" if value else "false"]
-    if isinstance(value, list):
-        return [s for item in value for s in _stringify(item)]
+        return "true" if value else "false"
     if value is None:
-        return [""]
-    return [str(value)]
+        return ""
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise errors.InvalidParameter(name, f"Expected a string, number or boolean for {name}")
+
+
+def _json_pairs(raw: bytes, params: AdsParams) -> None:
+    for key, value in json_object(raw).items():
+        if isinstance(value, bool | int | float):
+            params.nonstrings.add(key)
+        if isinstance(value, list):
+            params.arrays.add(key)
+            for item in value:
+                if item is None:
+                    raise errors.InvalidParameter(key, f"Expected no null item in {key}")
+                params.pairs.append((key, _scalar(key, item)))
+        else:
+            params.pairs.append((key, _scalar(key, value)))
 
 
 def _utf8(latin1: str) -> str:
@@ -95,15 +117,15 @@ async def read_params(request: Request) -> AdsParams:
     query = request.scope["query_string"].decode("latin-1")
     decoded = parse_qsl(query, keep_blank_values=True, encoding="latin-1")
     pairs = [(_utf8(k), _utf8(v)) for k, v in decoded]
+    params = AdsParams(pairs)
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         raw = await read_body(request, BODY_CAP)
         if raw.strip():
             if is_json(request):
-                for key, value in json_object(raw).items():
-                    pairs.extend((key, item) for item in _stringify(value))
+                _json_pairs(raw, params)
             else:
                 pairs.extend(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
-    return AdsParams(pairs)
+    return params
 
 
 def count(params: AdsParams, *, default: int, low: int = 1, high: int) -> int:
@@ -136,6 +158,8 @@ def text(params: AdsParams, name: str, *, max_length: int | None = None) -> str 
     raw = params.one(name)
     if raw is None:
         return None
+    if name in params.nonstrings:
+        raise errors.InvalidParameter(name, f"Expected a string for {name}")
     if _CONTROL.search(raw):
         raise errors.InvalidParameter(name, f"{name} contains control characters")
     if max_length is not None and len(raw) > max_length:

@@ -33,7 +33,7 @@ _CONTENT = [
     oa.query("text", _TEXT),
     oa.query("media_keys", {"type": "string", "description": "comma list or repeated keys"}),
     oa.query("card_uri", {"type": "string", "maxLength": 200}),
-    oa.query("nullcast", oa.FLAG),
+    oa.query("nullcast", oa.ADS_FLAG),
     oa.query("name", {"type": "string", "maxLength": rules.MAX_NAME}),
 ]
 _CREATE = [oa.query("as_user_id", oa.SNOWFLAKE), *_CONTENT]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from app.http.studio import accounts, library, members, posts, previews
+from app.http.studio import accounts, library, members, posts, previews, versions
 from app.http.studio.envelope import ads_error_responses
 
 __all__ = ["ADS_VERSIONS", "include_studio"]
@@ -32,3 +32,4 @@ def include_studio(app: FastAPI) -> None:
             )
     app.include_router(members.router)
     app.include_router(previews.pages)
+    versions.include_unknown_versions(app, ADS_VERSIONS)

@@ -15,7 +15,7 @@ from app.core import errors
 from app.http.deps import context_of
 from app.http.drain import drain_before_answering
 from app.http.responses import TwitterJSONResponse
-from app.http.studio.envelope import ads_error_body, is_studio_path, render_ads
+from app.http.studio.envelope import AdsJSONResponse, ads_error_body, is_studio_path, render_ads
 from app.schemas.common import BadRequestBody, ErrorsBody
 from app.schemas.v2 import Problem, ProblemError
 from app.storage import StorageFull
@@ -163,6 +163,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         code = {404: "ROUTE_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code)
         message = "The requested resource could not be found" if exc.status_code == 404 else None
         body = ads_error_body(code or "INVALID_PARAMETER", message or str(exc.detail))
+        return AdsJSONResponse(body, status_code=exc.status_code, headers=headers)
     elif request.url.path.startswith("/2/"):
         detail = str(exc.detail)
         body = {"type": "about:blank", "title": detail, "detail": detail}
@@ -185,7 +186,7 @@ async def _storage_full(request: Request, exc: Exception) -> Response:
 async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", extra={"path": request.url.path})
     if is_studio_path(request.url.path):
-        return TwitterJSONResponse(ads_error_body("INTERNAL_ERROR", "Internal error"), 500)
+        return AdsJSONResponse(ads_error_body("INTERNAL_ERROR", "Internal error"), 500)
     body = {"errors": [{"code": 131, "message": "Internal error."}]}
     return TwitterJSONResponse(body, status_code=500)
 

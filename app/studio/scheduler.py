@@ -1,15 +1,16 @@
 """The scheduler: publishes every due scheduled post exactly once.
 
 Exactly once: a due row is published in ONE transaction that flips it with a conditional
-``UPDATE ... SET status='SUCCESS' ... WHERE id=? AND status='SCHEDULED'`` (rowcount 0:
-another scheduler had it, skip), creates the post (``app.posts.service.store_post``:
-``create_post``'s checks and inserts, without its commit), sets ``tweet_id`` and
+``UPDATE ... SET status='SUCCESS' ... WHERE id IN (...) AND status='SCHEDULED'
+RETURNING`` (a row it does not return is another scheduler's: skipped), creates the post
+(``app.posts.service.store_post``: ``create_post``'s checks and inserts, without its
+commit; the post's ``created_at`` is the row's ``completed_at``), sets ``tweet_id`` and
 commits. A crash anywhere before the commit leaves the row SCHEDULED and no post; after
 it, the row is no longer SCHEDULED, so no scheduler can publish it again. On PostgreSQL
 the due rows are claimed with ``FOR UPDATE SKIP LOCKED``, so several schedulers (every
 ``mediastudio worker`` process and the in-process scheduler of every ``serve`` process)
 share them; on SQLite the write transaction (``BEGIN IMMEDIATE``) serializes them. Up to
-``batch`` rows go in one transaction, each post in a SAVEPOINT of its own.
+``batch`` rows go in one transaction.
 
 Timing: the loop sleeps until the earliest due post, at most ``poll_interval``; ``wake()``
 (called by the code that creates or edits a scheduled post, after its commit) cuts the
@@ -31,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -156,58 +157,67 @@ async def publish_due(
     counted (the caller backs off)."""
     settled = 0
     while True:
-        rows: Sequence[_Due] = []
+        claimed: list[_Due] = []
         error: Exception | None = None
         try:
             async with sessions() as session:
-                rows = await _claim(session, now=clock(), limit=batch)
-                outcomes = [await _publish_one(session, ids, row, clock()) for row in rows]
+                now = clock()
+                claimed = await _claim(session, now=now, limit=batch)
+                outcomes = await _publish(session, ids, claimed, now=now)
                 await session.commit()
         except Exception:
-            if not rows:
+            if not claimed:
                 raise
             outcomes, error = await _one_by_one(
-                sessions, ids, rows, max_attempts=max_attempts, clock=clock
+                sessions, ids, claimed, max_attempts=max_attempts, clock=clock
             )
         for outcome in outcomes:
             _report(outcome)
-        settled += sum(outcome is not None for outcome in outcomes)
+        settled += len(outcomes)
         if error is not None:
             STATS.errors += 1
             metrics.SCHEDULER_ERRORS.inc()
             raise error
-        if len(rows) < batch:
+        if len(claimed) < batch:
             return settled
 
 
-async def _claim(session: AsyncSession, *, now: datetime, limit: int) -> Sequence[_Due]:
-    """The due rows, oldest first; on PostgreSQL locked, skipping those another
-    scheduler locked (SQLite renders no FOR UPDATE: its write transaction is exclusive)."""
+async def _claim(
+    session: AsyncSession, *, now: datetime, limit: int, row_id: int | None = None
+) -> list[_Due]:
+    """Claim the due rows, oldest first: their ids (on PostgreSQL locked ``FOR UPDATE SKIP
+    LOCKED``, so schedulers share the rows; SQLite renders no FOR UPDATE: its write
+    transaction is exclusive), then one conditional ``UPDATE ... SET status='SUCCESS'
+    WHERE id IN (...) AND status='SCHEDULED' RETURNING``: only what it returns is this
+    scheduler's. Two statements, not a subquery: PostgreSQL may rescan a ``LIMIT ... FOR
+    UPDATE SKIP LOCKED`` subquery of an UPDATE and claim far more than the limit."""
+    due = select(_T.id).where(_T.status == SCHEDULED, _T.scheduled_at <= now)
+    if row_id is not None:
+        due = due.where(_T.id == row_id)
+    due = due.order_by(_T.scheduled_at, _T.id).limit(limit).with_for_update(skip_locked=True)
+    due_ids = list(await session.scalars(due))
+    if not due_ids:
+        return []
     result = await session.execute(
-        select(*_COLUMNS)
-        .where(_T.status == SCHEDULED, _T.scheduled_at <= now)
-        .order_by(_T.scheduled_at, _T.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return [_Due(*row) for row in result.all()]
-
-
-async def _publish_one(
-    session: AsyncSession, ids: IdGenerator, row: _Due, now: datetime
-) -> _Outcome | None:
-    """In the caller's transaction: claim the row, create its post, or record why the
-    post was refused. None: another scheduler settled it first."""
-    claimed = await session.execute(
         update(_T)
-        .where(_T.id == row.id, _T.status == SCHEDULED)
+        .where(_T.id.in_(due_ids), _T.status == SCHEDULED)
         .values(status=SUCCESS, completed_at=now, updated_at=now)
+        .returning(*_COLUMNS)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    try:
-        async with session.begin_nested():
+    claimed = [_Due(*row) for row in result.all()]
+    return sorted(claimed, key=lambda row: (row.scheduled_at, row.id))
+
+
+async def _publish(
+    session: AsyncSession, ids: IdGenerator, claimed: list[_Due], *, now: datetime
+) -> list[_Outcome]:
+    """In the claim's transaction: each row's post, or why it was refused (a posting rule
+    raises before ``store_post`` writes anything), then ``tweet_id`` or ``FAILED`` on the
+    rows (one executemany each)."""
+    outcomes = []
+    for row in claimed:
+        try:
             tweet_id = await store_post(
                 session,
                 ids,
@@ -221,16 +231,20 @@ async def _publish_one(
                 name=row.name,
                 card_uri=row.card_uri,
             )
-    except ApiError as refused:
-        await _settle(session, row.id, status=FAILED, reason=refused.detail, now=now)
-        return _Outcome(row, now, reason=refused.detail, kind=type(refused).__name__)
-    await session.execute(
-        update(_T)
-        .where(_T.id == row.id)
-        .values(tweet_id=tweet_id)
-        .execution_options(synchronize_session=False)
-    )
-    return _Outcome(row, now, tweet_id=tweet_id)
+        except ApiError as refused:
+            outcomes.append(_Outcome(row, now, reason=refused.detail, kind=type(refused).__name__))
+        else:
+            outcomes.append(_Outcome(row, now, tweet_id=tweet_id))
+    published = [{"id": o.row.id, "tweet_id": o.tweet_id} for o in outcomes if o.tweet_id]
+    failed = [
+        {"id": o.row.id, "status": FAILED, "failure_reason": o.reason}
+        for o in outcomes
+        if o.tweet_id is None
+    ]
+    for values in (published, failed):
+        if values:
+            await session.execute(update(_T), values)  # by primary key
+    return outcomes
 
 
 async def _media_ids(session: AsyncSession, media_keys: str) -> list[int]:
@@ -249,40 +263,31 @@ async def _media_ids(session: AsyncSession, media_keys: str) -> list[int]:
     return [found[key][0] for key in keys]
 
 
-async def _settle(
-    session: AsyncSession, row_id: int, *, status: str, reason: str, now: datetime
-) -> None:
-    await session.execute(
-        update(_T)
-        .where(_T.id == row_id)
-        .values(status=status, failure_reason=reason, completed_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-
 async def _one_by_one(
     sessions: async_sessionmaker[AsyncSession],
     ids: IdGenerator,
-    rows: Sequence[_Due],
+    rows: list[_Due],
     *,
     max_attempts: int,
     clock: Callable[[], datetime],
-) -> tuple[list[_Outcome | None], Exception | None]:
+) -> tuple[list[_Outcome], Exception | None]:
     """After a batch failed: each row in a transaction of its own, so one bad row costs
     only its own attempt. Returns the outcomes and the first error."""
-    outcomes: list[_Outcome | None] = []
+    outcomes: list[_Outcome] = []
     first: Exception | None = None
     for row in rows:
         try:
             async with sessions() as session:
-                outcome = await _publish_one(session, ids, row, clock())
+                now = clock()
+                claimed = await _claim(session, now=now, limit=1, row_id=row.id)
+                outcomes += await _publish(session, ids, claimed, now=now)
                 await session.commit()
-            outcomes.append(outcome)
         except Exception as error:
             first = first or error
-            outcomes.append(
-                await _count_attempt(sessions, row, error, max_attempts=max_attempts, now=clock())
+            failed = await _count_attempt(
+                sessions, row, error, max_attempts=max_attempts, now=clock()
             )
+            outcomes += [failed] if failed is not None else []
     return outcomes, first
 
 
@@ -308,16 +313,19 @@ async def _count_attempt(
         outcome = None
         if attempts is not None and attempts >= max_attempts:
             reason = f"Internal error after {attempts} attempts ({type(error).__name__})"
-            await _settle(session, row.id, status=FAILED, reason=reason, now=now)
+            await session.execute(
+                update(_T)
+                .where(_T.id == row.id)
+                .values(status=FAILED, failure_reason=reason, completed_at=now)
+                .execution_options(synchronize_session=False)
+            )
             outcome = _Outcome(row, now, reason=reason, kind="internal")
         await session.commit()
     return outcome
 
 
-def _report(outcome: _Outcome | None) -> None:
+def _report(outcome: _Outcome) -> None:
     """One log line (and the metrics) per settled row, once its transaction committed."""
-    if outcome is None:
-        return
     row = outcome.row
     lag = (outcome.completed_at - row.scheduled_at).total_seconds()
     extra = {"scheduled_tweet_id": row.id, "account_id": row.account_id, "lag_secs": lag}

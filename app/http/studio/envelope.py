@@ -14,7 +14,9 @@ from app.studio.errors import StudioError
 
 __all__ = [
     "ADS_ERROR_STATUSES",
+    "CURRENT_API_VERSION",
     "STUDIO_PREFIXES",
+    "AdsJSONResponse",
     "ads_error_body",
     "ads_error_responses",
     "data_response",
@@ -97,6 +99,21 @@ def ads_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+CURRENT_API_VERSION = "12"
+
+
+class AdsJSONResponse(TwitterJSONResponse):
+    """Every studio answer says which Ads API version is current (§1:
+    ``x-current-api-version``; ``/11/`` and ``/12/`` are served alike)."""
+
+    def __init__(self, content: Any, status_code: int = 200, headers: Any = None) -> None:
+        super().__init__(
+            content,
+            status_code=status_code,
+            headers={**(headers or {}), "x-current-api-version": CURRENT_API_VERSION},
+        )
+
+
 def is_studio_path(path: str) -> bool:
     return path.startswith(STUDIO_PREFIXES)
 
@@ -121,7 +138,7 @@ def render_ads(error: errors.ApiError, headers: dict[str, str] | None = None) ->
     code = _code_of(error)
     message = _MESSAGES.get(code, error.detail)
     body = ads_error_body(code, message, getattr(error, "parameter", None))
-    return TwitterJSONResponse(body, status_code=error.http_status, headers=headers)
+    return AdsJSONResponse(body, status_code=error.http_status, headers=headers)
 
 
 def data_response(
@@ -143,4 +160,4 @@ def data_response(
         body["next_cursor"] = next_cursor
     if total_count is not None:
         body["total_count"] = total_count
-    return TwitterJSONResponse(body, status_code=status_code)
+    return AdsJSONResponse(body, status_code=status_code)

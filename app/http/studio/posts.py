@@ -15,10 +15,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.http.deps import ClockDep, IdsDep, ReadSessionDep, SessionDep, context_of
-from app.http.responses import TwitterJSONResponse
 from app.http.studio import params as ads
 from app.http.studio.deps import ParamsDep, studio_access
-from app.http.studio.envelope import data_response
+from app.http.studio.envelope import AdsJSONResponse, data_response
 from app.http.studio.post_wire import planned_object
 from app.schemas import openapi as oa
 from app.studio import drafts, errors, rules, tweets
@@ -236,7 +235,7 @@ async def preview_draft(
     draft_id = path_id(draft_tweet_id, "Draft Tweet", access.account.id)
     found = await drafts.get_draft(session, account_id=access.account.id, draft_id=draft_id)
     screen_name = await tweets.screen_name_of(session, found.user_id)
-    return TwitterJSONResponse(
+    return AdsJSONResponse(
         {
             "request": {"params": echo(access, draft_tweet_id=str(draft_id))},
             "message": f"See @{screen_name}'s notifications in the X app to preview your Tweet.",

@@ -11,8 +11,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from app.http.responses import TwitterJSONResponse
-from app.http.studio.envelope import ads_error_body
+from app.http.studio.envelope import AdsJSONResponse, ads_error_body
 
 __all__ = ["include_unknown_versions"]
 
@@ -21,7 +20,7 @@ _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
 
 async def _not_available(version: str, rest: str) -> Response:
     body = ads_error_body("INVALID", f"Version {version} is not available.")
-    return TwitterJSONResponse(body, status_code=404)
+    return AdsJSONResponse(body, status_code=404)
 
 
 def include_unknown_versions(app: FastAPI, served: tuple[str, ...]) -> None:

@@ -14,7 +14,7 @@ COVERAGE_MIN := 95
 # so 4 on 2 cores (test-fast: 213 s alone, 153 s with 4). TEST_WORKERS=0 runs in-process.
 TEST_WORKERS ?= 4
 
-.PHONY: setup docs serve worker test test-fast check lint openapi bench lock coverage-report coverage-gate
+.PHONY: setup docs serve worker test test-fast check lint openapi bench bench-library lock coverage-report coverage-gate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,9 @@ openapi: $(VENV)/.runtime
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-library: $(VENV)/.dev
+	$(BIN)/python -m bench.run library $(BENCH_ARGS)
 
 $(LOCK_TOOLS)/bin/pip-compile:
 	$(PYTHON) -m venv $(LOCK_TOOLS)

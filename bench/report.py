@@ -176,17 +176,21 @@ def table(result: dict[str, Any]) -> str:
             f"{row['p99_ms']:>8.2f} {row['client']:>9} {cpu:>8} {row['errors']:>4}"
         )
     lines.append("")
-    for check in result["targets"]:
-        verdict = "PASS" if check["met"] else "MISS"
-        lines.append(
-            f"[{verdict}] {check['target']}: {check['value']} {check['op']} {check['threshold']}"
-        )
+    lines += verdicts(result["targets"])
     return "\n".join(lines)
 
 
-def write(result: dict[str, Any], output: Path | None) -> Path:
+def verdicts(checks: list[dict[str, Any]]) -> list[str]:
+    """``[PASS] target: value op threshold`` (or ``[MISS]``), one line per target."""
+    return [
+        f"[{'PASS' if c['met'] else 'MISS'}] {c['target']}: {c['value']} {c['op']} {c['threshold']}"
+        for c in checks
+    ]
+
+
+def write(result: dict[str, Any], output: Path | None, *, stem: str = "bench") -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    name = f"bench-{'quick-' if result['settings']['quick'] else ''}{stamp}.json"
+    name = f"{stem}-{'quick-' if result['settings']['quick'] else ''}{stamp}.json"
     if output is None:
         path = Path(__file__).resolve().parent / "results" / name
     elif output.suffix == ".json":

@@ -305,6 +305,11 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["library"]:  # python -m bench.run library ...: bench/library.py
+        from bench import library
+
+        return library.main(argv[1:])
     args, plan = parse_args(argv)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)

@@ -136,6 +136,11 @@ class Usage:
         }
 
 
+def cpu_seconds(server: Server) -> float:
+    """User + system CPU seconds the server's processes have used so far."""
+    return _cpu(server.processes())
+
+
 def _cpu(procs: list[psutil.Process]) -> float:
     total = 0.0
     for proc in procs:

@@ -40,6 +40,10 @@ def _check_error(path: str, response: Response, status: int) -> None:
     assert response.status_code == status, (path, response.status_code, response.text)
     if path.startswith("/2/"):
         assert_v2_problem(response.json(), status=status)
+    elif path.startswith(("/11/", "/12/", "/studio/v1/")):  # the Ads API envelope
+        body = response.json()
+        assert set(body) == {"errors", "request"}, body
+        assert {"code", "message"} <= set(body["errors"][0]), body
     else:
         assert_v11_error(response.json())
 

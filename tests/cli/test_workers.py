@@ -45,6 +45,11 @@ async def test_the_worker_process_sweeps(
             await asyncio.sleep(0.1)
         else:
             pytest.fail((tmp_path / "worker.log").read_text())
+        # The sweep logs once its batch is done, just after the last delete commits.
+        for _ in range(100):
+            if "expired media swept" in (tmp_path / "worker.log").read_text():
+                break
+            await asyncio.sleep(0.1)
     finally:
         worker.terminate()
         await asyncio.wait_for(worker.wait(), 15)

@@ -202,6 +202,7 @@ def worker(
 def _worker_main(node_id: int | None, sweep: bool, scheduler: bool = True) -> None:
     from datetime import timedelta
 
+    from app.analytics.rollup import rollup_from_settings
     from app.core.ids import IdGenerator
     from app.infra.db import make_engine, make_read_sessionmaker, make_sessionmaker
     from app.infra.metrics_process import mark_dead
@@ -241,6 +242,7 @@ def _worker_main(node_id: int | None, sweep: bool, scheduler: bool = True) -> No
                     sessions, make_read_sessionmaker(engine), IdGenerator(node_id), settings.studio
                 )
             )
+        loops.append(rollup_from_settings(sessions, settings.analytics))
         try:
             await asyncio.gather(*loops)
         finally:

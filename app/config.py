@@ -16,6 +16,7 @@ from app.uploads import limits
 
 __all__ = [
     "ENV_FILE_VARIABLE",
+    "AnalyticsSettings",
     "HttpSettings",
     "LimitSettings",
     "MetricsSettings",
@@ -246,6 +247,61 @@ class StudioSettings(BaseModel):
     )
 
 
+class AnalyticsSettings(BaseModel):
+    """Playback analytics (``MEDIASTUDIO_ANALYTICS__*``): event ingest, the rollup, pruning
+    and the Ads API's asynchronous stats jobs (app/analytics/)."""
+
+    session_events_per_minute: int = Field(
+        default=120,
+        ge=1,
+        description="Playback events one `session_id` may send per minute (more: 429).",
+    )
+    address_events_per_minute: int = Field(
+        default=20_000,
+        ge=1,
+        description="Playback events one client address may send per minute (more: 429).",
+    )
+    late_secs: int = Field(
+        default=86_400,
+        ge=0,
+        description="How late a playback event may arrive (its `ts` this far in the past at "
+        "most) and still be counted, in the hour it happened.",
+    )
+    future_skew_secs: int = Field(
+        default=300,
+        ge=0,
+        description="How far in the future a playback event's `ts` may be (client clocks).",
+    )
+    rollup_poll_secs: float = Field(
+        default=1.0,
+        gt=0,
+        description="Longest sleep of an idle rollup between looks for new playback events.",
+    )
+    rollup_batch: int = Field(
+        default=5_000,
+        ge=1,
+        description="Raw playback events one rollup transaction counts at most.",
+    )
+    raw_retention_hours: int = Field(
+        default=168,
+        ge=48,
+        description="Raw playback events (and idle sessions) older than this are pruned once "
+        "rolled up (the rollups keep the numbers); at least 48 so duplicates of late events "
+        "are still recognised.",
+    )
+    jobs_concurrent_limit: int = Field(
+        default=100,
+        ge=1,
+        description="Asynchronous stats jobs one ad account may have PROCESSING at once "
+        "(`X-Concurrent-Job-Limit`; more: 400 TOO_MANY_JOBS).",
+    )
+    job_file_ttl_secs: int = Field(
+        default=172_800,
+        ge=60,
+        description="How long a finished stats job's gzip file stays downloadable (`expires_at`).",
+    )
+
+
 class Settings(BaseSettings):
     """Every setting, from ``MEDIASTUDIO_*`` environment variables or a ``.env`` file in
     the working directory (the environment wins). README.md's settings table and
@@ -351,6 +407,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     metrics: MetricsSettings = MetricsSettings()
     studio: StudioSettings = StudioSettings()
+    analytics: AnalyticsSettings = AnalyticsSettings()
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from app.analytics.rollup import rollup_from_settings
 from app.config import Settings, get_settings
 from app.context import AppContext
 from app.core.ids import IdGenerator
@@ -33,6 +34,7 @@ from app.http.studio.routes import include_studio
 from app.http.timeouts import BodyIdleTimeout
 from app.http.v2 import dms as v2_dms
 from app.http.v2 import media as v2_media
+from app.http.v2 import media_analytics as v2_media_analytics
 from app.http.v2 import subtitles as v2_subtitles
 from app.http.v2 import tweets as v2_tweets
 from app.http.v11 import account as v11_account
@@ -112,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 context.sessions, context.read_sessions, context.ids, settings.studio
             )
             tasks.append(asyncio.create_task(scheduler))
+            rollup = rollup_from_settings(context.sessions, settings.analytics)
+            tasks.append(asyncio.create_task(rollup))
         try:
             yield
         finally:
@@ -159,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # table. An included router is wrapped (FastAPI 0.165's _IncludedRouter) and matches
     # each request twice, ~5% of an INIT or a STATUS (docs/perf/route-table.md).
     app.router.routes.extend(v11_media.router.routes)
+    app.include_router(v2_media_analytics.router)
     app.include_router(v2_media.router)
     app.include_router(health.router)
     if settings.metrics.enabled:

@@ -27,6 +27,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.profiles": ("app.http", *WEB),
     "app.accounts": ("app.http", *WEB),
     "app.studio": ("app.http", *WEB),
+    "app.analytics": ("app.http", *WEB),
     "app.http": ("sqlalchemy.orm", "app.models", "app.storage.filesystem"),
     # The queue, registry and runner know no domain: domains register their job kinds
     # (app.jobs.handlers puts them together).
@@ -46,6 +47,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.studio.permissions": PURE,
     "app.studio.rules": PURE,
     "app.studio.search": PURE,
+    "app.analytics.metrics": PURE,
+    "app.analytics.buckets": PURE,
+    "app.analytics.rules": PURE,
 }
 # Domain packages hand views (dataclasses such as ``MediaView``, ``PostView``) to the
 # HTTP layer; the wire models of v1.1 and v2 (``app.schemas``) and the presenters that
@@ -60,6 +64,7 @@ DOMAINS = (
     "app.jobs",
     "app.processing",
     "app.studio",
+    "app.analytics",
 )
 # module -> why it needs a wire model (none does today).
 SCHEMAS_ALLOWED: dict[str, str] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.analytics import jobs as analytics_jobs
 from app.jobs.registry import JobRegistry
 from app.processing import jobs as processing_jobs
 
@@ -11,4 +12,5 @@ __all__ = ["default_registry"]
 def default_registry() -> JobRegistry:
     registry = JobRegistry()
     processing_jobs.register(registry)
+    analytics_jobs.register(registry)
     return registry

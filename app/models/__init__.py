@@ -4,6 +4,14 @@ Must not import the domain services, app.http or fastapi.
 """
 
 from app.models.account import AccessToken, Account, BearerToken, ClientApp
+from app.models.analytics import (
+    AnalyticsLock,
+    MediaHourlyStats,
+    MediaTotals,
+    PlaybackEvent,
+    PlaybackSession,
+    StatsJob,
+)
 from app.models.auth import OAuthNonce, RateLimitWindow
 from app.models.base import Base
 from app.models.job import Job, JobState
@@ -22,6 +30,7 @@ from app.models.variant import MediaVariant, VariantKind
 __all__ = [
     "AccessToken",
     "Account",
+    "AnalyticsLock",
     "Base",
     "BearerToken",
     "ClientApp",
@@ -32,16 +41,21 @@ __all__ = [
     "LibraryItem",
     "LibraryTerm",
     "Media",
+    "MediaHourlyStats",
     "MediaOwner",
     "MediaSegment",
     "MediaSegmentReservation",
     "MediaSubtitle",
+    "MediaTotals",
     "MediaVariant",
     "OAuthNonce",
+    "PlaybackEvent",
+    "PlaybackSession",
     "Post",
     "PostMedia",
     "RateLimitWindow",
     "ScheduledTweet",
+    "StatsJob",
     "StudioAccount",
     "StudioMember",
     "VariantKind",

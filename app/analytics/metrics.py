@@ -7,6 +7,7 @@ events; ``app/analytics/rules.py`` is that definition as code.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 from dataclasses import asdict, dataclass, fields
 
 __all__ = ["COUNTERS", "QUARTILES", "Counters", "rate"]
@@ -43,8 +44,8 @@ class Counters:
         return asdict(self)
 
     @classmethod
-    def from_mapping(cls, row: Mapping[str, object]) -> Counters:
-        return cls(**{name: int(row[name] or 0) for name in COUNTERS})  # type: ignore[call-overload]
+    def from_mapping(cls, row: Mapping[str, Any]) -> Counters:
+        return cls(**{name: int(row[name] or 0) for name in COUNTERS})
 
     @classmethod
     def total(cls, items: Iterable[Counters]) -> Counters:

@@ -7,8 +7,8 @@ events; ``app/analytics/rules.py`` is that definition as code.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 __all__ = ["COUNTERS", "QUARTILES", "Counters", "rate"]
 

@@ -60,7 +60,7 @@ async def series(
         if not 0 <= slot < len(buckets):
             continue
         per = out.setdefault(int(row["media_id"]), [Counters() for _ in buckets])
-        per[slot] = Counters.from_mapping(row)
+        per[slot] = Counters.from_mapping(dict(row))
     return out
 
 

@@ -261,6 +261,12 @@ class AnalyticsSettings(BaseModel):
         ge=1,
         description="Playback events one client address may send per minute (more: 429).",
     )
+    availability_cache_secs: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long an API process remembers whether a media accepts playback "
+        "events (publicly delivered: processed, posted, not removed).",
+    )
     late_secs: int = Field(
         default=86_400,
         ge=0,

@@ -20,6 +20,7 @@ from app.storage import SegmentStore
 from app.uploads.policy import UploadPolicy
 
 if TYPE_CHECKING:
+    from app.analytics.ingest import PlaybackIngest
     from app.http.deps import Authenticator
 
 __all__ = ["AppContext"]
@@ -37,3 +38,5 @@ class AppContext:
     policy: UploadPolicy
     ids: IdGenerator
     authenticators: list[Authenticator] = field(default_factory=list)
+    # The playback ingest (app/analytics/ingest.py), made on first use.
+    playback: PlaybackIngest | None = None

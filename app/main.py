@@ -124,6 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if context.playback is not None:
+                await context.playback.writer.close()
             await context.statements.close()
             await engines.dispose()
             node.release()

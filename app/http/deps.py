@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts import service as accounts
+from app.analytics.ingest import PlaybackIngest
 from app.context import AppContext
 from app.core import errors
 from app.core.clock import utcnow
@@ -40,6 +41,15 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+def playback_of(context: AppContext) -> PlaybackIngest:
+    """The process's playback ingest (app/analytics/ingest.py), made on first use."""
+    if context.playback is None:
+        context.playback = PlaybackIngest(
+            context.sessions, context.read_sessions, context.settings.analytics
+        )
+    return context.playback
 
 
 def context_of(request: Request) -> AppContext:

@@ -56,7 +56,7 @@ class Analytics:
         type: str,
         *,
         ts_ms: int,
-        session_id: str = "s1",
+        session_id: str = "session-1",
         media_key: str | None = None,
         **extra: Any,
     ) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from app.core import errors
-from app.http.deps import ReadSessionDep, StoreDep
+from app.http.deps import ReadSessionDep, StoreDep, context_of, playback_of
 from app.http.errors import v11_error_responses
 from app.media import delivery
 from app.media.delivery import DeliveredFile
@@ -114,7 +114,20 @@ async def video(
     found = await delivery.find_video_file(
         session, store, media_key=media_key, token=token, path=path
     )
+    if _is_impression(request, path):
+        await playback_of(context_of(request)).impression(media_key)
     return serve(request, store, found)
+
+
+def _is_impression(request: Request, path: str) -> bool:
+    """A viewer starting to load the media: the HLS master playlist, or a rendition
+    from its first byte (not the Range requests that continue it)."""
+    if request.method != "GET":
+        return False
+    if path == "pl/master.m3u8":
+        return True
+    span = request.headers.get("range", "")
+    return path.endswith(".mp4") and (not span or span.startswith("bytes=0-"))
 
 
 def serve(request: Request, store: ObjectStore, file: DeliveredFile) -> Response:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from httpx import Response
 
+from app.http.v2 import presenters
 from tests.analytics.conftest import Analytics
 from tests.analytics.seed import seed_hour
 from tests.conftest import User
@@ -291,16 +292,11 @@ class TestWhoseMedia:
         assert response.status_code == 401, response.text
 
 
-def _not_found(key: str) -> dict[str, str]:
-    return {
-        "value": key,
-        "detail": f"Could not find media with media_keys: [{key}].",
-        "title": "Not Found Error",
-        "resource_type": "media",
-        "parameter": "media_keys",
-        "resource_id": key,
-        "type": "https://api.twitter.com/2/problems/resource-not-found",
-    }
+def _not_found(key: str) -> dict[str, Any]:
+    """The lookups' "resource not found" entry (its wire shape is pinned by
+    tests/http/test_visibility_attach.py)."""
+    [entry] = presenters.not_found_v2([key], resource_type="media", parameter="media_keys")
+    return entry
 
 
 _GOOD = {"start_time": "2026-11-10T00:00:00Z", "end_time": "2026-11-12T00:00:00Z"}

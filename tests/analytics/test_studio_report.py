@@ -180,18 +180,22 @@ class TestOneMedia:
         assert data["total"]["minutes_viewed"] == 0
 
 
+async def _set_timezone(analytics: Analytics, timezone: str) -> None:
+    studio = analytics.studio
+    async with make_sessionmaker(studio.engine).begin() as session:
+        await session.execute(
+            update(StudioAccount)
+            .where(StudioAccount.id == studio.account_id)
+            .values(timezone=timezone)
+        )
+
+
 class TestLocalDays:
     async def test_days_are_the_account_timezone(self, seeded: Analytics) -> None:
         """Los Angeles (UTC-8 in November): 05:00Z and 06:00Z are Nov 9, 21:00 and 22:00
         local; an event at 08:00Z is midnight Nov 10."""
-        studio = seeded.studio
-        async with make_sessionmaker(studio.engine).begin() as session:
-            await session.execute(
-                update(StudioAccount)
-                .where(StudioAccount.id == studio.account_id)
-                .values(timezone="America/Los_Angeles")
-            )
-        await seed_hour(studio.engine, seeded.video_id, DAY1 + timedelta(hours=8), starts=7)
+        await _set_timezone(seeded, "America/Los_Angeles")
+        await seed_hour(seeded.studio.engine, seeded.video_id, DAY1 + timedelta(hours=8), starts=7)
 
         data = _ok(await _get(seeded, start="2026-11-09", end="2026-11-11"))
 
@@ -201,6 +205,23 @@ class TestLocalDays:
             ("2026-11-10T00:00:00-08:00", 7),
         ]
         assert data["total"]["starts"] == 12
+
+    async def test_the_day_daylight_saving_ends_has_25_hours(self, analytics: Analytics) -> None:
+        """Nov 1 2026 in Los Angeles runs from 07:00Z to 08:00Z the next day."""
+        await _set_timezone(analytics, "America/Los_Angeles")
+        first = datetime(2026, 11, 1, 7, tzinfo=UTC)
+        engine, media_id = analytics.studio.engine, analytics.video_id
+        await seed_hour(engine, media_id, first - timedelta(hours=1), starts=1000)
+        await seed_hour(engine, media_id, first, starts=1)
+        await seed_hour(engine, media_id, first + timedelta(hours=24), starts=10)
+        await seed_hour(engine, media_id, first + timedelta(hours=25), starts=100)
+
+        data = _ok(await _get(analytics, start="2026-11-01", end="2026-11-03"))
+
+        assert [(b["start"], b["end"], b["starts"]) for b in data["buckets"]] == [
+            ("2026-11-01T00:00:00-07:00", "2026-11-02T00:00:00-08:00", 11),
+            ("2026-11-02T00:00:00-08:00", "2026-11-03T00:00:00-08:00", 100),
+        ]
 
 
 class TestWholeAccount:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from app.core.clock import utcnow
 from tests.analytics.conftest import Analytics
@@ -229,3 +230,42 @@ class TestOtherAnswers:
 
         assert response.status_code == 400, response.text
         assert response.json()["title"] == "Invalid Request"
+
+
+class TestQueries:
+    async def test_one_totals_query_for_every_media_of_the_answer(
+        self, analytics: Analytics, gif_file: Path
+    ) -> None:
+        """Two posts, two media: one read of the lifetime totals, one of owners and post
+        times, whatever the number of media."""
+        env, alice = analytics.env, analytics.studio.admin
+        body = await processed(
+            env, alice.headers, gif_file, media_type="image/gif", category="tweet_gif"
+        )
+        posted = await post_status(env.client, alice.headers, "loop", [body["media_id_string"]])
+        await seed_totals(analytics.studio.engine, analytics.video_id, total_views=2)
+        await seed_totals(analytics.studio.engine, int(body["media_id_string"]), total_views=9)
+        statements: list[str] = []
+
+        def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            statements.append(statement)
+
+        event.listen(env.state.engine.sync_engine, "before_cursor_execute", seen)
+        try:
+            response = await env.client.get(
+                "/2/tweets",
+                params={
+                    "ids": f"{analytics.post_id},{posted.json()['id_str']}",
+                    "expansions": "attachments.media_keys",
+                    "media.fields": ALL,
+                },
+                headers=alice.headers,
+            )
+        finally:
+            event.remove(env.state.engine.sync_engine, "before_cursor_execute", seen)
+
+        assert response.status_code == 200, response.text
+        views = [m["public_metrics"]["view_count"] for m in response.json()["includes"]["media"]]
+        assert views == [2, 9]
+        assert sum("analytics_media_totals" in s for s in statements) == 1
+        assert sum("max(posts.created_at)" in s for s in statements) == 1

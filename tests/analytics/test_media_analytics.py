@@ -357,3 +357,12 @@ class TestBadParameters:
         )
 
         assert response.status_code == 200, response.text
+
+    async def test_a_hundred_keys_are_allowed(self, analytics: Analytics) -> None:
+        keys = [analytics.video_key, *(f"7_{i}" for i in range(1, 100))]
+
+        response = await _get(analytics, media_keys=",".join(keys), **_GOOD)
+
+        assert response.status_code == 200, response.text
+        assert [item["media_key"] for item in response.json()["data"]] == [analytics.video_key]
+        assert len(response.json()["errors"]) == 99

@@ -18,6 +18,7 @@ __all__ = [
     "ExclusiveParameters",
     "InvalidMedia",
     "InvalidParameter",
+    "InvalidTimeWindow",
     "InvalidUser",
     "MissingParameter",
     "NotFound",
@@ -92,3 +93,9 @@ class InvalidMedia(StudioError):
 
 class InvalidUser(StudioError):
     ads_code = "INVALID_USER"
+
+
+class InvalidTimeWindow(StudioError):
+    """A time range the surface does not take (too long, end not after start, §2.3)."""
+
+    ads_code = "INVALID_TIME_WINDOW"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from app.analytics.media_metrics import MediaMetrics
 from app.dms.service import DmView
 from app.http import media_wire
 from app.media.views import MediaView, VariantView
@@ -57,13 +58,22 @@ def tweet_v2(post: PostView, *, with_attachments: bool = False) -> dict[str, Any
     return tweet
 
 
-def media_v2(item: AttachedMedia, *, base_url: str, fields: set[str]) -> dict[str, Any]:
-    """A v2 media object with the default fields plus the requested ``media.fields``."""
+def media_v2(
+    item: AttachedMedia,
+    *,
+    base_url: str,
+    fields: set[str],
+    metrics: MediaMetrics | None = None,
+) -> dict[str, Any]:
+    """A v2 media object with the default fields plus the requested ``media.fields``;
+    ``metrics``: the metric fields this caller gets (``app/analytics/media_metrics.py``)."""
     full = media_object_v2(item.media, item.variants, base_url=base_url).model_dump(
         exclude_none=True
     )
     if item.media.alt_text:
         full["alt_text"] = item.media.alt_text
+    if metrics is not None:
+        full.update(metrics.fields())
     keep = {"media_key", "type"} | fields
     return {k: v for k, v in full.items() if k in keep}
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.responses import Response
 
+from app.analytics import media_metrics
 from app.core import errors
 from app.http import params
 from app.http.deps import ClockDep, CurrentUser, IdsDep, ReadSessionDep, SessionDep
@@ -111,26 +114,49 @@ def _fields(raw: str | None) -> set[str]:
     return fields
 
 
+async def _media_objects(
+    request: Request,
+    session: AsyncSession,
+    items: list[posts.AttachedMedia],
+    *,
+    fields: set[str],
+    viewer_id: int,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The v2 media objects of ``items``, with the metric fields the viewer gets."""
+    metrics = await media_metrics.media_metrics(
+        session, [item.media for item in items], fields=fields, viewer_id=viewer_id, now=now
+    )
+    base = base_url(request)
+    return [
+        presenters.media_v2(
+            item, base_url=base, fields=fields, metrics=metrics.get(item.media.media_id)
+        )
+        for item in items
+    ]
+
+
 async def _tweets_body(
     request: Request,
+    session: AsyncSession,
     found: list[posts.PostView],
     *,
     expansions: str | None,
     media_fields: str | None,
     tweet_fields: str | None,
     single: bool,
+    viewer_id: int,
+    now: datetime,
 ) -> dict[str, Any]:
     expand = "attachments.media_keys" in (expansions or "").split(",")
     wants = expand or "attachments" in (tweet_fields or "").split(",")
     data = [presenters.tweet_v2(p, with_attachments=wants) for p in found]
     body: dict[str, Any] = {"data": data[0] if single else data}
     if expand:
-        fields, base = _fields(media_fields), base_url(request)
-        media = [
-            presenters.media_v2(item, base_url=base, fields=fields)
-            for p in found
-            for item in p.media
-        ]
+        items = [item for p in found for item in p.media]
+        media = await _media_objects(
+            request, session, items, fields=_fields(media_fields), viewer_id=viewer_id, now=now
+        )
         if media:
             body["includes"] = {"media": media}
     return body
@@ -179,16 +205,20 @@ async def get_tweet(
     tweet_fields: Annotated[str | None, Query(alias="tweet.fields")] = None,
 ) -> Response:
     """One post; `expansions=attachments.media_keys` puts its media in `includes.media`."""
-    found = await posts.get_posts(session, [params.snowflake(id, "id")], now=clock())
+    now = clock()
+    found = await posts.get_posts(session, [params.snowflake(id, "id")], now=now)
     if not found:
         raise errors.StatusNotFound(f"Could not find tweet with id: [{id}].")
     body = await _tweets_body(
         request,
+        session,
         found,
         expansions=expansions,
         media_fields=media_fields,
         tweet_fields=tweet_fields,
         single=True,
+        viewer_id=user,
+        now=now,
     )
     return TwitterJSONResponse(body)
 
@@ -207,14 +237,18 @@ async def get_tweets(
     tweet_fields: Annotated[str | None, Query(alias="tweet.fields")] = None,
 ) -> Response:
     wanted = params.id_list(ids, "ids", max_count=_MAX_IDS)
-    found = await posts.get_posts(session, wanted, now=clock())
+    now = clock()
+    found = await posts.get_posts(session, wanted, now=now)
     body = await _tweets_body(
         request,
+        session,
         found,
         expansions=expansions,
         media_fields=media_fields,
         tweet_fields=tweet_fields,
         single=False,
+        viewer_id=user,
+        now=now,
     )
     seen = {p.id for p in found}
     missing = [str(i) for i in wanted if i not in seen]
@@ -260,13 +294,14 @@ async def get_media(
     """A processed media by key (`<prefix>_<id>`), if the caller may see it: its owner
     and additional owners, everyone once posted, a DM's participants. Anything else is
     404, exactly as a key never issued."""
-    found = await posts.lookup_media(session, [media_key], viewer_id=user, now=clock())
+    now = clock()
+    found = await posts.lookup_media(session, [media_key], viewer_id=user, now=now)
     if not found:
         raise errors.MediaNotFound(f"Could not find media with media_key: [{media_key}].")
-    fields, base = _fields(media_fields), base_url(request)
-    return TwitterJSONResponse(
-        {"data": presenters.media_v2(found[0], base_url=base, fields=fields)}
+    [media] = await _media_objects(
+        request, session, found, fields=_fields(media_fields), viewer_id=user, now=now
     )
+    return TwitterJSONResponse({"data": media})
 
 
 @router.get("/media", responses=v2_error_responses(400, 401))
@@ -287,10 +322,10 @@ async def get_media_many(
     keys = [k.strip() for k in media_keys.split(",") if k.strip()]
     if len(keys) > 100:
         raise errors.BadParameter("media_keys takes at most 100 keys.")
-    fields = _fields(media_fields)
-    found = await posts.lookup_media(session, keys, viewer_id=user, now=clock())
-    base = base_url(request)
-    body = {"data": [presenters.media_v2(m, base_url=base, fields=fields) for m in found]}
+    fields, now = _fields(media_fields), clock()
+    found = await posts.lookup_media(session, keys, viewer_id=user, now=now)
+    media = await _media_objects(request, session, found, fields=fields, viewer_id=user, now=now)
+    body: dict[str, Any] = {"data": media}
     seen = {m.media.media_key for m in found}
     missing = [k for k in keys if k not in seen]
     return TwitterJSONResponse(

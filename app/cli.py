@@ -242,7 +242,7 @@ def _worker_main(node_id: int | None, sweep: bool, scheduler: bool = True) -> No
                     sessions, make_read_sessionmaker(engine), IdGenerator(node_id), settings.studio
                 )
             )
-        loops.append(rollup_from_settings(sessions, settings.analytics))
+        loops.append(rollup_from_settings(sessions, settings.analytics, store))
         try:
             await asyncio.gather(*loops)
         finally:

@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 context.sessions, context.read_sessions, context.ids, settings.studio
             )
             tasks.append(asyncio.create_task(scheduler))
-            rollup = rollup_from_settings(context.sessions, settings.analytics)
+            rollup = rollup_from_settings(context.sessions, settings.analytics, context.store)
             tasks.append(asyncio.create_task(rollup))
         try:
             yield

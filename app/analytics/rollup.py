@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.analytics.buckets import hour_of_ms
 from app.analytics.metrics import COUNTERS
 from app.analytics.rules import IMPRESSION, Event, SessionState, apply, new_session
+from app.analytics.stats_jobs import expire_jobs
 from app.config import AnalyticsSettings
 from app.core.clock import utcnow
 from app.models import Media
@@ -34,6 +35,7 @@ from app.models.analytics import (
     PlaybackEvent,
     PlaybackSession,
 )
+from app.storage import ObjectStore
 
 __all__ = ["prune_once", "roll_up_once", "rollup_from_settings", "run_rollups"]
 
@@ -277,10 +279,13 @@ async def pending_count(sessions: async_sessionmaker[AsyncSession]) -> int:
 
 
 async def run_rollups(
-    sessions: async_sessionmaker[AsyncSession], settings: AnalyticsSettings
+    sessions: async_sessionmaker[AsyncSession],
+    settings: AnalyticsSettings,
+    store: ObjectStore | None = None,
 ) -> None:
-    """Rolls up until nothing is pending, sleeps ``rollup_poll_secs``, and prunes every
-    few minutes; a database error is logged and retried on the next round."""
+    """Rolls up until nothing is pending, sleeps ``rollup_poll_secs``, and every few
+    minutes prunes and (with ``store``) deletes expired stats job files; a database error
+    is logged and retried on the next round."""
     pruned_at = 0.0
     while True:
         try:
@@ -290,6 +295,8 @@ async def run_rollups(
                 pruned_at = time.monotonic()
                 while await prune_once(sessions, settings) >= _PRUNE_BATCH:
                     pass
+                if store is not None:
+                    await expire_jobs(sessions, store, utcnow())
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -298,6 +305,8 @@ async def run_rollups(
 
 
 def rollup_from_settings(
-    sessions: async_sessionmaker[AsyncSession], settings: AnalyticsSettings
+    sessions: async_sessionmaker[AsyncSession],
+    settings: AnalyticsSettings,
+    store: ObjectStore | None = None,
 ) -> Coroutine[Any, Any, None]:
-    return run_rollups(sessions, settings)
+    return run_rollups(sessions, settings, store)

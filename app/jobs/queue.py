@@ -77,8 +77,10 @@ def enqueue(
     now: datetime,
     claimed_by: str | None = None,
     lease: timedelta | None = None,
+    payload: dict[str, Any] | None = None,
 ) -> None:
     """Add a job to the caller's transaction: it exists exactly when its cause commits.
+    ``payload`` is what the handler needs beyond ``media_id`` (JSON).
 
     With ``claimed_by`` the job starts running under that worker's lease (the caller
     does the work itself, and a worker takes over only if the lease runs out).
@@ -88,7 +90,7 @@ def enqueue(
         Job(
             kind=kind,
             media_id=media_id,
-            payload=_origin(),
+            payload={**(payload or {}), **_origin()},
             state=JobState.RUNNING if claimed else JobState.QUEUED,
             attempts=1 if claimed else 0,
             max_attempts=max_attempts,

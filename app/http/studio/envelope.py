@@ -24,7 +24,7 @@ __all__ = [
     "render_ads",
 ]
 
-STUDIO_PREFIXES = ("/11/", "/12/", "/studio/v1/")
+STUDIO_PREFIXES = ("/11/", "/12/", "/studio/v1/", "/advertiser-api-async-analytics/")
 _UNSET: Any = object()
 
 # Core errors raised on a studio path (auth, rate limits, posting rules, bodies), as

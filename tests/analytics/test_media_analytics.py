@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 from httpx import Response
 
+from app.analytics.metrics import Counters
 from app.http.v2 import presenters
+from tests.analytics import scenarios
 from tests.analytics.conftest import Analytics
 from tests.analytics.seed import seed_hour
+from tests.analytics.test_rollup import base_ms, replay
 from tests.conftest import User
 from tests.fixtures.bodies import assert_v2_problem
 from tests.fixtures.oauth import oauth_header
@@ -366,3 +369,56 @@ class TestBadParameters:
         assert response.status_code == 200, response.text
         assert [item["media_key"] for item in response.json()["data"]] == [analytics.video_key]
         assert len(response.json()["errors"]) == 99
+
+
+class TestScenarios:
+    async def test_replayed_events_per_hour_and_in_total(self, analytics: Analytics) -> None:
+        """Every scenario of tests/analytics/scenarios.py through the ingest endpoint and
+        the rollup; hours -2 .. +1 of their base, as computed by hand."""
+        base = base_ms()
+        events = scenarios.events_of(
+            scenarios.SCENARIOS, media_key=analytics.video_key, base_ms=base
+        )
+        await replay(analytics, events)
+        await analytics.roll_up()
+        start = datetime.fromtimestamp(base / 1000, UTC) - timedelta(hours=2)
+        hours = scenarios.expected_hours(scenarios.SCENARIOS)
+
+        hourly = await _get(
+            analytics,
+            media_keys=analytics.video_key,
+            granularity="hourly",
+            **_range(start, start + timedelta(hours=4)),
+        )
+        total = await _get(
+            analytics,
+            media_keys=analytics.video_key,
+            granularity="total",
+            **{"media_analytics.fields": ",".join(ZERO)},
+            **_range(start, start + timedelta(hours=4)),
+        )
+
+        assert [b["metrics"] for b in _series(hourly)] == [
+            _wire(hours.get(hour, Counters())) for hour in (-2, -1, 0, 1)
+        ]
+        [item] = total.json()["data"]
+        assert item == {
+            "media_key": analytics.video_key,
+            **_wire(scenarios.expected_total(scenarios.SCENARIOS)),
+        }
+
+
+def _wire(c: Counters) -> dict[str, int | None]:
+    """The v2 names of the counters (README's table, written out here)."""
+    return {
+        "cta_url_clicks": c.cta_url_clicks,
+        "cta_watch_clicks": c.cta_watch_clicks,
+        "play_from_tap": None,
+        "playback25": c.views_25,
+        "playback50": c.views_50,
+        "playback75": c.views_75,
+        "playback_complete": c.views_100,
+        "playback_start": c.starts,
+        "video_views": c.total_views,
+        "watch_time_ms": c.watch_ms,
+    }

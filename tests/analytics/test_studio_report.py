@@ -5,8 +5,10 @@ hourly rollup directly."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,10 +16,13 @@ import pytest
 from httpx import Response
 from sqlalchemy import update
 
+from app.analytics.metrics import Counters
 from app.infra.db import make_sessionmaker
 from app.models import StudioAccount
+from tests.analytics import scenarios
 from tests.analytics.conftest import Analytics
 from tests.analytics.seed import seed_hour
+from tests.analytics.test_rollup import base_ms, replay
 from tests.conftest import User, create_user
 from tests.fixtures.entities import post_status
 from tests.fixtures.studio import grant
@@ -287,12 +292,12 @@ class TestCsv:
 
 
 class TestRoles:
-    @pytest.mark.parametrize("member", ["admin", "full", "analyst"])
+    @pytest.mark.parametrize("member", ["admin", "full", "ANALYST", "CAMPAIGN_ANALYST"])
     async def test_analytics_roles_read_it(self, seeded: Analytics, member: str) -> None:
         studio = seeded.studio
-        if member == "analyst":
+        if member.isupper():  # a member granted just that permission
             user = await create_user(studio.engine, "counter")
-            await grant(studio.engine, studio.account_id, user.id, permissions=["ANALYST"])
+            await grant(studio.engine, studio.account_id, user.id, permissions=[member])
         else:
             user = studio.members[member]
 
@@ -403,3 +408,58 @@ class TestAgreement:
             name: report["total"][column] for name, column in _V2_COLUMNS.items()
         }
         assert item["playback_start"] == 5
+
+
+class TestScenarios:
+    async def test_replayed_events_and_a_delivery(self, analytics: Analytics) -> None:
+        """Every scenario of tests/analytics/scenarios.py through the ingest endpoint, one
+        delivery of the video's mp4 (an impression, counted now), then the rollup: the
+        hourly rows and the total are the hand-computed ones, JSON and CSV alike."""
+        base = base_ms()
+        events = scenarios.events_of(
+            scenarios.SCENARIOS, media_key=analytics.video_key, base_ms=base
+        )
+        await replay(analytics, events)
+        await _deliver_once(analytics)
+        delivered = (int(time.time()) // 3600 * 3600 * 1000 - base) // 3_600_000  # hour 3
+        counted = 0
+        for _ in range(50):  # the impression's write is asynchronous
+            counted += await analytics.roll_up()
+            if counted == len(events) - scenarios.DUPLICATES + 1:
+                break
+            await asyncio.sleep(0.1)
+        start = datetime.fromtimestamp(base / 1000, UTC) - timedelta(hours=2)
+        params = {
+            "start": start.strftime("%Y-%m-%dT%H:%MZ"),
+            "end": (start + timedelta(hours=2 + delivered + 1)).strftime("%Y-%m-%dT%H:%MZ"),
+            "granularity": "hour",
+        }
+        hours = scenarios.expected_hours(scenarios.SCENARIOS)
+        total = scenarios.expected_total(scenarios.SCENARIOS)
+
+        data = _ok(await _get(analytics, media_key=analytics.video_key, **params))
+        csv_rows = list(
+            csv.DictReader(io.StringIO((await _get(analytics, format="csv", **params)).text))
+        )
+
+        assert counted == len(events) - scenarios.DUPLICATES + 1
+        assert len(data["buckets"]) == delivered + 3  # hours -2 .. the delivery's
+        expected = [_row(**hours.get(h, Counters()).as_dict()) for h in range(-2, delivered + 1)]
+        expected[-1]["impressions"] += 1
+        assert [{k: b[k] for k in expected[0]} for b in data["buckets"]] == expected
+        assert data["total"] == _row(**{**total.as_dict(), "impressions": 1})
+        assert data["total"]["retention_rate_25"] == round(3 / 9, 4)  # by hand: 3 of 9 starts
+        assert [int(row["starts"]) for row in csv_rows] == [b["starts"] for b in data["buckets"]]
+
+
+async def _deliver_once(analytics: Analytics) -> None:
+    media = await analytics.env.client.get(
+        f"/2/media/{analytics.video_key}",
+        params={"media.fields": "variants"},
+        headers=analytics.studio.admin.headers,
+    )
+    mp4 = next(
+        v["url"] for v in media.json()["data"]["variants"] if v["content_type"] == "video/mp4"
+    )
+    delivered = await analytics.env.client.get(mp4)
+    assert delivered.status_code == 200, delivered.status_code

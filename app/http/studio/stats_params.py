@@ -34,10 +34,6 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SEGMENTATION_TYPES = ("AGE", "GENDER", "METROS", "PLATFORMS", "CONVERSION_TAGS")
 
 
-class InvalidTimeWindow(errors.StudioError):
-    ads_code = "INVALID_TIME_WINDOW"
-
-
 class StatsLimits:
     """The longest range in days: 7 for synchronous stats, 90 (45 segmented) for jobs."""
 
@@ -55,7 +51,7 @@ def _time(params: AdsParams, name: str, timezone: str) -> datetime:
         return day.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
     moment = timestamp(raw, name)
     if "." in raw:
-        raise InvalidTimeWindow("Time cannot be fractional hours", parameter=name)
+        raise errors.InvalidTimeWindow("Time cannot be fractional hours", parameter=name)
     return moment
 
 
@@ -118,19 +114,21 @@ def parse_stats(params: AdsParams, *, timezone: str, limits: StatsLimits) -> sta
     end = _time(params, "end_time", timezone)
     for name, moment in (("start_time", start), ("end_time", end)):
         if granularity is not Granularity.DAY and (moment.minute, moment.second) != (0, 0):
-            raise InvalidTimeWindow("Time cannot be fractional hours", parameter=name)
+            raise errors.InvalidTimeWindow("Time cannot be fractional hours", parameter=name)
     if end <= start:
-        raise InvalidTimeWindow("The end_time must be after the start_time", parameter="end_time")
+        raise errors.InvalidTimeWindow(
+            "The end_time must be after the start_time", parameter="end_time"
+        )
     days = limits.days
     if end - start > timedelta(days=days, hours=1):
-        raise InvalidTimeWindow(
+        raise errors.InvalidTimeWindow(
             f"The end_time can be a maximum of {days}.days+1.hours after the start_time",
             parameter="end_time",
         )
     if granularity is Granularity.DAY and not (
         _local_midnight(start, timezone) and _local_midnight(end, timezone)
     ):
-        raise InvalidTimeWindow(
+        raise errors.InvalidTimeWindow(
             "Expect time to be midnight in the account's local timezone for day granularity",
             parameter="",
         )

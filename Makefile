@@ -14,7 +14,7 @@ COVERAGE_MIN := 95
 # so 4 on 2 cores (test-fast: 213 s alone, 153 s with 4). TEST_WORKERS=0 runs in-process.
 TEST_WORKERS ?= 4
 
-.PHONY: setup docs serve worker test test-fast check lint openapi bench bench-library lock coverage-report coverage-gate
+.PHONY: setup docs serve worker test test-fast check lint openapi bench bench-library bench-analytics lock coverage-report coverage-gate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,9 @@ bench: $(VENV)/.dev
 
 bench-library: $(VENV)/.dev
 	$(BIN)/python -m bench.run library $(BENCH_ARGS)
+
+bench-analytics: $(VENV)/.dev
+	$(BIN)/python -m bench.run analytics $(BENCH_ARGS)
 
 $(LOCK_TOOLS)/bin/pip-compile:
 	$(PYTHON) -m venv $(LOCK_TOOLS)

@@ -306,6 +306,10 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["analytics"]:  # python -m bench.run analytics ...: bench/analytics.py
+        from bench import analytics
+
+        return analytics.main(argv[1:])
     if argv[:1] == ["library"]:  # python -m bench.run library ...: bench/library.py
         from bench import library
 

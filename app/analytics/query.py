@@ -16,21 +16,42 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, Integer, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.analytics.buckets import HOUR_S, Bucket
+from app.analytics.buckets import Bucket
 from app.analytics.metrics import COUNTERS, Counters
 from app.models.analytics import MediaHourlyStats, MediaTotals
 
 __all__ = ["series", "totals"]
 
 
+def _runs(buckets: Sequence[Bucket]) -> list[tuple[int, int, int, int]]:
+    """Consecutive buckets of one length as (first index, start, end, length in s): an
+    hour range is one run, 90 local days a few (a DST day is a run of its own)."""
+    runs: list[tuple[int, int, int, int]] = []
+    for index, bucket in enumerate(buckets):
+        length = bucket.end_s - bucket.start_s
+        if runs and runs[-1][3] == length and runs[-1][2] == bucket.start_s:
+            first, start, _end, _ = runs[-1]
+            runs[-1] = (first, start, bucket.end_s, length)
+        else:
+            runs.append((index, bucket.start_s, bucket.end_s, length))
+    return runs
+
+
 def _bucket_index(buckets: Sequence[Bucket]) -> ColumnElement[int]:
+    """The bucket of a rollup hour, by arithmetic within each run of equal buckets (no
+    per-bucket comparisons: 90 days are a handful of runs)."""
     hour = MediaHourlyStats.hour
     if len(buckets) == 1:
         return literal(0, Integer)
-    hourly = all(b.end_s - b.start_s == HOUR_S for b in buckets)
-    if hourly:
-        return ((hour - buckets[0].start_s) / HOUR_S).cast(Integer)
-    return case(*[(hour < b.end_s, i) for i, b in enumerate(buckets)], else_=len(buckets))
+    runs = _runs(buckets)
+
+    def within(run: tuple[int, int, int, int]) -> ColumnElement[int]:
+        first, start, _end, length = run
+        return (((hour - start) / length).cast(Integer) + first).cast(Integer)
+
+    if len(runs) == 1:
+        return within(runs[0])
+    return case(*[(hour < run[2], within(run)) for run in runs[:-1]], else_=within(runs[-1]))
 
 
 async def series(
@@ -55,12 +76,15 @@ async def series(
         .group_by(MediaHourlyStats.media_id, index)
     )
     out: dict[int, list[Counters]] = {}
-    for row in (await session.execute(stmt)).mappings():
-        slot = int(row["bucket"])
+    for row in (await session.execute(stmt)).all():
+        slot = int(row[1])
         if not 0 <= slot < len(buckets):
             continue
-        per = out.setdefault(int(row["media_id"]), [Counters() for _ in buckets])
-        per[slot] = Counters.from_mapping(dict(row))
+        media_id = int(row[0])
+        per = out.get(media_id)
+        if per is None:
+            per = out[media_id] = [Counters() for _ in buckets]
+        per[slot] = Counters(*(int(v or 0) for v in row[2:]))
     return out
 
 

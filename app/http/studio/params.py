@@ -132,7 +132,7 @@ def count(params: AdsParams, *, default: int, low: int = 1, high: int) -> int:
     """``count`` in ``low..high``; outside it is 400 INVALID_PARAMETER (our choice where
     §3 leaves clamp-or-refuse open)."""
     raw = params.one("count")
-    if raw is None or raw == "":
+    if raw is None:
         return default
     if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
         raise errors.InvalidParameter(

@@ -19,7 +19,12 @@ from app.analytics import events as playback
 from app.analytics.rules import EVENT_TYPES
 from app.http.deps import ContextDep, playback_of
 from app.http.json_body import parse_json, read_body
-from app.http.studio.envelope import AdsJSONResponse, ads_error_body, data_response
+from app.http.studio.envelope import (
+    AdsJSONResponse,
+    ads_error_body,
+    ads_error_responses,
+    data_response,
+)
 from app.studio import errors
 
 __all__ = ["router"]
@@ -43,13 +48,21 @@ _EVENT: dict[str, Any] = {
             "description": "when it happened, epoch milliseconds",
         },
         "position_ms": {
-            "type": "integer",
+            "type": ["integer", "null"],
             "minimum": 0,
             "maximum": 2**53 - 1,
             "description": "the playhead; required for progress",
         },
-        "quartile": {"type": "integer", "enum": [25, 50, 75, 100], "description": "quartile"},
-        "cta": {"type": "string", "enum": ["url", "watch"], "description": "cta_click"},
+        "quartile": {
+            "type": ["integer", "null"],
+            "enum": [25, 50, 75, 100, None],
+            "description": "required for quartile",
+        },
+        "cta": {
+            "type": ["string", "null"],
+            "enum": ["url", "watch", None],
+            "description": "required for cta_click",
+        },
     },
 }
 _BODY: dict[str, Any] = {
@@ -99,7 +112,8 @@ _ANSWER: dict[str, Any] = {
         202: {
             "description": "stored, but for the events listed in `rejected`",
             "content": {"application/json": {"schema": _ANSWER}},
-        }
+        },
+        **ads_error_responses(400, 413, 429),
     },
     openapi_extra={
         "requestBody": {

@@ -47,7 +47,7 @@ def _bucket_index(buckets: Sequence[Bucket]) -> ColumnElement[int]:
 
     def within(run: tuple[int, int, int, int]) -> ColumnElement[int]:
         first, start, _end, length = run
-        return (((hour - start) / length).cast(Integer) + first).cast(Integer)
+        return ((hour - start) // length + first).cast(Integer)
 
     if len(runs) == 1:
         return within(runs[0])

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from app.analytics import stats_jobs
 from app.core.clock import utcnow
 from app.jobs import queue as jobs
 from app.jobs.handlers import default_registry
@@ -44,8 +45,8 @@ def _runner(env: Env, registry: JobRegistry) -> Runner:
 
 
 class TestRegistry:
-    def test_the_service_registers_process_media(self) -> None:
-        assert default_registry().kinds == {jobs.PROCESS_MEDIA}
+    def test_the_service_registers_its_job_kinds(self) -> None:
+        assert default_registry().kinds == {jobs.PROCESS_MEDIA, stats_jobs.KIND}
 
     def test_a_kind_is_registered_once(self) -> None:
         registry = JobRegistry()

@@ -1,15 +1,17 @@
-"""The ``mediastudio`` command: serve, worker, migrate, upload, openapi here; users, apps,
+"""The ``mediastudio`` command: serve, worker, live, migrate, upload, openapi here; users, apps,
 jobs and sweep in app/commands/admin.py. An expected mistake is one line on stderr and
 exit code 2 (app/commands/mistakes.py); ``--debug`` shows its traceback instead."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -117,15 +119,27 @@ def serve(
     use_multiprocess_dir(settings.data_dir, clean=True)
     import uvicorn
 
-    from app.logging import logging_config
-    from app.serve import server_options
-
     if (ssl_certfile is None) != (ssl_keyfile is None):
         raise Mistake("--ssl-certfile and --ssl-keyfile go together")
     if migrate_first is None:
         migrate_first = settings.migrate_on_start
     _refuse_unless_ready(settings.database_url, migrate=migrate_first)
     share_nodes(workers, settings.node_id)
+    ingest = _start_live(settings, port or settings.port)
+    try:
+        _run_uvicorn(uvicorn, settings, host, port, workers, ssl_certfile, ssl_keyfile,
+                     ssl_keyfile_password)  # fmt: skip
+    finally:
+        _stop_live(ingest)
+
+
+def _run_uvicorn(
+    uvicorn: Any, settings: Settings, host: str | None, port: int | None, workers: int,
+    ssl_certfile: Path | None, ssl_keyfile: Path | None, ssl_keyfile_password: str | None,
+) -> None:  # fmt: skip
+    from app.logging import logging_config
+    from app.serve import server_options
+
     uvicorn.run(
         "app.serve:create_served_app",
         factory=True,
@@ -158,6 +172,81 @@ def share_nodes(processes: int, node_id: int | None) -> int | None:
     os.environ["MEDIASTUDIO_NODE_SLOTS"] = str(processes)
     get_settings.cache_clear()
     return base
+
+
+def _start_live(settings: Settings, port: int) -> subprocess.Popen[bytes] | None:
+    """`serve`'s live ingest: `mediastudio live` as a child process, or one line saying
+    why live ingest is off (everything else works without it)."""
+    from app.live.nginx import die_with_parent, missing, rtmps_enabled
+
+    if not settings.live.enabled:
+        typer.echo("live ingest is off: MEDIASTUDIO_LIVE__ENABLED=false", err=True)
+        return None
+    reason = missing(settings.live)
+    if reason is not None:
+        typer.echo(
+            f"live ingest is off: {reason}; run `make setup` as root to install it", err=True
+        )
+        return None
+    environment = dict(os.environ)
+    environment.setdefault("MEDIASTUDIO_LIVE__HOOK_URL", f"http://127.0.0.1:{port}")
+    if not rtmps_enabled(settings.live):
+        typer.echo(
+            "live ingest: RTMP only (RTMPS needs MEDIASTUDIO_LIVE__TLS_CERTFILE and _KEYFILE)",
+            err=True,
+        )
+    # It ends with serve however serve ends (uvicorn re-raises SIGTERM after shutdown,
+    # so serve's own clean-up may never run): the kernel sends it SIGTERM.
+    return subprocess.Popen(
+        [sys.executable, "-c", "from app.cli import main; main()", "live"],
+        env=environment, preexec_fn=die_with_parent,
+    )  # fmt: skip
+
+
+def _stop_live(process: subprocess.Popen[bytes] | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@app.command()
+def live(
+    log_format: LogFormatOption = None,
+    log_level: LogLevelOption = None,
+) -> None:
+    """Run the live ingest alone: nginx with the RTMP module (config generated in
+    DATA_DIR/live/run) and its monitor (broadcast timers, stream attributes, HLS pulls).
+    `serve` starts it by itself; run it alone beside API processes elsewhere.
+
+    Exit code 2 with one line when nginx or its RTMP module is missing.
+    """
+    import signal
+
+    from app.live.nginx import missing
+    from app.live.supervisor import run_live
+    from app.logging import configure_logging
+
+    settings = _logging_options(log_format, log_level)
+    configure_logging(settings.log_format, settings.log_level)
+    reason = missing(settings.live)
+    if reason is not None:
+        raise Mistake(f"live ingest cannot start: {reason}")
+    _refuse_unless_ready(settings.database_url, migrate=False)
+
+    async def main_task() -> None:
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, task.cancel if task else (lambda: None))
+        with contextlib.suppress(asyncio.CancelledError):
+            await run_live(settings)
+
+    asyncio.run(main_task())
 
 
 @app.command()

@@ -308,6 +308,92 @@ class AnalyticsSettings(BaseModel):
     )
 
 
+class LiveSettings(BaseModel):
+    """The Producer's live ingest (``MEDIASTUDIO_LIVE__*``): nginx with the RTMP module,
+    started by `mediastudio serve` (or alone by `mediastudio live`), and the broadcast
+    timers (app/live/)."""
+
+    enabled: bool = Field(
+        default=True,
+        description="Start the RTMP ingest with `mediastudio serve` when nginx and its RTMP "
+        "module are installed (false: the API only; sources and broadcasts still work).",
+    )
+    bind: str = Field(default="127.0.0.1", description="Address the RTMP and RTMPS ports bind.")
+    rtmp_port: int = Field(default=1935, ge=1, le=65535, description="RTMP ingest port.")
+    rtmps_port: int = Field(
+        default=1936,
+        ge=1,
+        le=65535,
+        description="RTMPS ingest port (TLS by nginx's stream module): only with "
+        "`tls_certfile` and `tls_keyfile`.",
+    )
+    relay_port: int = Field(
+        default=1937,
+        ge=1,
+        le=65535,
+        description="Loopback-only RTMP port of the internal relay that writes the HLS "
+        "preview (never exposed).",
+    )
+    control_port: int = Field(
+        default=8937,
+        ge=1,
+        le=65535,
+        description="Loopback-only HTTP port of nginx's RTMP statistics and control "
+        "(the service reads stream attributes and drops publishers there).",
+    )
+    public_host: str | None = Field(
+        default=None,
+        description="Host name in the `rtmp_url`/`rtmps_url` handed out; unset: the host "
+        "of the request (or `public_base_url`).",
+    )
+    tls_certfile: Path | None = Field(default=None, description="PEM certificate for RTMPS.")
+    tls_keyfile: Path | None = Field(default=None, description="PEM private key for RTMPS.")
+    hook_url: str | None = Field(
+        default=None,
+        description="Base URL nginx calls for `on_publish`/`on_publish_done`/"
+        "`on_record_done`; unset: `http://127.0.0.1:PORT`.",
+    )
+    nginx_binary: str = Field(default="nginx", description="The nginx executable.")
+    modules_dir: Path = Field(
+        default=Path("/usr/lib/nginx/modules"),
+        description="Where `ngx_rtmp_module.so` and `ngx_stream_module.so` are.",
+    )
+    low_latency_fragment_secs: float = Field(
+        default=1.0, gt=0, description="HLS fragment (and playlist step) of low-latency mode."
+    )
+    high_latency_fragment_secs: float = Field(
+        default=4.0, gt=0, description="HLS fragment of high-latency mode (4 s or more)."
+    )
+    playlist_fragments: int = Field(default=4, ge=2, description="Fragments a live playlist lists.")
+    reconnect_window_secs: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long a RUNNING broadcast waits for its encoder to reconnect before "
+        "it ends (ENDED).",
+    )
+    publish_timeout_secs: float = Field(
+        default=3600.0,
+        gt=0,
+        description="A broadcast not published this long after its creation is TIMED_OUT.",
+    )
+    monitor_interval_secs: float = Field(
+        default=1.0, gt=0, description="How often the live monitor looks at timers and ingest."
+    )
+    probe_interval_secs: float = Field(
+        default=10.0,
+        gt=0,
+        description="How often an active stream's attributes (codec, bitrate, size, frame "
+        "rate, keyframe interval, audio) are measured again.",
+    )
+    viewer_window_secs: float = Field(
+        default=30.0,
+        gt=0,
+        description="A viewer counts in `total_watching` this long after its last playlist "
+        "request.",
+    )
+    default_region: str = Field(default="us-east-1", description="What `GET /2/region` recommends.")
+
+
 class Settings(BaseSettings):
     """Every setting, from ``MEDIASTUDIO_*`` environment variables or a ``.env`` file in
     the working directory (the environment wins). README.md's settings table and
@@ -414,6 +500,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     studio: StudioSettings = StudioSettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
+    live: LiveSettings = LiveSettings()
 
     @field_validator("log_format", "log_level", mode="before")
     @classmethod

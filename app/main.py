@@ -24,6 +24,7 @@ from app.http.json_body import document_json_bodies
 from app.http.metrics import RequestMetrics
 from app.http.openapi import install_openapi
 from app.http.public import delivery, docs, health
+from app.http.public import live as public_live
 from app.http.public import metrics as public_metrics
 from app.http.public import posts as public_posts
 from app.http.ratelimit import RateLimitHeaders, UploadGate
@@ -33,6 +34,7 @@ from app.http.startup import QuietStartupRefusal
 from app.http.studio.routes import include_studio
 from app.http.timeouts import BodyIdleTimeout
 from app.http.v2 import dms as v2_dms
+from app.http.v2 import live as v2_live
 from app.http.v2 import media as v2_media
 from app.http.v2 import media_analytics as v2_media_analytics
 from app.http.v2 import subtitles as v2_subtitles
@@ -178,6 +180,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v2_dms.router)
     app.include_router(v11_subtitles.router)
     app.include_router(v2_subtitles.router)
+    app.include_router(v2_live.router)
+    app.include_router(public_live.router)
+    app.include_router(public_live.hooks_router)
     include_studio(app)
     if settings.docs_enabled:
         app.include_router(docs.router)

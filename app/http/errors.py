@@ -57,6 +57,7 @@ _PROBLEM_TYPES = {
     401: ("Unauthorized", "about:blank"),
     403: ("Forbidden", "https://api.twitter.com/2/problems/client-forbidden"),
     404: ("Not Found Error", "https://api.twitter.com/2/problems/resource-not-found"),
+    409: ("Conflict", "https://api.twitter.com/2/problems/conflict"),
     413: ("Payload Too Large", "about:blank"),
     429: ("Too Many Requests", "about:blank"),
     503: ("Service Unavailable", "about:blank"),
@@ -202,7 +203,9 @@ def install_error_handlers(app: FastAPI) -> None:
 _ERROR_DOCS = {
     400: 'Bad request: `{"request","error"}` for upload validation, else `{"errors":[...]}`.',
     401: "Could not authenticate you (code 32).",
+    403: "Not permitted (code 200).",
     404: "Sorry, that page does not exist (code 34).",
+    409: "Conflict with the resource's state (code 409).",
     429: "Rate limit exceeded (code 88).",
     503: "Over capacity (code 130): upload bytes in flight or disk space; see Retry-After.",
 }

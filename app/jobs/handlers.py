@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.analytics import jobs as analytics_jobs
 from app.jobs.registry import JobRegistry
+from app.live import jobs as live_jobs
 from app.processing import jobs as processing_jobs
 
 __all__ = ["default_registry"]
@@ -13,4 +14,5 @@ def default_registry() -> JobRegistry:
     registry = JobRegistry()
     processing_jobs.register(registry)
     analytics_jobs.register(registry)
+    live_jobs.register(registry)
     return registry

@@ -15,6 +15,7 @@ from app.models.analytics import (
 from app.models.auth import OAuthNonce, RateLimitWindow
 from app.models.base import Base
 from app.models.job import Job, JobState
+from app.models.live import LiveBroadcast, LiveIngest, LiveSource, LiveViewer
 from app.models.media import Media, MediaOwner, MediaSegment, MediaSegmentReservation
 from app.models.post import DirectMessage, MediaSubtitle, Post, PostMedia
 from app.models.studio import (
@@ -40,6 +41,10 @@ __all__ = [
     "JobState",
     "LibraryItem",
     "LibraryTerm",
+    "LiveBroadcast",
+    "LiveIngest",
+    "LiveSource",
+    "LiveViewer",
     "Media",
     "MediaHourlyStats",
     "MediaOwner",

@@ -24,6 +24,8 @@ _WORDING = {
     Action.PUBLISH: "schedule or publish posts",
     Action.VIEW_ANALYTICS: "view analytics",
     Action.MANAGE_MEMBERS: "manage members",
+    Action.VIEW_LIVE: "view live sources and broadcasts",
+    Action.MANAGE_LIVE: "manage live sources and broadcasts",
 }
 
 

@@ -306,6 +306,30 @@ async def add_posted_media_in_transaction(
     await _insert_items(session, new)
 
 
+async def add_recording_in_transaction(
+    session: AsyncSession,
+    ids: IdGenerator,
+    *,
+    owner_id: int,
+    media: Media,
+    title: str,
+    now: datetime,
+) -> None:
+    """A broadcast's recording enters the library of every studio account its user owns,
+    titled after the broadcast (the Producer, app/live/recording.py). In the caller's
+    transaction."""
+    await add_posted_media_in_transaction(session, ids, author_id=owner_id, media=[media], now=now)
+    queries.mark_used(media)  # library media never expire
+    if not title:
+        return
+    items = await session.scalars(
+        select(LibraryItem).where(LibraryItem.media_id == media.id, LibraryItem.title.is_(None))
+    )
+    for item in items:
+        item.title, item.name = title[:70], title[:100]
+        await _set_terms(session, item)
+
+
 # --- changing and deleting ---------------------------------------------------------------
 
 

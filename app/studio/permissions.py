@@ -56,6 +56,8 @@ class Action(StrEnum):
     PUBLISH = "publish"  # schedule, edit or delete scheduled posts, post now
     VIEW_ANALYTICS = "view_analytics"
     MANAGE_MEMBERS = "manage_members"
+    VIEW_LIVE = "view_live"  # the Producer's sources and broadcasts, the preview
+    MANAGE_LIVE = "manage_live"  # create, rename, delete; publish and end broadcasts
 
 
 _MANAGERS = frozenset({ACCOUNT_ADMIN, AD_MANAGER})
@@ -71,6 +73,8 @@ _NEEDS: dict[Action, tuple[frozenset[str], frozenset[str]]] = {
     Action.PUBLISH: (_MANAGERS, frozenset({TWEET_COMPOSER})),
     Action.VIEW_ANALYTICS: (_MANAGERS | {CAMPAIGN_ANALYST, ANALYST}, frozenset()),
     Action.MANAGE_MEMBERS: (frozenset({ACCOUNT_ADMIN}), frozenset()),
+    Action.VIEW_LIVE: (_CREATIVE, frozenset()),
+    Action.MANAGE_LIVE: (_MANAGERS, frozenset()),
 }
 
 

@@ -1,0 +1,328 @@
+"""The live monitor, beside the ingest server: the broadcast timers (never published:
+TIMED_OUT; encoder gone past the reconnect window: ENDED), ingests nginx no longer
+carries, the measured stream attributes and their ``compatibility_info``, and the ffmpeg
+pulls of ``hls`` sources. Every change is a conditional update, so two monitors (or a
+monitor and a request) never apply one twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import re
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+from imageio_ffmpeg import get_ffmpeg_exe
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import LiveSettings
+from app.core.clock import utcnow
+from app.live import compat, hooks, nginx
+from app.live.rules import BroadcastState, SourceType, ingest_lost, timed_out
+from app.models import LiveBroadcast, LiveIngest, LiveSource
+from app.storage.live import LiveFiles
+
+__all__ = ["LiveMonitor", "keyframe_interval"]
+
+log = logging.getLogger(__name__)
+_PTS = re.compile(r"pts_time:\s*([0-9.]+)")
+_CODECS = {"H264": compat.VIDEO_CODEC, "AAC": compat.AUDIO_CODEC}
+# An ingest nginx no longer lists is closed after this long (its publish_done was lost).
+_GONE_SECS = 5.0
+# nginx reports a recording right after publish_done; none after this long: it made none.
+_RECORD_GRACE_SECS = 30.0
+_PULL_RETRY_SECS = 5.0
+
+
+async def keyframe_interval(segments: list[str]) -> float | None:
+    """The median gap between keyframes over these HLS segments (ffmpeg decodes only the
+    keyframes); None when fewer than two are found."""
+    if not segments:
+        return None
+    command = [
+        get_ffmpeg_exe(), "-hide_banner", "-nostats", "-skip_frame", "nokey",
+        "-i", "concat:" + "|".join(segments), "-map", "0:v:0", "-vf", "showinfo",
+        "-f", "null", "-",
+    ]  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    _, err = await process.communicate()
+    times = sorted({float(m) for m in _PTS.findall(err.decode(errors="replace"))})
+    gaps = [b - a for a, b in itertools.pairwise(times) if b > a]
+    return round(statistics.median(gaps), 2) if gaps else None
+
+
+def _extinf_secs(playlist: bytes) -> float:
+    total = 0.0
+    for line in playlist.decode(errors="replace").splitlines():
+        if line.startswith("#EXTINF:"):
+            with contextlib.suppress(ValueError):
+                total += float(line[8:].split(",")[0])
+    return total
+
+
+@dataclass
+class _Pull:
+    process: asyncio.subprocess.Process
+    url: str
+    started: float
+
+
+@dataclass
+class LiveMonitor:
+    sessions: async_sessionmaker[AsyncSession]
+    settings: LiveSettings
+    files: LiveFiles
+    pulls: dict[str, _Pull] = field(default_factory=dict)
+    _failed_pulls: dict[str, float] = field(default_factory=dict)
+    _missing_since: dict[str, float] = field(default_factory=dict)
+
+    async def run_forever(self) -> None:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            try:
+                while True:
+                    try:
+                        await self.tick(client, utcnow())
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.exception("live monitor tick failed")
+                    await asyncio.sleep(self.settings.monitor_interval_secs)
+            finally:
+                await self.stop_pulls()
+
+    async def tick(self, client: httpx.AsyncClient, now: datetime) -> None:
+        await self.expire(now)
+        stats = await nginx.read_stats(self.settings, client)
+        if stats is not None:
+            await self.reconcile(stats, now)
+            await self.probe(stats, now)
+        await self.settle_recordings(now)
+        await self.pull(now)
+
+    # --- timers ---------------------------------------------------------------------
+
+    async def expire(self, now: datetime) -> None:
+        window = self.settings.reconnect_window_secs
+        timeout = self.settings.publish_timeout_secs
+        async with self.sessions() as session:
+            rows = list(
+                await session.scalars(
+                    select(LiveBroadcast).where(
+                        (
+                            (LiveBroadcast.state == BroadcastState.NOT_STARTED.value)
+                            & (LiveBroadcast.created_at < now - timedelta(seconds=timeout))
+                        )
+                        | (
+                            (LiveBroadcast.state == BroadcastState.RUNNING.value)
+                            & (LiveBroadcast.ingest_lost_at < now - timedelta(seconds=window))
+                        )
+                    )
+                )
+            )
+        for row in rows:
+            age = (now - row.created_at).total_seconds()
+            lost = (now - row.ingest_lost_at).total_seconds() if row.ingest_lost_at else 0.0
+            target = timed_out(row.state, age=age, timeout=timeout) or ingest_lost(
+                row.state, lost_for=lost, window=window
+            )
+            if target is None:
+                continue
+            async with self.sessions() as session:
+                current = await session.get(LiveBroadcast, row.id)
+                if current is None or current.state != row.state:
+                    continue
+                if target == BroadcastState.ENDED and await session.scalar(
+                    select(LiveIngest.id).where(
+                        LiveIngest.broadcast_id == row.id, LiveIngest.ended_at.is_(None)
+                    )
+                ):
+                    continue  # reconnected meanwhile
+                drop = await hooks.finish(session, current, target, now=now)
+                if drop is None:
+                    await session.rollback()
+                    continue
+                await session.flush()
+                await hooks.maybe_queue(session, self.files, row.id, now=now)
+                await session.commit()
+            log.info("broadcast %s is %s", row.id, target.value)
+            if drop:
+                await nginx.drop_publisher(self.settings, drop)
+
+    # --- what nginx carries ---------------------------------------------------------
+
+    async def reconcile(self, stats: dict[str, nginx.StreamStat], now: datetime) -> None:
+        """Close the ingests of streams nginx no longer carries (a lost publish_done:
+        nginx restarted or its hook call failed)."""
+        async with self.sessions() as session:
+            rows = list(
+                await session.execute(
+                    select(LiveIngest, LiveSource.live_name)
+                    .join(LiveSource, LiveSource.id == LiveIngest.source_id)
+                    .where(LiveIngest.ended_at.is_(None))
+                )
+            )
+            clock = time.monotonic()
+            closed = []
+            for ingest, name in rows:
+                if name in stats:
+                    self._missing_since.pop(name, None)
+                    continue
+                since = self._missing_since.setdefault(name, clock)
+                if clock - since >= _GONE_SECS:
+                    await hooks.close_ingest(session, ingest, now=now)
+                    ingest.recorded = ingest.recorded or ingest.record_path is not None
+                    closed.append(ingest.broadcast_id)
+                    self._missing_since.pop(name, None)
+            await session.flush()
+            for broadcast_id in closed:
+                await hooks.maybe_queue(session, self.files, broadcast_id, now=now)
+            await session.commit()
+
+    async def probe(self, stats: dict[str, nginx.StreamStat], now: datetime) -> None:
+        due = now - timedelta(seconds=self.settings.probe_interval_secs)
+        async with self.sessions() as session:
+            sources = list(
+                await session.scalars(
+                    select(LiveSource).where(
+                        LiveSource.is_stream_active.is_(True),
+                        (LiveSource.probed_at.is_(None)) | (LiveSource.probed_at < due),
+                    )
+                )
+            )
+        for source in sources:
+            stat = stats.get(source.live_name)
+            if stat is None or stat.time_ms < 3000:
+                continue  # give the stream a few seconds (and segments) first
+            attributes = await self.measure(source.live_name, stat)
+            if attributes is None:
+                continue
+            info = compat.check(attributes)
+            async with self.sessions() as session:
+                await session.execute(
+                    update(LiveSource)
+                    .where(LiveSource.id == source.id, LiveSource.is_stream_active.is_(True))
+                    .values(
+                        stream_attributes=attributes.to_wire(),
+                        compatibility_info=info.to_wire(),
+                        probed_at=now,
+                    )
+                )
+                if attributes.video_width and attributes.video_height:
+                    await session.execute(
+                        update(LiveBroadcast)
+                        .where(
+                            LiveBroadcast.source_id == source.id,
+                            LiveBroadcast.state.in_(hooks.ACTIVE),
+                        )
+                        .values(width=attributes.video_width, height=attributes.video_height)
+                    )
+                await session.commit()
+
+    async def measure(
+        self, live_name: str, stat: nginx.StreamStat
+    ) -> compat.StreamAttributes | None:
+        segments = self.files.recent_segments("low", live_name, 4)
+        if stat.video_codec == "H264" and len(segments) < 2:
+            return None  # the HLS preview has not started yet
+        interval = await keyframe_interval([str(s) for s in segments])
+        video_bitrate: int | None = stat.bw_video or None
+        if video_bitrate is None and segments:
+            playlist = self.files.playlist("low", live_name) or b""
+            listed = _extinf_secs(playlist)
+            size = sum(s.stat().st_size for s in segments if s.exists())
+            if listed > 0:
+                video_bitrate = max(0, int(size * 8 / listed) - stat.bw_audio)
+        return compat.StreamAttributes(
+            video_codec=None
+            if stat.video_codec is None
+            else _CODECS.get(stat.video_codec, stat.video_codec),
+            video_bitrate=video_bitrate,
+            video_framerate=stat.frame_rate,
+            video_keyframe_interval_in_seconds=interval,
+            video_width=stat.width,
+            video_height=stat.height,
+            audio_codec=None
+            if stat.audio_codec is None
+            else _CODECS.get(stat.audio_codec, stat.audio_codec),
+            audio_profile=stat.audio_profile,
+            audio_bitrate=stat.bw_audio or None,
+            audio_sampling_rate=stat.audio_sample_rate,
+            audio_num_channels=stat.audio_channels,
+        )
+
+    async def settle_recordings(self, now: datetime) -> None:
+        async with self.sessions() as session:
+            stale = await hooks.stale_unrecorded(session, now=now, grace=_RECORD_GRACE_SECS)
+            for ingest in stale:
+                ingest.recorded = True
+            await session.flush()
+            for broadcast_id in {i.broadcast_id for i in stale}:
+                await hooks.maybe_queue(session, self.files, broadcast_id, now=now)
+            await session.commit()
+
+    # --- hls sources ----------------------------------------------------------------
+
+    async def pull(self, now: datetime) -> None:
+        """Each ``hls`` source with an active broadcast is pulled by one ffmpeg into the
+        ingest server under its own key (so it passes on_publish like an encoder)."""
+        async with self.sessions() as session:
+            rows = list(
+                await session.execute(
+                    select(LiveSource.id, LiveSource.stream_key, LiveSource.external_hls_url)
+                    .join(LiveBroadcast, LiveBroadcast.source_id == LiveSource.id)
+                    .where(
+                        LiveSource.type == SourceType.HLS.value,
+                        LiveBroadcast.state.in_(hooks.ACTIVE),
+                    )
+                )
+            )
+        wanted = {source_id: (key, url) for source_id, key, url in rows if url}
+        for source_id in list(self.pulls):
+            if source_id not in wanted:
+                await self._stop(source_id)
+        clock = time.monotonic()
+        for source_id, (key, url) in wanted.items():
+            running = self.pulls.get(source_id)
+            if running is not None and running.process.returncode is None:
+                continue
+            if running is not None:
+                log.warning(
+                    "hls pull of source %s exited (%s)", source_id, running.process.returncode
+                )
+                self.pulls.pop(source_id)
+                self._failed_pulls[source_id] = clock
+            if clock - self._failed_pulls.get(source_id, 0.0) < _PULL_RETRY_SECS:
+                continue
+            target = f"rtmp://127.0.0.1:{self.settings.rtmp_port}/{nginx.APP}/{key}"
+            process = await asyncio.create_subprocess_exec(
+                get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-re", "-i", url,
+                "-c", "copy", "-bsf:a", "aac_adtstoasc", "-f", "flv", target,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            self.pulls[source_id] = _Pull(process, url, clock)
+
+    async def _stop(self, source_id: str) -> None:
+        pull = self.pulls.pop(source_id, None)
+        if pull is None or pull.process.returncode is not None:
+            return
+        pull.process.terminate()
+        try:
+            await asyncio.wait_for(pull.process.wait(), 5)
+        except TimeoutError:
+            pull.process.kill()
+            await pull.process.wait()
+
+    async def stop_pulls(self) -> None:
+        for source_id in list(self.pulls):
+            await self._stop(source_id)

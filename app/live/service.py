@@ -1,0 +1,754 @@
+"""Sources and broadcasts: who may act on them, creating, listing, changing, publishing,
+ending, deleting (producer-api.md §8). Every function commits before it returns."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.ids import IdGenerator
+from app.live import hooks, rules
+from app.live.errors import LiveForbidden, LiveInvalid, LiveNotFound, from_rule
+from app.live.rules import BroadcastState, LiveRuleError, SourceType
+from app.models import (
+    LiveBroadcast,
+    LiveIngest,
+    LiveSource,
+    LiveViewer,
+    Media,
+    MediaVariant,
+    StudioAccount,
+    StudioMember,
+    VariantKind,
+)
+from app.storage.live import LiveFiles
+from app.studio.permissions import Action, allowed
+
+__all__ = [
+    "BroadcastView",
+    "SourceView",
+    "act_for",
+    "create_broadcast",
+    "create_source",
+    "delete_broadcast",
+    "delete_source",
+    "get_broadcast",
+    "get_source",
+    "list_broadcasts",
+    "list_sources",
+    "rename_source",
+    "rotate_key",
+    "set_state",
+]
+
+ACTIVE = (BroadcastState.NOT_STARTED.value, BroadcastState.RUNNING.value)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceView:
+    id: str
+    user_id: int
+    name: str
+    type: str
+    region: str
+    stream_key: str
+    external_hls_url: str | None
+    is_stream_active: bool
+    stream_attributes: dict[str, Any] | None
+    compatibility_info: dict[str, Any] | None
+    broadcast_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """The recording as library media: its key, state and, once processed, where its
+    HLS playlist and largest MP4 are (paths under the media's delivery token)."""
+
+    media_id: int
+    media_key: str
+    state: str
+    duration_ms: int | None
+    delivery_token: str | None
+    hls_path: str | None
+    mp4_path: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastView:
+    id: str
+    media_number: int
+    user_id: int
+    source_id: str | None
+    state: str
+    title: str
+    tags: list[str]
+    region: str
+    chat_option: int
+    no_hearts: bool
+    is_low_latency: bool
+    locale: str | None
+    preview_token: str
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    width: int | None
+    height: int | None
+    total_watching: int
+    total_watched: int
+    is_stream_active: bool
+    recording_state: str
+    media_id: int | None
+    replay: Replay | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- who may act ----------------------------------------------------------------------
+
+
+async def act_for(session: AsyncSession, *, caller: int, owner_id: int, write: bool) -> None:
+    """The caller acts for ``owner_id``'s sources and broadcasts: as that user, or as a
+    member of a studio account that user owns (admin and full members change them,
+    limited members only view). Anyone else: 400, as X answers a token whose user is not
+    ``:user_id`` (§3.1); a member without the permission: 403."""
+    if caller == owner_id:
+        return
+    rows = await session.execute(
+        select(StudioMember.permissions)
+        .join(StudioAccount, StudioAccount.id == StudioMember.account_id)
+        .where(
+            StudioMember.user_id == caller,
+            StudioAccount.owner_id == owner_id,
+            StudioAccount.deleted.is_(False),
+        )
+    )
+    grants = [tuple(p for p in permissions.split(",") if p) for (permissions,) in rows]
+    if not grants:
+        raise LiveInvalid("user_id must be the authenticating user's id.", "user_id")
+    action = Action.MANAGE_LIVE if write else Action.VIEW_LIVE
+    if not any(allowed(granted, action) for granted in grants):
+        raise LiveForbidden()
+
+
+async def may_manage(session: AsyncSession, *, caller: int, owner_id: int) -> bool:
+    """Whether the caller may change (and so see the stream keys of) these sources."""
+    try:
+        await act_for(session, caller=caller, owner_id=owner_id, write=True)
+    except (LiveInvalid, LiveForbidden):
+        return False
+    return True
+
+
+async def _may_see(session: AsyncSession, *, caller: int, owner_id: int, write: bool) -> bool:
+    try:
+        await act_for(session, caller=caller, owner_id=owner_id, write=write)
+    except LiveInvalid:
+        return False
+    return True
+
+
+# --- sources --------------------------------------------------------------------------
+
+
+async def _bound(session: AsyncSession, source_ids: Sequence[str]) -> dict[str, str]:
+    if not source_ids:
+        return {}
+    rows = await session.execute(
+        select(LiveBroadcast.source_id, LiveBroadcast.id).where(
+            LiveBroadcast.source_id.in_(source_ids), LiveBroadcast.state.in_(ACTIVE)
+        )
+    )
+    return {source_id: broadcast_id for source_id, broadcast_id in rows if source_id}
+
+
+def _source_view(row: LiveSource, broadcast_id: str | None) -> SourceView:
+    return SourceView(
+        id=row.id, user_id=row.user_id, name=row.name, type=row.type, region=row.region,
+        stream_key=row.stream_key, external_hls_url=row.external_hls_url,
+        is_stream_active=row.is_stream_active, stream_attributes=row.stream_attributes,
+        compatibility_info=row.compatibility_info, broadcast_id=broadcast_id,
+        created_at=row.created_at, updated_at=row.updated_at,
+    )  # fmt: skip
+
+
+async def _source_row(session: AsyncSession, source_id: str) -> LiveSource:
+    row = await session.get(LiveSource, source_id) if source_id.isdigit() else None
+    if row is None:
+        if await session.scalar(select(LiveSource.id).where(LiveSource.stream_key == source_id)):
+            raise LiveInvalid("The `id` value is not a source id.", "id")
+        raise LiveNotFound("source", source_id)
+    return row
+
+
+async def _visible_source(
+    session: AsyncSession, *, caller: int, source_id: str, owner_id: int | None, write: bool
+) -> LiveSource:
+    row = await _source_row(session, source_id)
+    if owner_id is not None and row.user_id != owner_id:
+        raise LiveNotFound("source", source_id)
+    if owner_id is None and not await _may_see(
+        session, caller=caller, owner_id=row.user_id, write=False
+    ):
+        raise LiveNotFound("source", source_id)
+    await act_for(session, caller=caller, owner_id=row.user_id, write=write)
+    return row
+
+
+async def create_source(
+    session: AsyncSession,
+    ids: IdGenerator,
+    *,
+    caller: int,
+    owner_id: int,
+    body: dict[str, Any],
+    allowed_fields: Sequence[str],
+    now: datetime,
+) -> SourceView:
+    await act_for(session, caller=caller, owner_id=owner_id, write=True)
+    try:
+        extra = rules.unknown_fields(list(body), allowed_fields)
+        if extra:
+            raise LiveRuleError("invalid", f"{extra[0]} is not a field of a source.", extra[0])
+        name = rules.check_name(body.get("name"))
+        region = rules.check_region(body.get("region"))
+        kind = body.get("type", SourceType.RTMP.value)
+        if kind not in (SourceType.RTMP.value, SourceType.HLS.value):
+            raise LiveRuleError("invalid", "type must be rtmp or hls.", "type")
+        url = None
+        if kind == SourceType.HLS.value:
+            url = rules.check_hls_url(body.get("external_hls_url"))
+        elif body.get("external_hls_url") is not None:
+            raise LiveRuleError(
+                "invalid", "external_hls_url is only for type hls.", "external_hls_url"
+            )
+    except LiveRuleError as bad:
+        raise from_rule(bad) from None
+    row = LiveSource(
+        id=str(ids.next_id()), user_id=owner_id, name=name, type=kind, region=region,
+        stream_key=rules.stream_key(), live_name=rules.live_name(), external_hls_url=url,
+        is_stream_active=False, created_at=now, updated_at=now,
+    )  # fmt: skip
+    session.add(row)
+    await session.commit()
+    return _source_view(row, None)
+
+
+async def list_sources(session: AsyncSession, *, caller: int, owner_id: int) -> list[SourceView]:
+    await act_for(session, caller=caller, owner_id=owner_id, write=False)
+    rows = list(
+        await session.scalars(
+            select(LiveSource)
+            .where(LiveSource.user_id == owner_id)
+            .order_by(LiveSource.created_at.desc(), LiveSource.id.desc())
+        )
+    )
+    bound = await _bound(session, [r.id for r in rows])
+    return [_source_view(r, bound.get(r.id)) for r in rows]
+
+
+async def get_source(
+    session: AsyncSession, *, caller: int, source_id: str, owner_id: int | None = None,
+    write: bool = False,
+) -> SourceView:  # fmt: skip
+    row = await _visible_source(
+        session, caller=caller, source_id=source_id, owner_id=owner_id, write=write
+    )
+    bound = await _bound(session, [row.id])
+    return _source_view(row, bound.get(row.id))
+
+
+async def rename_source(
+    session: AsyncSession, *, caller: int, source_id: str, owner_id: int | None,
+    body: dict[str, Any], now: datetime,
+) -> SourceView:  # fmt: skip
+    row = await _visible_source(
+        session, caller=caller, source_id=source_id, owner_id=owner_id, write=True
+    )
+    try:
+        extra = rules.unknown_fields(list(body), ("name",))
+        if extra:
+            raise LiveRuleError("invalid", "Only the name of a source can change.", extra[0])
+        row.name = rules.check_name(body.get("name"))
+    except LiveRuleError as bad:
+        raise from_rule(bad) from None
+    row.updated_at = now
+    view = _source_view(row, (await _bound(session, [row.id])).get(row.id))
+    await session.commit()
+    return view
+
+
+async def rotate_key(
+    session: AsyncSession, *, caller: int, source_id: str, now: datetime
+) -> tuple[SourceView, str | None]:
+    """A new stream key; the old one is refused from now on. Returns the view and the
+    internal name of a stream that was live on the old key (the caller drops it)."""
+    row = await _visible_source(
+        session, caller=caller, source_id=source_id, owner_id=None, write=True
+    )
+    if row.type != SourceType.RTMP.value:
+        raise LiveInvalid("Only an rtmp source has a stream key.", "id")
+    row.stream_key = rules.stream_key()
+    row.updated_at = now
+    live = row.live_name if row.is_stream_active else None
+    view = _source_view(row, (await _bound(session, [row.id])).get(row.id))
+    await session.commit()
+    return view, live
+
+
+async def delete_source(
+    session: AsyncSession, *, caller: int, source_id: str, owner_id: int | None
+) -> str | None:
+    """Refused while a broadcast on it is NOT_STARTED or RUNNING (§3.2); broadcasts that
+    used it are kept without their ``source_id``. Returns the internal name of a stream
+    still arriving (the caller drops it)."""
+    row = await _visible_source(
+        session, caller=caller, source_id=source_id, owner_id=owner_id, write=True
+    )
+    if (await _bound(session, [row.id])).get(row.id):
+        raise LiveInvalid("The source has an active broadcast: end it first.", "id")
+    live = row.live_name if row.is_stream_active else None
+    await session.delete(row)
+    await session.commit()
+    return live
+
+
+# --- broadcasts -----------------------------------------------------------------------
+
+
+async def _watching(
+    session: AsyncSession, broadcast_ids: Sequence[str], now: datetime, window: float
+) -> dict[str, int]:
+    if not broadcast_ids:
+        return {}
+    from datetime import timedelta
+
+    rows = await session.execute(
+        select(LiveViewer.broadcast_id, func.count())
+        .where(
+            LiveViewer.broadcast_id.in_(broadcast_ids),
+            LiveViewer.last_seen >= now - timedelta(seconds=window),
+        )
+        .group_by(LiveViewer.broadcast_id)
+    )
+    return {broadcast_id: int(count) for broadcast_id, count in rows}
+
+
+async def _active_sources(session: AsyncSession, source_ids: Sequence[str | None]) -> set[str]:
+    wanted = [s for s in source_ids if s]
+    if not wanted:
+        return set()
+    rows = await session.scalars(
+        select(LiveSource.id).where(LiveSource.id.in_(wanted), LiveSource.is_stream_active)
+    )
+    return set(rows)
+
+
+async def _replays(session: AsyncSession, media_ids: Sequence[int | None]) -> dict[int, Replay]:
+    wanted = [m for m in media_ids if m is not None]
+    if not wanted:
+        return {}
+    media = {m.id: m for m in await session.scalars(select(Media).where(Media.id.in_(wanted)))}
+    paths: dict[int, dict[str, str]] = {}
+    rows = await session.scalars(select(MediaVariant).where(MediaVariant.media_id.in_(wanted)))
+    best: dict[int, int] = {}
+    for variant in rows:
+        found = paths.setdefault(variant.media_id, {})
+        if (variant.kind is VariantKind.HLS and variant.name == "master") or (
+            variant.kind is VariantKind.HLS and "hls" not in found
+        ):
+            found["hls"] = variant.path
+        elif variant.kind is VariantKind.MP4 and (variant.bitrate or 0) >= best.get(
+            variant.media_id, -1
+        ):
+            best[variant.media_id] = variant.bitrate or 0
+            found["mp4"] = f"{variant.name}.mp4"
+    return {
+        m.id: Replay(
+            media_id=m.id,
+            media_key=m.media_key,
+            state=m.state.value,
+            duration_ms=m.duration_ms,
+            delivery_token=m.delivery_token,
+            hls_path=paths.get(m.id, {}).get("hls"),
+            mp4_path=paths.get(m.id, {}).get("mp4"),
+        )
+        for m in media.values()
+    }
+
+
+async def _broadcast_views(
+    session: AsyncSession, rows: Sequence[LiveBroadcast], *, now: datetime, window: float
+) -> list[BroadcastView]:
+    watching = await _watching(session, [r.id for r in rows if r.state == "RUNNING"], now, window)
+    active = await _active_sources(session, [r.source_id for r in rows])
+    replays = await _replays(session, [r.media_id for r in rows])
+    return [
+        BroadcastView(
+            id=r.id,
+            media_number=r.media_number,
+            user_id=r.user_id,
+            source_id=r.source_id,
+            state=r.state,
+            title=r.title,
+            tags=list(r.tags or []),
+            region=r.region,
+            chat_option=r.chat_option,
+            no_hearts=r.no_hearts,
+            is_low_latency=r.is_low_latency,
+            locale=r.locale,
+            preview_token=r.preview_token,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            started_at=r.started_at,
+            ended_at=r.ended_at,
+            width=r.width,
+            height=r.height,
+            total_watching=watching.get(r.id, 0),
+            total_watched=r.total_watched,
+            is_stream_active=r.source_id in active and r.state in ACTIVE,
+            recording_state=r.recording_state,
+            media_id=r.media_id,
+            replay=None if r.media_id is None else replays.get(r.media_id),
+        )
+        for r in rows
+    ]
+
+
+def _flag(body: dict[str, Any], name: str) -> bool | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise LiveRuleError("invalid", f"{name} must be true or false.", name)
+    return value
+
+
+def _settings_of(body: dict[str, Any]) -> dict[str, Any]:
+    """title, tags, chat_option (or chat_disabled), no_hearts, latency, locale."""
+    changes: dict[str, Any] = {}
+    if "title" in body and body["title"] is not None:
+        changes["title"] = rules.check_title(body["title"])
+    if "tags" in body and body["tags"] is not None:
+        changes["tags"] = rules.check_tags(body["tags"])
+    if body.get("chat_option") is not None:
+        changes["chat_option"] = rules.check_chat_option(body["chat_option"])
+    disabled = _flag(body, "chat_disabled")
+    if disabled is not None:
+        if "chat_option" in changes and (changes["chat_option"] == rules.CHAT_DISABLED) != disabled:
+            raise LiveRuleError(
+                "invalid", "chat_disabled contradicts chat_option.", "chat_disabled"
+            )
+        changes["chat_option"] = (
+            rules.CHAT_DISABLED if disabled else changes.get("chat_option", rules.CHAT_EVERYONE)
+        )
+    no_hearts = _flag(body, "no_hearts")
+    if no_hearts is not None:
+        changes["no_hearts"] = no_hearts
+    if body.get("locale") is not None:
+        changes["locale"] = rules.check_locale(body["locale"])
+    return changes
+
+
+def _latency_of(body: dict[str, Any]) -> bool:
+    low = _flag(body, "is_low_latency")
+    mode = body.get("latency_mode")
+    if mode is not None:
+        if mode not in ("low", "high"):
+            raise LiveRuleError("invalid", "latency_mode must be low or high.", "latency_mode")
+        if low is not None and low != (mode == "low"):
+            raise LiveRuleError(
+                "invalid", "latency_mode contradicts is_low_latency.", "latency_mode"
+            )
+        return bool(mode == "low")
+    return bool(low)
+
+
+CREATE_FIELDS = (
+    "source_id", "region", "is_low_latency", "latency_mode", "title", "tags", "chat_option",
+    "chat_disabled", "no_hearts", "locale",
+)  # fmt: skip
+
+
+async def create_broadcast(
+    session: AsyncSession,
+    ids: IdGenerator,
+    *,
+    caller: int,
+    owner_id: int,
+    body: dict[str, Any],
+    now: datetime,
+    viewer_window: float,
+) -> BroadcastView:
+    """NOT_STARTED, bound to the source; allowed before video arrives (the seed's
+    create -> preview -> Publish Now; X gen B would 404, a documented difference). One
+    active broadcast per source: a second is 409."""
+    await act_for(session, caller=caller, owner_id=owner_id, write=True)
+    try:
+        extra = rules.unknown_fields(list(body), CREATE_FIELDS)
+        if extra:
+            raise LiveRuleError("invalid", f"{extra[0]} is not a field of a broadcast.", extra[0])
+        source_id = body.get("source_id")
+        if not isinstance(source_id, str) or not source_id:
+            raise LiveRuleError("invalid", "source_id: field is required", "source_id")
+        changes = _settings_of(body)
+        low = _latency_of(body)
+    except LiveRuleError as bad:
+        raise from_rule(bad) from None
+    source = await session.get(LiveSource, source_id) if source_id.isdigit() else None
+    if source is None or source.user_id != owner_id:
+        raise LiveNotFound("source", source_id)
+    region = body.get("region")
+    if region is not None and region != source.region:
+        raise LiveInvalid("region must be the source's region.", "region")
+    if (await _bound(session, [source.id])).get(source.id):
+        raise from_rule(
+            LiveRuleError("conflict", "Another broadcast is active on this source: end it first.")
+        )
+    number = ids.next_id()
+    row = LiveBroadcast(
+        id=rules.broadcast_id(), media_number=number, user_id=owner_id, source_id=source.id,
+        state=BroadcastState.NOT_STARTED.value, title=changes.get("title", ""),
+        tags=changes.get("tags", []), region=source.region,
+        chat_option=changes.get("chat_option", rules.CHAT_EVERYONE),
+        no_hearts=changes.get("no_hearts", False), is_low_latency=low,
+        locale=changes.get("locale"), preview_token=secrets.token_urlsafe(24),
+        created_at=now, updated_at=now, total_watched=0, recording_state="none",
+    )  # fmt: skip
+    session.add(row)
+    await session.flush()
+    # Video already arriving (an encoder started first) belongs to this broadcast.
+    await session.execute(
+        update(LiveIngest)
+        .where(LiveIngest.source_id == source.id, LiveIngest.ended_at.is_(None))
+        .values(broadcast_id=row.id)
+    )
+    view = (await _broadcast_views(session, [row], now=now, window=viewer_window))[0]
+    await session.commit()
+    return view
+
+
+async def _visible_broadcast(
+    session: AsyncSession, *, caller: int, broadcast_id: str, owner_id: int | None, write: bool
+) -> LiveBroadcast:
+    row = await session.get(LiveBroadcast, broadcast_id)
+    if row is None or (owner_id is not None and row.user_id != owner_id):
+        raise LiveNotFound("broadcast", broadcast_id)
+    if owner_id is None and not await _may_see(
+        session, caller=caller, owner_id=row.user_id, write=False
+    ):
+        raise LiveNotFound("broadcast", broadcast_id)
+    await act_for(session, caller=caller, owner_id=row.user_id, write=write)
+    return row
+
+
+async def get_broadcast(
+    session: AsyncSession, *, caller: int, broadcast_id: str, owner_id: int | None = None,
+    now: datetime, viewer_window: float,
+) -> BroadcastView:  # fmt: skip
+    row = await _visible_broadcast(
+        session, caller=caller, broadcast_id=broadcast_id, owner_id=owner_id, write=False
+    )
+    return (await _broadcast_views(session, [row], now=now, window=viewer_window))[0]
+
+
+async def list_broadcasts(
+    session: AsyncSession, *, caller: int, owner_id: int, offset: int, limit: int,
+    now: datetime, viewer_window: float,
+) -> tuple[list[BroadcastView], bool]:  # fmt: skip
+    """Newest first; returns the page and whether more follow."""
+    await act_for(session, caller=caller, owner_id=owner_id, write=False)
+    rows = list(
+        await session.scalars(
+            select(LiveBroadcast)
+            .where(LiveBroadcast.user_id == owner_id)
+            .order_by(LiveBroadcast.created_at.desc(), LiveBroadcast.id.desc())
+            .offset(offset)
+            .limit(limit + 1)
+        )
+    )
+    views = await _broadcast_views(session, rows[:limit], now=now, window=viewer_window)
+    return views, len(rows) > limit
+
+
+async def lookup_broadcasts(
+    session: AsyncSession, *, caller: int, broadcast_ids: Sequence[str], now: datetime,
+    viewer_window: float,
+) -> tuple[list[BroadcastView], list[str]]:  # fmt: skip
+    """``GET /2/broadcasts?ids=``: the visible ones, and the ids that are not."""
+    rows = list(
+        await session.scalars(select(LiveBroadcast).where(LiveBroadcast.id.in_(broadcast_ids)))
+    )
+    visible = [
+        r for r in rows if await _may_see(session, caller=caller, owner_id=r.user_id, write=False)
+    ]
+    found = {r.id for r in visible}
+    order = {b: i for i, b in enumerate(broadcast_ids)}
+    visible.sort(key=lambda r: order[r.id])
+    views = await _broadcast_views(session, visible, now=now, window=viewer_window)
+    return views, [b for b in broadcast_ids if b not in found]
+
+
+async def list_own_broadcasts(
+    session: AsyncSession, *, caller: int, cursor: tuple[datetime, str] | None, limit: int,
+    now: datetime, viewer_window: float,
+) -> tuple[list[BroadcastView], bool]:  # fmt: skip
+    query = select(LiveBroadcast).where(LiveBroadcast.user_id == caller)
+    if cursor is not None:
+        at, last = cursor
+        query = query.where(
+            (LiveBroadcast.created_at < at)
+            | ((LiveBroadcast.created_at == at) & (LiveBroadcast.id < last))
+        )
+    rows = list(
+        await session.scalars(
+            query.order_by(LiveBroadcast.created_at.desc(), LiveBroadcast.id.desc()).limit(
+                limit + 1
+            )
+        )
+    )
+    views = await _broadcast_views(session, rows[:limit], now=now, window=viewer_window)
+    return views, len(rows) > limit
+
+
+PUBLISH_FIELDS = ("state", "title", "should_not_tweet", "locale", "chat_option", "no_hearts",
+                  "chat_disabled", "tags")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    view: BroadcastView
+    drop: str | None  # internal stream name to disconnect (END)
+
+
+async def set_state(
+    session: AsyncSession,
+    *,
+    caller: int,
+    broadcast_id: str,
+    owner_id: int | None,
+    body: dict[str, Any],
+    now: datetime,
+    viewer_window: float,
+    files: LiveFiles | None = None,
+    allow_publish: bool = True,
+) -> StateChange:
+    """PUBLISH (Publish Now) or END (§3.3, §8.4)."""
+    row = await _visible_broadcast(
+        session, caller=caller, broadcast_id=broadcast_id, owner_id=owner_id, write=True
+    )
+    state = body.get("state")
+    try:
+        if state == "END":
+            extra = [k for k in body if k != "state"]
+            if extra:
+                raise LiveRuleError("invalid", f"{extra[0]} must not be set", extra[0])
+            return await _end(session, files, row, now=now, viewer_window=viewer_window)
+        if state != "PUBLISH" or not allow_publish:
+            raise LiveRuleError(
+                "invalid",
+                "state must be PUBLISH or END." if allow_publish else "state must be END.",
+                "state",
+            )
+        extra = rules.unknown_fields(list(body), PUBLISH_FIELDS)
+        if extra:
+            raise LiveRuleError("invalid", f"{extra[0]} is not a field of PUBLISH.", extra[0])
+        if body.get("should_not_tweet") is not None:
+            _flag(body, "should_not_tweet")  # accepted and ignored: no announcement posts
+        changes = _settings_of(body)
+        active = row.source_id is not None and bool(
+            await session.scalar(
+                select(LiveSource.is_stream_active).where(LiveSource.id == row.source_id)
+            )
+        )
+        new_state = rules.publish(row.state, stream_active=active)
+    except LiveRuleError as bad:
+        raise from_rule(bad) from None
+    done = await session.execute(
+        update(LiveBroadcast)
+        .where(LiveBroadcast.id == row.id, LiveBroadcast.state == BroadcastState.NOT_STARTED.value)
+        .values(state=new_state.value, started_at=now, updated_at=now, **changes)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        await session.rollback()
+        raise LiveInvalid("The broadcast's state changed meanwhile.", "state")
+    await session.refresh(row)
+    view = (await _broadcast_views(session, [row], now=now, window=viewer_window))[0]
+    await session.commit()
+    return StateChange(view, None)
+
+
+async def _end(
+    session: AsyncSession, files: LiveFiles | None, row: LiveBroadcast, *, now: datetime,
+    viewer_window: float,
+) -> StateChange:  # fmt: skip
+    rules.end(row.state)
+    drop = await hooks.finish(session, row, BroadcastState.ENDED, now=now)
+    if drop is None:
+        await session.rollback()
+        raise LiveInvalid("The broadcast's state changed meanwhile.", "state")
+    await session.flush()
+    await hooks.maybe_queue(session, files, row.id, now=now)
+    await session.refresh(row)
+    view = (await _broadcast_views(session, [row], now=now, window=viewer_window))[0]
+    await session.commit()
+    return StateChange(view, drop or None)
+
+
+async def delete_broadcast(
+    session: AsyncSession, *, caller: int, broadcast_id: str, owner_id: int | None,
+    now: datetime, files: LiveFiles | None = None,
+) -> str | None:  # fmt: skip
+    """Any state; an active one is canceled first (its stream dropped, its recording
+    discarded). The library media of an ended one stays."""
+    row = await _visible_broadcast(
+        session, caller=caller, broadcast_id=broadcast_id, owner_id=owner_id, write=True
+    )
+    drop: str | None = None
+    if row.state in ACTIVE:
+        result = await hooks.finish(session, row, BroadcastState.CANCELED, now=now)
+        drop = result or None
+    await hooks.forget_recordings(session, files, row.id)
+    await session.delete(row)
+    await session.commit()
+    return drop
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackTarget:
+    """What the live playlist route needs: who may watch, and where nginx writes."""
+
+    broadcast_id: str
+    state: str
+    title: str
+    preview_token: str
+    live_name: str | None
+    mode: str  # low | high: the HLS application whose fragments this broadcast plays
+
+
+async def playback_target(session: AsyncSession, broadcast_id: str) -> PlaybackTarget | None:
+    row = (
+        await session.execute(
+            select(LiveBroadcast, LiveSource.live_name)
+            .outerjoin(LiveSource, LiveSource.id == LiveBroadcast.source_id)
+            .where(LiveBroadcast.id == broadcast_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    broadcast, live_name = row
+    return PlaybackTarget(
+        broadcast_id=broadcast.id,
+        state=broadcast.state,
+        title=broadcast.title,
+        preview_token=broadcast.preview_token,
+        live_name=live_name,
+        mode="low" if broadcast.is_low_latency else "high",
+    )

@@ -46,7 +46,8 @@ def live_files() -> LiveFiles:
 
 
 async def _remux(paths: list[Path], out: Path) -> None:
-    listing = "".join(f"file '{p.as_posix()}'\n" for p in paths).encode()
+    # Absolute ``file:`` URLs: the list arrives on a pipe, not in the recordings folder.
+    listing = "".join(f"file 'file:{p.resolve().as_posix()}'\n" for p in paths).encode()
     process = await asyncio.create_subprocess_exec(
         get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
         "-f", "concat", "-safe", "0", "-protocol_whitelist", "file,pipe", "-i", "pipe:0",

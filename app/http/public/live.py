@@ -67,7 +67,8 @@ async def _target(session: Any, broadcast_id: str) -> service.PlaybackTarget | N
     found = await service.playback_target(session, broadcast_id)
     if len(_targets) > 10_000:
         _targets.clear()
-    _targets[broadcast_id] = (clock, found)
+    if found is not None and found.state == "RUNNING":  # the many-viewers case only:
+        _targets[broadcast_id] = (clock, found)  # a preview turns public at once
     return found
 
 

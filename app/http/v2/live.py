@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -36,11 +36,17 @@ _ID = re.compile(r"^[a-zA-Z0-9]{1,13}$")
 _IDS = r"^[a-zA-Z0-9]{1,13}(,[a-zA-Z0-9]{1,13}){0,99}$"
 _OFFSET = "`nextToken.offset` of the previous page"
 _DIGITS = r"^[0-9]{1,9}$"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 UserId = Annotated[
     str, Path(description="the broadcaster's user id", json_schema_extra=oa.SNOWFLAKE)
 ]
-SourceId = Annotated[str, Path(description="the source's id", pattern=r"^[0-9]{1,19}$")]
+# Wider than a source id (digits): a stream key passed as the id is told apart (400
+# "The `id` value is not a source id.", §4.2) from an unknown source (404).
+SourceId = Annotated[
+    str,
+    Path(description="the source's id (a numeric string)", pattern=r"^[0-9A-Za-z]{1,64}$"),
+]
 BroadcastId = Annotated[str, Path(description="the broadcast's id", pattern=r"^[a-zA-Z0-9]{1,13}$")]
 _ERRORS = v2_error_responses(400, 401, 403, 404)
 
@@ -400,9 +406,9 @@ def _cursor(token: str | None) -> tuple[datetime, str] | None:
     if token is None:
         return None
     try:
-        ms, last = base64.urlsafe_b64decode(token.encode() + b"==").decode().split(":", 1)
-        at = datetime.fromtimestamp(int(ms) / 1000, UTC)
-    except (ValueError, UnicodeDecodeError):
+        us, last = base64.urlsafe_b64decode(token.encode() + b"==").decode().split(":", 1)
+        at = _EPOCH + timedelta(microseconds=int(us))
+    except (ValueError, UnicodeDecodeError, OverflowError):
         raise LiveInvalid("pagination_token is invalid.", "pagination_token") from None
     if not _ID.match(last):
         raise LiveInvalid("pagination_token is invalid.", "pagination_token")
@@ -410,7 +416,10 @@ def _cursor(token: str | None) -> tuple[datetime, str] | None:
 
 
 def _token(view: live.BroadcastView) -> str:
-    raw = f"{int(view.created_at.timestamp() * 1000)}:{view.id}".encode()
+    # The exact creation time (microseconds, as stored): a rounded one would skip the
+    # broadcasts created between it and the last one of the page.
+    us = (view.created_at - _EPOCH) // timedelta(microseconds=1)
+    raw = f"{us}:{view.id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

@@ -28,6 +28,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.accounts": ("app.http", *WEB),
     "app.studio": ("app.http", *WEB),
     "app.analytics": ("app.http", *WEB),
+    "app.live": ("app.http", *WEB),
     "app.http": ("sqlalchemy.orm", "app.models", "app.storage.filesystem"),
     # The queue, registry and runner know no domain: domains register their job kinds
     # (app.jobs.handlers puts them together).
@@ -50,6 +51,8 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "app.analytics.metrics": PURE,
     "app.analytics.buckets": PURE,
     "app.analytics.rules": PURE,
+    "app.live.rules": PURE,
+    "app.live.compat": PURE,
 }
 # Domain packages hand views (dataclasses such as ``MediaView``, ``PostView``) to the
 # HTTP layer; the wire models of v1.1 and v2 (``app.schemas``) and the presenters that
@@ -65,6 +68,7 @@ DOMAINS = (
     "app.processing",
     "app.studio",
     "app.analytics",
+    "app.live",
 )
 # module -> why it needs a wire model (none does today).
 SCHEMAS_ALLOWED: dict[str, str] = {}
@@ -74,9 +78,12 @@ WEB_ALLOWED = ("app.http", "app.main")
 STATEMENTS_ALLOWED = ("app.infra", "app.uploads.queries")
 # app.main builds the one ``Statements`` object and app.context/app.http.deps carry it to
 # the upload use cases (typed as ``app.uploads.queries.Statements``); none runs SQL.
+# app.live.recording builds its own for the job that uploads a broadcast's recording
+# through the upload use cases (INIT, APPEND, FINALIZE), like a client would.
 STATEMENTS_PENDING = (
     "app.context",
     "app.http.deps",
+    "app.live.recording",
     "app.main",
 )
 # The only writer of the upload tables (STYLE.md §1, one write path per table).

@@ -19,7 +19,6 @@ import ctypes
 import logging
 import os
 import pwd
-import shutil
 import signal
 import subprocess
 import xml.etree.ElementTree as ET
@@ -31,15 +30,30 @@ import httpx
 from app.config import LiveSettings
 from app.storage.live import LiveFiles
 
-__all__ = ["NginxIngest", "StreamStat", "die_with_parent", "drop_publisher", "missing", "read_stats"]
+__all__ = [
+    "NginxIngest",
+    "StreamStat",
+    "die_with_parent",
+    "drop_publisher",
+    "missing",
+    "read_stats",
+]
 
 log = logging.getLogger(__name__)
 APP = "x"
 
 
+def _which(program: str) -> str | None:
+    candidates = [program] if os.sep in program else [
+        os.path.join(folder, program)
+        for folder in (os.environ.get("PATH") or "/usr/sbin:/usr/bin:/sbin:/bin").split(os.pathsep)
+    ]  # fmt: skip
+    return next((c for c in candidates if os.path.isfile(c) and os.access(c, os.X_OK)), None)
+
+
 def missing(settings: LiveSettings) -> str | None:
     """Why live ingest cannot start here, in one line; None: it can."""
-    if shutil.which(settings.nginx_binary) is None:
+    if _which(settings.nginx_binary) is None:
         return f"{settings.nginx_binary} is not installed (Debian: nginx libnginx-mod-rtmp)"
     if not (settings.modules_dir / "ngx_rtmp_module.so").is_file():
         return f"the nginx RTMP module is not in {settings.modules_dir} (Debian: libnginx-mod-rtmp)"

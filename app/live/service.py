@@ -155,6 +155,16 @@ async def _may_see(session: AsyncSession, *, caller: int, owner_id: int, write: 
     return True
 
 
+async def _may_view(session: AsyncSession, *, caller: int, owner_id: int) -> bool:
+    """Whether the caller may view these broadcasts (a member without the permission
+    may not: in a lookup by ids, theirs are listed as not found, not a 403 of it all)."""
+    try:
+        await act_for(session, caller=caller, owner_id=owner_id, write=False)
+    except (LiveInvalid, LiveForbidden):
+        return False
+    return True
+
+
 # --- sources --------------------------------------------------------------------------
 
 
@@ -314,6 +324,17 @@ async def delete_source(
     )
     if (await _bound(session, [row.id])).get(row.id):
         raise LiveInvalid("The source has an active broadcast: end it first.", "id")
+    # Its ingests go with it (ON DELETE CASCADE): an ended broadcast still waiting for
+    # their recordings would never be queued and its files would be lost.
+    if await session.scalar(
+        select(LiveIngest.id)
+        .join(LiveBroadcast, LiveBroadcast.id == LiveIngest.broadcast_id)
+        .where(LiveIngest.source_id == row.id, LiveBroadcast.recording_state == "waiting")
+        .limit(1)
+    ):
+        raise LiveInvalid(
+            "The source's last broadcast is still being recorded: try again in a moment.", "id"
+        )
     live = row.live_name if row.is_stream_active else None
     await session.delete(row)
     await session.commit()
@@ -586,9 +607,7 @@ async def lookup_broadcasts(
     rows = list(
         await session.scalars(select(LiveBroadcast).where(LiveBroadcast.id.in_(broadcast_ids)))
     )
-    visible = [
-        r for r in rows if await _may_see(session, caller=caller, owner_id=r.user_id, write=False)
-    ]
+    visible = [r for r in rows if await _may_view(session, caller=caller, owner_id=r.user_id)]
     found = {r.id for r in visible}
     order = {b: i for i, b in enumerate(broadcast_ids)}
     visible.sort(key=lambda r: order[r.id])

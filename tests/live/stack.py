@@ -208,13 +208,17 @@ class Encoder:
             "-keyint_min", gop, "-sc_threshold", "0", "-pix_fmt", "yuv420p",
         ]  # fmt: skip
         self.command = [
-            FFMPEG, "-hide_banner", "-loglevel", "error", "-re",
+            FFMPEG, "-hide_banner", "-loglevel", "error", "-re", "-readrate_initial_burst", "0",
             "-f", "lavfi", "-i", f"{source}=size={size}:rate={rate}",
+            "-re", "-readrate_initial_burst", "0",
             "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
             *duration, "-map", "0:v", "-map", "1:a", *codec,
             "-c:a", "aac", "-b:a", audio_bitrate, "-ac", "2", *(output or []), "-f", "flv", url,
         ]  # fmt: skip
         self.started = time.monotonic()
+        # With -re, frame t leaves the encoder at started_wall + t: the video's timestamps
+        # are wall-clock times (the glass-to-playlist latency's reference).
+        self.started_wall = time.time()
         out = subprocess.DEVNULL if log is None else log.open("ab")
         self.process = subprocess.Popen(self.command, stdout=out, stderr=out)
         _ENCODERS.append(self)

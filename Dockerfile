@@ -18,6 +18,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MALLOC_MMAP_THRESHOLD_=268435456 \
     MALLOC_TRIM_THRESHOLD_=268435456
 
+# Live ingest (the Producer): Debian's nginx with its RTMP and stream modules; `mediastudio
+# serve` runs nginx itself with a config it generates (no system nginx service).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nginx libnginx-mod-rtmp libnginx-mod-stream \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, from the hash-pinned lock, so a source change does not reinstall them.
 COPY requirements/runtime.lock /tmp/runtime.lock
 RUN pip install --require-hashes -r /tmp/runtime.lock && rm /tmp/runtime.lock
@@ -29,7 +35,7 @@ RUN pip install --no-deps /tmp/dist/mediastudio-*.whl && rm -r /tmp/dist \
 USER mediastudio
 WORKDIR /home/mediastudio
 VOLUME ["/data"]
-EXPOSE 8000
+EXPOSE 8000 1935 1936
 # Ready = database reachable, schema at head, storage writable (/readyz); the slim image
 # has no curl, so Python's urllib asks (an HTTP error status raises: unhealthy).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

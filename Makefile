@@ -14,7 +14,7 @@ COVERAGE_MIN := 95
 # so 4 on 2 cores (test-fast: 213 s alone, 153 s with 4). TEST_WORKERS=0 runs in-process.
 TEST_WORKERS ?= 4
 
-.PHONY: setup docs serve worker test test-fast check lint openapi bench bench-library bench-analytics lock coverage-report coverage-gate
+.PHONY: setup live-deps docs serve worker test test-fast check lint openapi bench bench-library bench-analytics lock coverage-report coverage-gate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,11 +33,15 @@ $(VENV)/.dev: requirements/dev.lock pyproject.toml | $(BIN)/python
 
 # The quick start's first step: the venv and a migrated database, so `mediastudio users
 # create` works before `make serve` is up.
-setup: $(VENV)/.runtime
+setup: $(VENV)/.runtime live-deps
 	$(BIN)/mediastudio migrate
 
-serve: $(VENV)/.runtime
+serve: $(VENV)/.runtime live-deps
 	$(BIN)/mediastudio serve
+
+# nginx with the RTMP module for live ingest, installed when missing and it may (root).
+live-deps:
+	@sh scripts/live-deps.sh
 
 worker: $(VENV)/.runtime
 	$(BIN)/mediastudio worker
@@ -45,7 +49,7 @@ worker: $(VENV)/.runtime
 # The whole suite, both databases, with branch coverage; then the gate: `make test` fails
 # if app/uploads/ + app/storage/ are covered below COVERAGE_MIN percent (95.5% when the
 # gate joined `test`; 94.6% before the edge tests of tests/uploads/*_edges.py).
-test: $(VENV)/.dev
+test: $(VENV)/.dev live-deps
 	$(MAKE) check
 	$(BIN)/pytest -n $(TEST_WORKERS) --cov=app --cov-branch --cov-report=term-missing:skip-covered
 	$(MAKE) coverage-gate

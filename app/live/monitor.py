@@ -62,13 +62,41 @@ async def keyframe_interval(segments: list[str]) -> float | None:
     return round(statistics.median(gaps), 2) if gaps else None
 
 
-def _extinf_secs(playlist: bytes) -> float:
-    total = 0.0
+_KIB = re.compile(r"video:\s*([0-9.]+)KiB\s+audio:\s*([0-9.]+)KiB")
+
+
+def _durations(playlist: bytes) -> dict[str, float]:
+    """Each listed segment's EXTINF duration."""
+    found: dict[str, float] = {}
+    duration: float | None = None
     for line in playlist.decode(errors="replace").splitlines():
         if line.startswith("#EXTINF:"):
             with contextlib.suppress(ValueError):
-                total += float(line[8:].split(",")[0])
-    return total
+                duration = float(line[8:].split(",")[0])
+        elif line and not line.startswith("#") and duration is not None:
+            found[line] = duration
+            duration = None
+    return found
+
+
+async def payload_bitrates(segments: list[str], seconds: float) -> tuple[int, int] | None:
+    """Video and audio bits per second of these segments' elementary streams (ffmpeg
+    copies them to nowhere and counts the bytes): what the encoder was set to, without
+    container framing or the jitter of a short window."""
+    if not segments or seconds <= 0:
+        return None
+    process = await asyncio.create_subprocess_exec(
+        get_ffmpeg_exe(), "-hide_banner", "-nostats", "-i", "concat:" + "|".join(segments),
+        "-map", "0", "-c", "copy", "-f", "null", "-",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    _, err = await process.communicate()
+    found = _KIB.search(err.decode(errors="replace"))
+    if found is None:
+        return None
+    video, audio = (float(value) * 1024 * 8 / seconds for value in found.groups())
+    return int(video), int(audio)
 
 
 @dataclass
@@ -235,14 +263,15 @@ class LiveMonitor:
         segments = self.files.recent_segments("low", live_name, 4)
         if stat.video_codec == "H264" and len(segments) < 2:
             return None  # the HLS preview has not started yet
-        interval = await keyframe_interval([str(s) for s in segments])
+        paths = [str(s) for s in segments]
+        interval = await keyframe_interval(paths)
+        listed = _durations(self.files.playlist("low", live_name) or b"")
+        seconds = sum(listed.get(s.name, 0.0) for s in segments)
+        measured = await payload_bitrates(paths, seconds)
         video_bitrate: int | None = stat.bw_video or None
-        if video_bitrate is None and segments:
-            playlist = self.files.playlist("low", live_name) or b""
-            listed = _extinf_secs(playlist)
-            size = sum(s.stat().st_size for s in segments if s.exists())
-            if listed > 0:
-                video_bitrate = max(0, int(size * 8 / listed) - stat.bw_audio)
+        audio_bitrate: int | None = stat.bw_audio or None
+        if measured is not None:
+            video_bitrate, audio_bitrate = measured[0] or video_bitrate, measured[1] or None
         return compat.StreamAttributes(
             video_codec=None
             if stat.video_codec is None
@@ -256,7 +285,7 @@ class LiveMonitor:
             if stat.audio_codec is None
             else _CODECS.get(stat.audio_codec, stat.audio_codec),
             audio_profile=stat.audio_profile,
-            audio_bitrate=stat.bw_audio or None,
+            audio_bitrate=audio_bitrate if stat.audio_codec else None,
             audio_sampling_rate=stat.audio_sample_rate,
             audio_num_channels=stat.audio_channels,
         )

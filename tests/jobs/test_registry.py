@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.analytics import stats_jobs
+from app.live import hooks as live_hooks
 from app.core.clock import utcnow
 from app.jobs import queue as jobs
 from app.jobs.handlers import default_registry
@@ -46,7 +47,7 @@ def _runner(env: Env, registry: JobRegistry) -> Runner:
 
 class TestRegistry:
     def test_the_service_registers_its_job_kinds(self) -> None:
-        assert default_registry().kinds == {jobs.PROCESS_MEDIA, stats_jobs.KIND}
+        assert default_registry().kinds == {jobs.PROCESS_MEDIA, stats_jobs.KIND, live_hooks.KIND}
 
     def test_a_kind_is_registered_once(self) -> None:
         registry = JobRegistry()

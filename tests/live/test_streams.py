@@ -192,12 +192,12 @@ async def test_glass_to_playlist_latency_of_both_modes(
     stack = live_stack
     erin = stack.user("erin")
     modes: dict[str, dict[str, Any]] = {}
-    for mode in ("low", "high"):
-        source = _source(stack, erin, f"{mode} latency")
-        body = {"source_id": source["id"], "latency_mode": mode}
+    for latency in ("low", "high"):
+        source = _source(stack, erin, f"{latency} latency")
+        body = {"source_id": source["id"], "latency_mode": latency}
         created = stack.ok("POST", f"/2/users/{erin.user_id}/broadcasts", erin, json=body)
         key = stack.ok("GET", f"/2/sources/{source['id']}/stream_key", erin)["data"]["stream_key"]
-        modes[mode] = {
+        modes[latency] = {
             "source": source["id"],
             "url": created["video_access"]["hls_url"],
             "key": key,

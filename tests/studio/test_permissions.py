@@ -15,7 +15,7 @@ A = Action
 MATRIX = {
     "admin": set(Action),
     "full": set(Action) - {A.MANAGE_MEMBERS},
-    "limited": {A.VIEW_ACCOUNT, A.READ_LIBRARY, A.EDIT_LIBRARY, A.EDIT_DRAFTS},
+    "limited": {A.VIEW_ACCOUNT, A.READ_LIBRARY, A.EDIT_LIBRARY, A.EDIT_DRAFTS, A.VIEW_LIVE},
 }
 
 

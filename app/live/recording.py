@@ -33,6 +33,7 @@ __all__ = ["RecordingFailed", "give_up", "live_files", "run_job"]
 
 log = logging.getLogger(__name__)
 _READ = 1024 * 1024
+_MIN_PART = 1024
 
 
 class RecordingFailed(Exception):
@@ -51,7 +52,11 @@ async def _remux(paths: list[Path], out: Path) -> None:
     process = await asyncio.create_subprocess_exec(
         get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
         "-f", "concat", "-safe", "0", "-protocol_whitelist", "file,pipe", "-i", "pipe:0",
-        "-c", "copy", "-movflags", "+faststart", str(out),
+        # Video copied; audio re-encoded onto one continuous timeline (each recording
+        # starts its audio a little off its video, which would overlap at the joins).
+        "-map", "0:v:0?", "-map", "0:a:0?", "-c:v", "copy", "-af", "aresample=async=1000",
+        "-c:a", "aac", "-b:a", "128k", "-avoid_negative_ts", "make_zero",
+        "-movflags", "+faststart", str(out),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
@@ -104,7 +109,8 @@ async def run_job(deps: JobDeps, job: ClaimedJob) -> None:
     broadcast_id, owner_id = str(payload["broadcast_id"]), int(payload["user_id"])
     files = live_files()
     found = [files.recording(str(name)) for name in payload.get("files", [])]
-    paths = [p for p in found if p is not None]
+    # A connection that sent (almost) nothing leaves a file of headers only: not a part.
+    paths = [p for p in found if p is not None and p.stat().st_size >= _MIN_PART]
     if not paths:
         raise RecordingFailed("the broadcast's recordings are gone")
     async with deps.store.scratch() as scratch:
@@ -126,8 +132,9 @@ async def run_job(deps: JobDeps, job: ClaimedJob) -> None:
             .values(media_id=media_id, recording_state="ready", recording_error=None)
         )
         await session.commit()
-    for path in paths:
-        files.remove_recording(path.name)
+    for path in found:
+        if path is not None:
+            files.remove_recording(path.name)
     log.info("broadcast %s recorded as media %s", broadcast_id, media_id)
 
 

@@ -102,7 +102,7 @@ class LiveFiles:
             resolved = candidate.resolve()
             if resolved.parent != self.recordings.resolve() or not resolved.is_file():
                 return None
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the path
             return None
         return resolved.name
 

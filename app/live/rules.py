@@ -41,7 +41,7 @@ REGIONS = (
 )  # fmt: skip
 
 # The seed's "up to two categories": Twitter never published its list (§7.2,
-# UNCONFIRMED), so this is ours, served by GET /2/broadcasts/tags.
+# UNCONFIRMED), so this is ours, served by GET /2/broadcast_tags.
 TAGS = (
     "news", "politics", "sports", "esports", "gaming", "music", "entertainment",
     "technology", "science", "business", "finance", "education", "lifestyle", "travel",
@@ -153,7 +153,7 @@ def check_tags(values: object) -> list[str]:
     unknown = [t for t in tags if t not in TAGS]
     if unknown:
         raise LiveRuleError(
-            "invalid", f"Unknown tag {unknown[0]!r}: see /2/broadcasts/tags.", "tags"
+            "invalid", f"Unknown tag {unknown[0]!r}: see /2/broadcast_tags.", "tags"
         )
     return tags
 

@@ -36,7 +36,7 @@ async def members(env: Env, engine: AsyncEngine, alice: User) -> Members:
 
 async def test_region_and_tags(live: Live, alice: User) -> None:
     assert await live.ok("GET", "/2/region", alice) == {"region": "us-east-1"}
-    tags = await live.ok("GET", "/2/broadcasts/tags", alice)
+    tags = await live.ok("GET", "/2/broadcast_tags", alice)
     assert tags == {"data": list(rules.TAGS), "meta": {"max_tags": 2}}
     assert (await live.env.client.get("/2/region")).status_code == 401
 

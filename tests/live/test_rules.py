@@ -132,9 +132,9 @@ def test_tags_accepted(given: list[str], expected: list[str]) -> None:
     ("given", "message"),
     [
         (["news", "sports", "music"], "At most 2 tags."),
-        (["news", "cooking"], "Unknown tag 'cooking': see /2/broadcasts/tags."),
-        (["nëws"], "Unknown tag 'nëws': see /2/broadcasts/tags."),
-        ([""], "Unknown tag '': see /2/broadcasts/tags."),
+        (["news", "cooking"], "Unknown tag 'cooking': see /2/broadcast_tags."),
+        (["nëws"], "Unknown tag 'nëws': see /2/broadcast_tags."),
+        ([""], "Unknown tag '': see /2/broadcast_tags."),
         ("news", "tags must be a list of strings."),
         (["news", 1], "tags must be a list of strings."),
         ({"news": 1}, "tags must be a list of strings."),

@@ -49,7 +49,7 @@ _CACHE_SECS = 1.0
 _targets: dict[str, tuple[float, service.PlaybackTarget | None]] = {}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "the live playlist", "content": {_HLS: {}}},
-    **v11_error_responses(404),
+    **v11_error_responses(400, 404),
 }
 
 
@@ -108,7 +108,7 @@ async def live_playlist(
 @router.get(
     "/live/{broadcast_id}/{segment}",
     responses={200: {"description": "an MPEG-TS segment", "content": {"video/mp2t": {}}},
-               **v11_error_responses(404)},
+               **v11_error_responses(400, 404)},
     response_class=Response,
 )  # fmt: skip
 async def live_segment(
@@ -132,7 +132,7 @@ async def live_segment(
 @router.get(
     "/i/broadcasts/{broadcast_id}",
     responses={200: {"description": "the broadcast's share page", "content": {"text/html": {}}},
-               **v11_error_responses(404)},
+               **v11_error_responses(400, 404)},
     response_class=HTMLResponse,
 )  # fmt: skip
 async def share_page(

@@ -1,7 +1,7 @@
 """The Producer on the X Livestream API wire (producer-api.md §3, §4, §8): gen B's
 ``/2/users/:user_id/sources`` and ``/2/users/:user_id/broadcasts`` (create -> preview ->
 ``PUT .../state`` PUBLISH / END, the seed's flow), gen C's ``/2/sources`` and
-``/2/broadcasts`` beside them, ``GET /2/region`` and ``GET /2/broadcasts/tags``."""
+``/2/broadcasts`` beside them, ``GET /2/region`` and ``GET /2/broadcast_tags``."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ async def region(request: Request, user: CurrentUser) -> Response:
     return _json({"region": context_of(request).settings.live.default_region})
 
 
-@router.get("/2/broadcasts/tags", responses=v2_error_responses(401))
+@router.get("/2/broadcast_tags", responses=v2_error_responses(401))
 async def tags(user: CurrentUser) -> Response:
     """The categories a broadcast's `tags` (at most two) are taken from (extension)."""
     return _json({"data": list(rules.TAGS), "meta": {"max_tags": rules.MAX_TAGS}})

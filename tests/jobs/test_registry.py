@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from app.analytics import stats_jobs
-from app.live import hooks as live_hooks
 from app.core.clock import utcnow
 from app.jobs import queue as jobs
 from app.jobs.handlers import default_registry
 from app.jobs.registry import JobDeps, JobRegistry
 from app.jobs.runner import Runner
+from app.live import hooks as live_hooks
 from app.models import Job, JobState
 from tests.conftest import Env
 

@@ -392,6 +392,13 @@ class LiveSettings(BaseModel):
         "request.",
     )
     default_region: str = Field(default="us-east-1", description="What `GET /2/region` recommends.")
+    srt_ports: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{1,5}-[0-9]{1,5}$",
+        description="`FIRST-LAST`: SRT ingest on, each rtmp source listening on a port of "
+        "this range (an ffmpeg SRT listener relaying into the RTMP ingest; the passphrase is "
+        "the stream key); unset: SRT off.",
+    )
 
 
 class Settings(BaseSettings):

@@ -102,7 +102,7 @@ async def payload_bitrates(segments: list[str], seconds: float) -> tuple[int, in
 @dataclass
 class _Pull:
     process: asyncio.subprocess.Process
-    url: str
+    url: str  # what it reads: the HLS URL, or the SRT listener's key and port
     started: float
 
 
@@ -112,6 +112,7 @@ class LiveMonitor:
     settings: LiveSettings
     files: LiveFiles
     pulls: dict[str, _Pull] = field(default_factory=dict)
+    listeners: dict[str, _Pull] = field(default_factory=dict)
     _failed_pulls: dict[str, float] = field(default_factory=dict)
     _missing_since: dict[str, float] = field(default_factory=dict)
 
@@ -137,6 +138,7 @@ class LiveMonitor:
             await self.probe(stats, now)
         await self.settle_recordings(now)
         await self.pull(now)
+        await self.listen_srt()
 
     # --- timers ---------------------------------------------------------------------
 
@@ -341,8 +343,50 @@ class LiveMonitor:
             )  # fmt: skip
             self.pulls[source_id] = _Pull(process, url, clock)
 
-    async def _stop(self, source_id: str) -> None:
-        pull = self.pulls.pop(source_id, None)
+    # --- SRT ------------------------------------------------------------------------
+
+    async def listen_srt(self) -> None:
+        """With ``srt_ports`` set, each rtmp source has an ffmpeg SRT listener on its port
+        (passphrase: the stream key) relaying what a caller sends into the RTMP ingest
+        under the key, so it passes on_publish like any encoder. A listener ends with its
+        caller and is started again; a replaced key restarts it."""
+        if self.settings.srt_ports is None:
+            return
+        async with self.sessions() as session:
+            rows = list(
+                await session.execute(
+                    select(LiveSource.id, LiveSource.stream_key, LiveSource.srt_port).where(
+                        LiveSource.type == SourceType.RTMP.value, LiveSource.srt_port.is_not(None)
+                    )
+                )
+            )
+        wanted = {source_id: f"{port}:{key}" for source_id, key, port in rows}
+        for source_id, listener in list(self.listeners.items()):
+            if wanted.get(source_id) != listener.url:
+                await self._stop(source_id, self.listeners)
+        clock = time.monotonic()
+        for source_id, spec in wanted.items():
+            running = self.listeners.get(source_id)
+            if running is not None and running.process.returncode is None:
+                continue
+            if running is not None:
+                self.listeners.pop(source_id)
+                if clock - running.started < 2.0:  # it could not even listen
+                    self._failed_pulls[source_id] = clock
+            if clock - self._failed_pulls.get(source_id, 0.0) < _PULL_RETRY_SECS:
+                continue
+            port, key = spec.split(":", 1)
+            listen = f"srt://{self.settings.bind}:{port}?mode=listener&passphrase={key}&pbkeylen=16"
+            target = f"rtmp://127.0.0.1:{self.settings.rtmp_port}/{nginx.APP}/{key}"
+            process = await asyncio.create_subprocess_exec(
+                get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", listen,
+                "-c", "copy", "-bsf:a", "aac_adtstoasc", "-f", "flv", target,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            self.listeners[source_id] = _Pull(process, spec, clock)
+
+    async def _stop(self, source_id: str, where: dict[str, _Pull] | None = None) -> None:
+        pull = (self.pulls if where is None else where).pop(source_id, None)
         if pull is None or pull.process.returncode is not None:
             return
         pull.process.terminate()
@@ -355,3 +399,5 @@ class LiveMonitor:
     async def stop_pulls(self) -> None:
         for source_id in list(self.pulls):
             await self._stop(source_id)
+        for source_id in list(self.listeners):
+            await self._stop(source_id, self.listeners)

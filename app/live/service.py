@@ -10,11 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.ids import IdGenerator
 from app.live import hooks, rules
-from app.live.errors import LiveForbidden, LiveInvalid, LiveNotFound, from_rule
+from app.live.errors import LiveConflict, LiveForbidden, LiveInvalid, LiveNotFound, from_rule
 from app.live.rules import BroadcastState, LiveRuleError, SourceType
 from app.models import (
     LiveBroadcast,
@@ -59,6 +60,7 @@ class SourceView:
     region: str
     stream_key: str
     external_hls_url: str | None
+    srt_port: int | None
     is_stream_active: bool
     stream_attributes: dict[str, Any] | None
     compatibility_info: dict[str, Any] | None
@@ -182,7 +184,7 @@ async def _bound(session: AsyncSession, source_ids: Sequence[str]) -> dict[str, 
 def _source_view(row: LiveSource, broadcast_id: str | None) -> SourceView:
     return SourceView(
         id=row.id, user_id=row.user_id, name=row.name, type=row.type, region=row.region,
-        stream_key=row.stream_key, external_hls_url=row.external_hls_url,
+        stream_key=row.stream_key, external_hls_url=row.external_hls_url, srt_port=row.srt_port,
         is_stream_active=row.is_stream_active, stream_attributes=row.stream_attributes,
         compatibility_info=row.compatibility_info, broadcast_id=broadcast_id,
         created_at=row.created_at, updated_at=row.updated_at,
@@ -221,6 +223,7 @@ async def create_source(
     body: dict[str, Any],
     allowed_fields: Sequence[str],
     now: datetime,
+    srt_ports: tuple[int, int] | None = None,
 ) -> SourceView:
     await act_for(session, caller=caller, owner_id=owner_id, write=True)
     try:
@@ -241,14 +244,34 @@ async def create_source(
             )
     except LiveRuleError as bad:
         raise from_rule(bad) from None
-    row = LiveSource(
-        id=str(ids.next_id()), user_id=owner_id, name=name, type=kind, region=region,
-        stream_key=rules.stream_key(), live_name=rules.live_name(), external_hls_url=url,
-        is_stream_active=False, created_at=now, updated_at=now,
-    )  # fmt: skip
-    session.add(row)
-    await session.commit()
-    return _source_view(row, None)
+    for _ in range(5):
+        port = None
+        if srt_ports is not None and kind == SourceType.RTMP.value:
+            port = await _free_srt_port(session, srt_ports)
+        row = LiveSource(
+            id=str(ids.next_id()), user_id=owner_id, name=name, type=kind, region=region,
+            stream_key=rules.stream_key(), live_name=rules.live_name(), external_hls_url=url,
+            srt_port=port, is_stream_active=False, created_at=now, updated_at=now,
+        )  # fmt: skip
+        session.add(row)
+        try:
+            await session.commit()
+        except IntegrityError:  # another source took that SRT port meanwhile
+            await session.rollback()
+            continue
+        return _source_view(row, None)
+    raise LiveConflict("Sources are being created too fast: try again.")
+
+
+async def _free_srt_port(session: AsyncSession, ports: tuple[int, int]) -> int | None:
+    """The lowest port of the range no source holds; None when all are taken (the
+    source is made without SRT)."""
+    taken = set(
+        await session.scalars(
+            select(LiveSource.srt_port).where(LiveSource.srt_port.between(ports[0], ports[1]))
+        )
+    )
+    return next((p for p in range(ports[0], ports[1] + 1) if p not in taken), None)
 
 
 async def list_sources(session: AsyncSession, *, caller: int, owner_id: int) -> list[SourceView]:

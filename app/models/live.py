@@ -40,6 +40,8 @@ class LiveSource(Base):
     # The internal stream name nginx renames an accepted stream to (files and URLs).
     live_name: Mapped[str] = mapped_column(String(32), unique=True)
     external_hls_url: Mapped[str | None] = mapped_column(Text)
+    # The source's SRT listener port (settings.live.srt_ports), when SRT is on.
+    srt_port: Mapped[int | None] = mapped_column(Integer, unique=True)
     is_stream_active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     stream_attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     compatibility_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)

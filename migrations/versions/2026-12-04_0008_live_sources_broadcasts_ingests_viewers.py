@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("stream_key", sa.String(length=64), nullable=False),
         sa.Column("live_name", sa.String(length=32), nullable=False),
         sa.Column("external_hls_url", sa.Text(), nullable=True),
+        sa.Column("srt_port", sa.Integer(), nullable=True),
         sa.Column("is_stream_active", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("stream_attributes", sa.JSON(), nullable=True),
         sa.Column("compatibility_info", sa.JSON(), nullable=True),
@@ -41,6 +42,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_live_sources")),
         sa.UniqueConstraint("live_name", name=op.f("uq_live_sources_live_name")),
+        sa.UniqueConstraint("srt_port", name=op.f("uq_live_sources_srt_port")),
         sa.UniqueConstraint("stream_key", name=op.f("uq_live_sources_stream_key")),
     )
     with op.batch_alter_table("live_sources", schema=None) as batch_op:

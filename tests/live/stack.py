@@ -82,6 +82,8 @@ class LiveStack:
     def _ports(self) -> None:
         self.port, self.rtmp, self.rtmps, self.relay, self.control = (free_port() for _ in range(5))
         self.base = f"http://127.0.0.1:{self.port}"
+        srt = free_port()
+        self.srt_ports = (srt, srt + 19) if srt + 19 <= 65535 else (srt - 19, srt)
 
     @property
     def env(self) -> dict[str, str]:
@@ -99,6 +101,7 @@ class LiveStack:
             "MEDIASTUDIO_LIVE__RECONNECT_WINDOW_SECS": "15",
             "MEDIASTUDIO_LIVE__PROBE_INTERVAL_SECS": "2",
             "MEDIASTUDIO_LIVE__MONITOR_INTERVAL_SECS": "0.5",
+            "MEDIASTUDIO_LIVE__SRT_PORTS": f"{self.srt_ports[0]}-{self.srt_ports[1]}",
             **self.settings,
         }
         env.pop("MEDIASTUDIO_LIVE__HOOK_URL", None)
@@ -199,6 +202,7 @@ class Encoder:
         audio_bitrate: str = "128k",
         source: str = "testsrc2",
         output: list[str] | None = None,
+        container: str = "flv",
         log: Path | None = None,
     ) -> None:
         duration = [] if seconds is None else ["-t", str(seconds)]
@@ -213,7 +217,7 @@ class Encoder:
             "-re", "-readrate_initial_burst", "0",
             "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
             *duration, "-map", "0:v", "-map", "1:a", *codec,
-            "-c:a", "aac", "-b:a", audio_bitrate, "-ac", "2", *(output or []), "-f", "flv", url,
+            "-c:a", "aac", "-b:a", audio_bitrate, "-ac", "2", *(output or []), "-f", container, url,
         ]  # fmt: skip
         self.started = time.monotonic()
         # With -re, frame t leaves the encoder at started_wall + t: the video's timestamps

@@ -177,3 +177,39 @@ def _rtmps(stack: LiveStack) -> None:
         )
     finally:
         encoder.kill()
+
+
+async def test_srt_ingest(live_stack: LiveStack) -> None:
+    await asyncio.to_thread(_srt, live_stack)
+
+
+def _srt(stack: LiveStack) -> None:
+    """An SRT caller reaches the source's listener (passphrase: the stream key) and its
+    stream arrives like an RTMP one; a wrong passphrase is refused."""
+    frank = stack.user("frank")
+    source = stack.ok("POST", "/2/sources", frank, json={"name": "SRT", "region": "eu-west-1"})
+    data = source["data"]
+    url, key = data["srt_url"], data["stream_key"]
+    low, high = stack.srt_ports
+    assert url.startswith("srt://127.0.0.1:")
+    assert low <= int(url.rsplit(":", 1)[1]) <= high
+
+    def active() -> bool:
+        return bool(stack.ok("GET", f"/2/sources/{data['id']}", frank)["data"]["is_stream_active"])
+
+    wrong = Encoder(
+        f"{url}?passphrase=not-the-stream-key&pbkeylen=16", seconds=10, container="mpegts"
+    )
+    assert wrong.wait(30) != 0
+    assert not active()
+
+    def connected() -> bool:  # the listener may be restarting after the refused caller
+        encoder = Encoder(f"{url}?passphrase={key}&pbkeylen=16", seconds=30, container="mpegts")
+        try:
+            wait_for(active, "the SRT stream", timeout=8)
+        except AssertionError:
+            encoder.kill()
+            return False
+        return True
+
+    wait_for(connected, "an SRT connection", timeout=45, every=1.0)

@@ -111,6 +111,14 @@ def _files(request: Request) -> LiveFiles:
     return LiveFiles(context_of(request).settings.data_dir / "live")
 
 
+def _srt_ports(request: Request) -> tuple[int, int] | None:
+    configured = context_of(request).settings.live.srt_ports
+    if configured is None:
+        return None
+    first, last = (int(p) for p in configured.split("-"))
+    return first, last
+
+
 def _window(request: Request) -> float:
     return context_of(request).settings.live.viewer_window_secs
 
@@ -161,6 +169,7 @@ async def create_user_source(
     view = await live.create_source(
         session, ids, caller=user, owner_id=_owner(user_id), body=await _body(request),
         allowed_fields=("name", "region", "type", "external_hls_url"), now=clock(),
+        srt_ports=_srt_ports(request),
     )  # fmt: skip
     return _json({"source": source_json(view, _links(request), with_key=True)})
 
@@ -337,6 +346,7 @@ async def create_source(
     view = await live.create_source(
         session, ids, caller=user, owner_id=user, body=await _body(request),
         allowed_fields=("name", "region", "type", "external_hls_url"), now=clock(),
+        srt_ports=_srt_ports(request),
     )  # fmt: skip
     return _json({"data": source_json(view, _links(request), with_key=True)}, 201)
 

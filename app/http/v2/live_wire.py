@@ -40,6 +40,9 @@ class Links:
             return None
         return f"rtmps://{self.ingest_host}:{self.settings.live.rtmps_port}/{APP}"
 
+    def srt_url(self, port: int | None) -> str | None:
+        return None if port is None else f"srt://{self.ingest_host}:{port}"
+
     def share_url(self, broadcast_id: str) -> str:
         return f"{self.base}/i/broadcasts/{broadcast_id}"
 
@@ -59,6 +62,7 @@ def source_json(view: SourceView, links: Links, *, with_key: bool) -> dict[str, 
         "rtmp_region": view.region,
         "rtmp_url": links.rtmp_url() if rtmp else None,
         "rtmps_url": links.rtmps_url() if rtmp else None,
+        "srt_url": links.srt_url(view.srt_port) if rtmp else None,
         "external_hls_url": view.external_hls_url,
         "is_stream_active": view.is_stream_active,
         "is360": False,

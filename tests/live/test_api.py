@@ -53,7 +53,8 @@ async def test_gen_b_sources(live: Live, alice: User) -> None:
     assert source == {
         "id": source["id"], "owner_id": str(alice.id), "name": "Cam 2", "type": "rtmp",
         "region": "us-west-2", "rtmp_region": "us-west-2",
-        "rtmp_url": "rtmp://testserver:1935/x", "rtmps_url": None, "external_hls_url": None,
+        "rtmp_url": "rtmp://testserver:1935/x", "rtmps_url": None, "srt_url": None,
+        "external_hls_url": None,
         "is_stream_active": False, "is360": False,
         "recommended_configuration": compat.RECOMMENDED,
         "created_at_ms": source["created_at_ms"], "creation_time": source["creation_time"],

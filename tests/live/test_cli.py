@@ -41,8 +41,10 @@ def test_missing_names_what_is_missing(tmp_path: Path) -> None:
     assert "RTMP module" in reason
     (modules / "ngx_rtmp_module.so").write_bytes(b"")
     assert missing(LiveSettings(nginx_binary=str(fake), modules_dir=modules)) is None
-    tls = {"tls_certfile": tmp_path / "c.pem", "tls_keyfile": tmp_path / "k.pem"}
-    with_tls = LiveSettings(nginx_binary=str(fake), modules_dir=modules, **tls)
+    with_tls = LiveSettings(
+        nginx_binary=str(fake), modules_dir=modules, tls_certfile=tmp_path / "c.pem",
+        tls_keyfile=tmp_path / "k.pem",
+    )  # fmt: skip
     assert "stream module" in (missing(with_tls) or "")
 
 

@@ -567,7 +567,13 @@ async def create_broadcast(
         created_at=now, updated_at=now, total_watched=0, recording_state="none",
     )  # fmt: skip
     session.add(row)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # a concurrent create bound the source first
+        await session.rollback()
+        raise from_rule(
+            LiveRuleError("conflict", "Another broadcast is active on this source: end it first.")
+        ) from None
     # Video already arriving (an encoder started first) belongs to this broadcast.
     await session.execute(
         update(LiveIngest)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -54,7 +55,15 @@ class LiveBroadcast(Base):
     """One go-live: NOT_STARTED -> RUNNING -> ENDED (or TIMED_OUT, CANCELED)."""
 
     __tablename__ = "live_broadcasts"
-    __table_args__ = (Index("ix_live_broadcasts_user_id_created_at", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_live_broadcasts_user_id_created_at", "user_id", "created_at"),
+        # One active broadcast per source, even for two creates racing.
+        Index(
+            "uq_live_broadcasts_active_source", "source_id", unique=True,
+            postgresql_where=text("state IN ('NOT_STARTED', 'RUNNING')"),
+            sqlite_where=text("state IN ('NOT_STARTED', 'RUNNING')"),
+        ),
+    )  # fmt: skip
 
     id: Mapped[str] = mapped_column(String(13), primary_key=True)
     media_number: Mapped[int] = mapped_column(BigInteger, unique=True)  # media_key 28_<n>

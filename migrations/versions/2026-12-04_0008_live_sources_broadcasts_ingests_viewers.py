@@ -104,6 +104,13 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_live_broadcasts_user_id_created_at", ["user_id", "created_at"], unique=False
         )
+        batch_op.create_index(
+            "uq_live_broadcasts_active_source",
+            ["source_id"],
+            unique=True,
+            postgresql_where=sa.text("state IN ('NOT_STARTED', 'RUNNING')"),
+            sqlite_where=sa.text("state IN ('NOT_STARTED', 'RUNNING')"),
+        )
 
     op.create_table(
         "live_ingests",
@@ -167,6 +174,7 @@ def downgrade() -> None:
 
     op.drop_table("live_ingests")
     with op.batch_alter_table("live_broadcasts", schema=None) as batch_op:
+        batch_op.drop_index("uq_live_broadcasts_active_source")
         batch_op.drop_index("ix_live_broadcasts_user_id_created_at")
         batch_op.drop_index(batch_op.f("ix_live_broadcasts_state"))
         batch_op.drop_index(batch_op.f("ix_live_broadcasts_source_id"))

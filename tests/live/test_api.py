@@ -613,3 +613,19 @@ async def test_connected_running_broadcast_never_expires(live: Live, alice: User
     _, b = await live.on_air(alice)
     await live.monitor().expire(utcnow() + timedelta(days=2))
     assert (await live.broadcast_row(b["id"])).state == "RUNNING"
+
+
+async def test_racing_creates_on_one_source_give_one_broadcast(live: Live, alice: User) -> None:
+    """The partial unique index holds the one-active-broadcast rule even when both
+    creates pass the check before either commits."""
+    import asyncio
+
+    source = await live.source(alice)
+    path = f"/2/users/{alice.id}/broadcasts"
+    answers = await asyncio.gather(
+        *(live.call("POST", path, alice, json={"source_id": source["id"]}) for _ in range(4))
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200, 409, 409, 409], [a.text for a in answers]
+    listed = await live.ok("GET", path, alice)
+    assert len(listed["broadcasts"]) == 1

@@ -42,6 +42,11 @@ class LimitSettings(BaseModel):
         default=limits.AMPLIFY_VIDEO_BYTES,
         description="Largest video with `media_category=amplify_video` (bytes).",
     )
+    live_video_bytes: int = Field(
+        default=limits.LIVE_VIDEO_BYTES,
+        description="Largest broadcast recording that becomes library media (bytes; the "
+        "upload protocol's 999 segments cap it below 5 GiB).",
+    )
     subtitles_bytes: int = Field(
         default=limits.SUBTITLES_BYTES, description="Largest subtitle file (bytes)."
     )

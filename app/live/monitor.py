@@ -293,12 +293,25 @@ class LiveMonitor:
         )
 
     async def settle_recordings(self, now: datetime) -> None:
+        """Ingests that never reported a recording count as recorded (nothing) after a
+        grace; and every ended broadcast still waiting is looked at again: END and the
+        last publish_done can commit side by side, each seeing the other's change not yet,
+        and neither queue the recording (the claim in ``maybe_queue`` is conditional, so
+        looking again never queues twice)."""
         async with self.sessions() as session:
             stale = await hooks.stale_unrecorded(session, now=now, grace=_RECORD_GRACE_SECS)
             for ingest in stale:
                 ingest.recorded = True
             await session.flush()
-            for broadcast_id in {i.broadcast_id for i in stale}:
+            waiting = set(
+                await session.scalars(
+                    select(LiveBroadcast.id).where(
+                        LiveBroadcast.state == BroadcastState.ENDED.value,
+                        LiveBroadcast.recording_state == "waiting",
+                    )
+                )
+            )
+            for broadcast_id in waiting | {i.broadcast_id for i in stale if i.broadcast_id}:
                 await hooks.maybe_queue(session, self.files, broadcast_id, now=now)
             await session.commit()
 

@@ -85,7 +85,7 @@ async def _upload(deps: JobDeps, owner_id: int, path: Path) -> int:
     try:
         view = await service.init_upload(
             statements, ids, deps.policy, owner_id=owner_id, total_bytes=size,
-            media_type="video/mp4", category=MediaCategory.AMPLIFY_VIDEO,
+            media_type="video/mp4", category=MediaCategory.LIVE_VIDEO,
             additional_owners=[], shared=False, now=utcnow(),
         )  # fmt: skip
         for index, start in enumerate(range(0, size, SEGMENT_BYTES)):
@@ -116,7 +116,7 @@ async def run_job(deps: JobDeps, job: ClaimedJob) -> None:
     async with deps.store.scratch() as scratch:
         out = scratch.dir / "recording.mp4"
         await _remux(paths, out)
-        if (await asyncio.to_thread(out.stat)).st_size > deps.policy.limits.amplify_video:
+        if (await asyncio.to_thread(out.stat)).st_size > deps.policy.limits.live_video:
             raise RecordingFailed("the recording is larger than the largest video")
         media_id = await _upload(deps, owner_id, out)
     async with deps.sessions() as session:

@@ -39,7 +39,9 @@ __all__ = [
 
 MAX_PHOTOS = 4
 DUPLICATE_WINDOW = timedelta(hours=24)
-_POSTABLE_CATEGORIES = (None, "tweet_image", "tweet_gif", "tweet_video", "amplify_video")
+_POSTABLE_CATEGORIES = (
+    None, "tweet_image", "tweet_gif", "tweet_video", "amplify_video", "live_video",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ __all__ = [
     "AMPLIFY_VIDEO",
     "GIF_RULES",
     "IMAGE_RULES",
+    "LIVE_VIDEO",
     "TWEET_VIDEO",
     "VIDEO_RULES",
     "GifRules",
@@ -57,10 +58,13 @@ TWEET_VIDEO = VideoRules()
 AMPLIFY_VIDEO = replace(
     TWEET_VIDEO, max_duration_ms=600_000, max_long_side=1920, max_short_side=1200
 )
+# A broadcast's recording (the Producer): amplify_video's shape, up to 4 hours.
+LIVE_VIDEO = replace(AMPLIFY_VIDEO, max_duration_ms=4 * 3600 * 1000)
 VIDEO_RULES: Mapping[str, VideoRules] = {
     "tweet_video": TWEET_VIDEO,
     "dm_video": TWEET_VIDEO,
     "amplify_video": AMPLIFY_VIDEO,
+    "live_video": LIVE_VIDEO,
 }
 
 

@@ -59,6 +59,8 @@ def library_category(kind: MediaKind, category: str | None) -> str | None:
     subtitles), which no library holds."""
     if category is None:
         return _BY_KIND.get(kind)
+    if category == "live_video":  # a broadcast's recording: an amplify video to the Ads API
+        return "AMPLIFY_VIDEO"
     upper = category.upper()
     return upper if upper in CATEGORIES else None
 

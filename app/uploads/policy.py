@@ -41,6 +41,7 @@ class UploadPolicy:
                 gif=lim.gif_bytes,
                 video=lim.video_bytes,
                 amplify_video=lim.amplify_video_bytes,
+                live_video=lim.live_video_bytes,
                 subtitles=lim.subtitles_bytes,
                 segment=lim.segment_bytes,
             ),

@@ -59,6 +59,8 @@ class MediaCategory(StrEnum):
     DM_VIDEO = "dm_video"
     AMPLIFY_VIDEO = "amplify_video"
     SUBTITLES = "subtitles"
+    # A broadcast's recording (app/live/recording.py): internal, never a client's choice.
+    LIVE_VIDEO = "live_video"
 
 
 class MediaKind(StrEnum):
@@ -81,12 +83,15 @@ _CATEGORY_KIND = {
     MediaCategory.DM_VIDEO: MediaKind.VIDEO,
     MediaCategory.AMPLIFY_VIDEO: MediaKind.VIDEO,
     MediaCategory.SUBTITLES: MediaKind.SUBTITLES,
+    MediaCategory.LIVE_VIDEO: MediaKind.VIDEO,
 }
 # Media-key prefixes observed on Twitter (spec §8.3); 22 for subtitles is our choice.
 _KEY_PREFIX = {MediaKind.IMAGE: 3, MediaKind.GIF: 16, MediaKind.VIDEO: 7, MediaKind.SUBTITLES: 22}
 _AMPLIFY_PREFIX = 13
 # "TweetVideo", "TWEET_VIDEO", "tweet_video" and "tweet-video" all fold to "tweetvideo".
-_SPELLINGS = {c.value.replace("_", ""): c for c in MediaCategory}
+# What clients may send (and the wire enums list): every category but the internal one.
+CLIENT_CATEGORIES = tuple(c for c in MediaCategory if c is not MediaCategory.LIVE_VIDEO)
+_SPELLINGS = {c.value.replace("_", ""): c for c in CLIENT_CATEGORIES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +100,15 @@ class ByteLimits:
     gif: int = limits.GIF_BYTES
     video: int = limits.VIDEO_BYTES
     amplify_video: int = limits.AMPLIFY_VIDEO_BYTES
+    live_video: int = limits.LIVE_VIDEO_BYTES
     subtitles: int = limits.SUBTITLES_BYTES
     segment: int = limits.SEGMENT_BYTES
 
     def for_media(self, kind: MediaKind, category: MediaCategory | None) -> int:
         if category is MediaCategory.AMPLIFY_VIDEO:
             return self.amplify_video
+        if category is MediaCategory.LIVE_VIDEO:
+            return self.live_video
         return {
             MediaKind.IMAGE: self.image,
             MediaKind.GIF: self.gif,
@@ -182,7 +190,8 @@ _KIND_WORD = {
 
 
 def media_key(media_id: int, kind: MediaKind, category: MediaCategory | None) -> str:
-    prefix = _AMPLIFY_PREFIX if category is MediaCategory.AMPLIFY_VIDEO else _KEY_PREFIX[kind]
+    amplified = category in (MediaCategory.AMPLIFY_VIDEO, MediaCategory.LIVE_VIDEO)
+    prefix = _AMPLIFY_PREFIX if amplified else _KEY_PREFIX[kind]
     return f"{prefix}_{media_id}"
 
 

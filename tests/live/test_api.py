@@ -629,3 +629,37 @@ async def test_racing_creates_on_one_source_give_one_broadcast(live: Live, alice
     assert statuses == [200, 409, 409, 409], [a.text for a in answers]
     listed = await live.ok("GET", path, alice)
     assert len(listed["broadcasts"]) == 1
+
+
+async def test_an_ended_broadcast_left_waiting_is_queued_by_the_monitor(
+    live: Live, alice: User
+) -> None:
+    """END and the last publish_done committing side by side can each miss the other's
+    change: the broadcast is ENDED, every ingest reported, and nothing queued. The
+    monitor's next look queues the recording, once."""
+    from sqlalchemy import update
+
+    from app.models import LiveBroadcast
+
+    source, broadcast = await live.on_air(alice)
+    name = live.recording("sraced-1.flv").name
+    recorded = await live.hook(
+        "record_done", name=source["stream_key"], path=str(live.files.recordings / name)
+    )
+    assert recorded.status_code == 200
+    assert (await live.disconnect(source["stream_key"])).status_code == 200
+    async with live.env.state.sessions() as session:  # END as it commits in the race
+        await session.execute(
+            update(LiveBroadcast)
+            .where(LiveBroadcast.id == broadcast["id"])
+            .values(state="ENDED", recording_state="waiting", ended_at=utcnow())
+        )
+        await session.commit()
+    assert await live.jobs() == []
+    monitor = live.monitor()
+    await monitor.settle_recordings(utcnow())
+    await monitor.settle_recordings(utcnow())
+    jobs = await live.jobs()
+    assert len(jobs) == 1
+    assert jobs[0].payload["files"] == [name]
+    assert (await live.broadcast_row(broadcast["id"])).recording_state == "queued"

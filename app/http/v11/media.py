@@ -36,7 +36,7 @@ _FORM_FIELDS: dict[str, Any] = {
     "media_type": {**oa.MEDIA_TYPE, "description": "INIT: MIME type, e.g. video/mp4"},
     "media_category": {
         "type": "string",
-        "enum": [c.value for c in protocol.MediaCategory],
+        "enum": [c.value for c in protocol.CLIENT_CATEGORIES],
         "description": "INIT/simple: use case; other spellings (TweetVideo, TWEET_VIDEO) work",
     },
     "additional_owners": {"type": "string", "description": "comma-separated user ids (<=100)"},

@@ -40,7 +40,7 @@ APPEND_BODY = {
 }
 _UPLOAD_FIELDS: dict[str, Any] = {
     "media": {"type": "string", "format": "binary"},
-    "media_category": {"type": "string", "enum": [c.value for c in protocol.MediaCategory]},
+    "media_category": {"type": "string", "enum": [c.value for c in protocol.CLIENT_CATEGORIES]},
     "additional_owners": {"type": "string", "description": "comma-separated user ids"},
     "shared": {"type": "boolean"},
     "command": {

@@ -204,14 +204,26 @@ async def _visible_source(
     session: AsyncSession, *, caller: int, source_id: str, owner_id: int | None, write: bool
 ) -> LiveSource:
     row = await _source_row(session, source_id)
-    if owner_id is not None and row.user_id != owner_id:
-        raise LiveNotFound("source", source_id)
-    if owner_id is None and not await _may_see(
-        session, caller=caller, owner_id=row.user_id, write=False
-    ):
-        raise LiveNotFound("source", source_id)
-    await act_for(session, caller=caller, owner_id=row.user_id, write=write)
+    await _may_act_on(
+        session, ("source", source_id), row.user_id, caller=caller, owner_id=owner_id, write=write
+    )
     return row
+
+
+async def _may_act_on(
+    session: AsyncSession, resource: tuple[str, str], user_id: int, *, caller: int,
+    owner_id: int | None, write: bool,
+) -> None:  # fmt: skip
+    """A source or broadcast of ``user_id``: under ``/2/users/:owner_id/`` it must be that
+    user's; without an owner in the path, one the caller may not even see is 404, as an
+    unknown one. Then the caller's role decides (``act_for``)."""
+    if owner_id is not None and user_id != owner_id:
+        raise LiveNotFound(*resource)
+    if owner_id is None and not await _may_see(
+        session, caller=caller, owner_id=user_id, write=False
+    ):
+        raise LiveNotFound(*resource)
+    await act_for(session, caller=caller, owner_id=user_id, write=write)
 
 
 async def create_source(
@@ -589,13 +601,12 @@ async def _visible_broadcast(
     session: AsyncSession, *, caller: int, broadcast_id: str, owner_id: int | None, write: bool
 ) -> LiveBroadcast:
     row = await session.get(LiveBroadcast, broadcast_id)
-    if row is None or (owner_id is not None and row.user_id != owner_id):
+    if row is None:
         raise LiveNotFound("broadcast", broadcast_id)
-    if owner_id is None and not await _may_see(
-        session, caller=caller, owner_id=row.user_id, write=False
-    ):
-        raise LiveNotFound("broadcast", broadcast_id)
-    await act_for(session, caller=caller, owner_id=row.user_id, write=write)
+    await _may_act_on(
+        session, ("broadcast", broadcast_id), row.user_id, caller=caller, owner_id=owner_id,
+        write=write,
+    )  # fmt: skip
     return row
 
 

@@ -244,7 +244,12 @@ def live(
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, task.cancel if task else (lambda: None))
         with contextlib.suppress(asyncio.CancelledError):
-            await run_live(settings)
+            while True:  # nginx died: start it again (a stopped process is cancelled)
+                try:
+                    await run_live(settings)
+                except RuntimeError as died:
+                    typer.echo(f"live ingest restarting: {died}", err=True)
+                    await asyncio.sleep(2)
 
     asyncio.run(main_task())
 

@@ -192,7 +192,7 @@ class NginxIngest:
         self.process = subprocess.Popen(
             [self.settings.nginx_binary, "-p", str(self.files.run), "-e",
              str(self.files.run / "error.log"), "-c", str(path)],
-            stdin=subprocess.DEVNULL, preexec_fn=die_with_parent,
+            stdin=subprocess.DEVNULL, preexec_fn=die_with_parent, start_new_session=True,
         )  # fmt: skip
 
     def error_log_tail(self, lines: int = 5) -> str:
@@ -218,14 +218,23 @@ class NginxIngest:
                 await asyncio.sleep(0.1)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
             return
-        self.process.send_signal(signal.SIGTERM)  # fast shutdown: publishers closed
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # fast shutdown: publishers closed
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.reap()
+
+    def reap(self) -> None:
+        """Kill what is left of nginx's process group: workers outlive a master that was
+        killed, and would keep the ports from the next start."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ async def _watch(ingest: NginxIngest) -> None:
     process = ingest.process
     if process is not None:
         await asyncio.to_thread(process.wait)
+    ingest.reap()
     raise RuntimeError(f"nginx exited: {ingest.error_log_tail()}")
 
 

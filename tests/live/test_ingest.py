@@ -213,3 +213,41 @@ def _srt(stack: LiveStack) -> None:
         return True
 
     wait_for(connected, "an SRT connection", timeout=45, every=1.0)
+
+
+async def test_the_ingest_comes_back_when_nginx_dies(live_stack: LiveStack) -> None:
+    await asyncio.to_thread(_nginx_dies, live_stack)
+
+
+def _nginx_dies(stack: LiveStack) -> None:
+    """nginx killed outright (master and workers' group): `mediastudio live` starts it
+    again and encoders connect again."""
+    import os
+    import signal
+
+    pid_file = stack.data_dir / "live" / "run" / "nginx.pid"
+    first = int(pid_file.read_text())
+    os.killpg(first, signal.SIGKILL)
+
+    def restarted() -> bool:
+        try:
+            again = int(pid_file.read_text())
+            stat = httpx.get(f"http://127.0.0.1:{stack.control}/stat", timeout=1)
+        except (OSError, ValueError, httpx.HTTPError):
+            return False
+        return again != first and stat.status_code == 200
+
+    wait_for(restarted, "nginx to be started again", timeout=30)
+    grace = stack.user("grace")
+    source = stack.ok("POST", "/2/sources", grace, json={"name": "After", "region": "us-east-1"})
+    key = source["data"]["stream_key"]
+    encoder = Encoder(stack.ingest_url(key), seconds=30)
+    try:
+        wait_for(
+            lambda: stack.ok("GET", f"/2/sources/{source['data']['id']}", grace)["data"][
+                "is_stream_active"
+            ],
+            "an encoder after the restart",
+        )
+    finally:
+        encoder.kill()

@@ -31,7 +31,7 @@ def _value(parameter: dict[str, Any]) -> str:
     if "enum" in schema:
         return str(schema["enum"][0])
     pattern = schema.get("pattern", "")
-    return next(c for c in ("1", "3_1", "photo") if re.search(pattern, c))
+    return next(c for c in ("1", "3_1", "photo", "0.ts") if re.search(pattern, c))
 
 
 def _url(path: str, operation: dict[str, Any]) -> str:

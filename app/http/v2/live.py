@@ -143,13 +143,13 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
 # --- region and tags ----------------------------------------------------------------------
 
 
-@router.get("/2/region", responses=v2_error_responses(401))
+@router.get("/2/region", responses=v2_error_responses(400, 401))
 async def region(request: Request, user: CurrentUser) -> Response:
     """The recommended region: locally the configured default (no 307 hop)."""
     return _json({"region": context_of(request).settings.live.default_region})
 
 
-@router.get("/2/broadcast_tags", responses=v2_error_responses(401))
+@router.get("/2/broadcast_tags", responses=v2_error_responses(400, 401))
 async def tags(user: CurrentUser) -> Response:
     """The categories a broadcast's `tags` (at most two) are taken from (extension)."""
     return _json({"data": list(rules.TAGS), "meta": {"max_tags": rules.MAX_TAGS}})

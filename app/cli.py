@@ -239,17 +239,17 @@ def live(
     _refuse_unless_ready(settings.database_url, migrate=False)
 
     async def main_task() -> None:
-        task = asyncio.current_task()
+        stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, task.cancel if task else (lambda: None))
-        with contextlib.suppress(asyncio.CancelledError):
-            while True:  # nginx died: start it again (a stopped process is cancelled)
-                try:
-                    await run_live(settings)
-                except RuntimeError as died:
-                    typer.echo(f"live ingest restarting: {died}", err=True)
-                    await asyncio.sleep(2)
+        for signum in (signal.SIGTERM, signal.SIGINT):  # stop cleanly, never mid-query
+            loop.add_signal_handler(signum, stop.set)
+        while not stop.is_set():  # nginx could not start or died: start it again
+            try:
+                await run_live(settings, stop)
+            except RuntimeError as died:
+                typer.echo(f"live ingest restarting: {died}", err=True)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 2)
 
     asyncio.run(main_task())
 

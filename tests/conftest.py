@@ -41,6 +41,10 @@ PG_URL = PG_SERVER_URL.rsplit("/", 1)[0] + "/" + PG_DATABASE
 def pytest_configure(config: pytest.Config) -> None:
     # A developer's .env never reaches the suite's settings, nor the servers it starts.
     os.environ[ENV_FILE_VARIABLE] = ""
+    # The servers the suite starts run no live ingest (nginx on the default ports, one per
+    # server, would collide across tests): tests/live turns it on for its own, on ports of
+    # their own.
+    os.environ.setdefault("MEDIASTUDIO_LIVE__ENABLED", "false")
     fuzzing.load_profile(config.option.markexpr or "")  # hypothesis: see tests/fixtures/fuzzing.py
 
 

@@ -116,17 +116,21 @@ class LiveMonitor:
     _failed_pulls: dict[str, float] = field(default_factory=dict)
     _missing_since: dict[str, float] = field(default_factory=dict)
 
-    async def run_forever(self) -> None:
+    async def run_forever(self, halt: asyncio.Event | None = None) -> None:
+        """Tick until ``halt`` is set; a tick in progress finishes first (stopping never
+        cuts a database call short)."""
+        halt = halt or asyncio.Event()
         async with httpx.AsyncClient(timeout=2.0) as client:
             try:
-                while True:
+                while not halt.is_set():
                     try:
                         await self.tick(client, utcnow())
                     except asyncio.CancelledError:
                         raise
                     except Exception:
                         log.exception("live monitor tick failed")
-                    await asyncio.sleep(self.settings.monitor_interval_secs)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(halt.wait(), self.settings.monitor_interval_secs)
             finally:
                 await self.stop_pulls()
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from sqlalchemy import select
@@ -50,13 +51,17 @@ async def _watch(ingest: NginxIngest) -> None:
     raise RuntimeError(f"nginx exited: {ingest.error_log_tail()}")
 
 
-async def run_live(settings: Settings) -> None:
+async def run_live(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Until ``stop`` is set (then cleanly: the monitor's tick finishes, nginx stops, the
+    engine closes); raises RuntimeError when nginx cannot start or dies."""
+    stop = stop or asyncio.Event()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a stats request every second
     files = LiveFiles(settings.data_dir / "live")
     files.prepare()
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)
     ingest = NginxIngest(settings.live, files, hook_base=hook_base(settings))
+    watching: asyncio.Task[None] | None = None
     try:
         await reset_ingests(sessions)
         ingest.start()
@@ -66,7 +71,21 @@ async def run_live(settings: Settings) -> None:
             extra={"hooks": hook_base(settings)},
         )  # fmt: skip
         monitor = LiveMonitor(sessions, settings.live, files)
-        await asyncio.gather(monitor.run_forever(), _watch(ingest))
+        halt = asyncio.Event()
+        ticking = asyncio.create_task(monitor.run_forever(halt))
+        watching = asyncio.create_task(_watch(ingest))
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({ticking, watching, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            halt.set()
+            stopping.cancel()
+            await ticking
+        if watching.done():
+            watching.result()  # nginx died: raises
     finally:
         ingest.stop()
+        if watching is not None:  # it ends with nginx
+            with contextlib.suppress(RuntimeError, asyncio.CancelledError):
+                await watching
         await engine.dispose()

@@ -94,6 +94,7 @@ class LiveStack:
             "MEDIASTUDIO_WORKER__IN_PROCESS": "true",
             "MEDIASTUDIO_WORKER__POLL_INTERVAL_SECS": "0.2",
             "MEDIASTUDIO_LOG_FORMAT": "text",
+            "MEDIASTUDIO_LIVE__ENABLED": "true",
             "MEDIASTUDIO_LIVE__RTMP_PORT": str(self.rtmp),
             "MEDIASTUDIO_LIVE__RTMPS_PORT": str(self.rtmps),
             "MEDIASTUDIO_LIVE__RELAY_PORT": str(self.relay),

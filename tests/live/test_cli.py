@@ -66,7 +66,10 @@ async def test_serve_says_live_ingest_is_off_and_serves(tmp_path: Path) -> None:
 
 def _serve_without_nginx(tmp_path: Path) -> None:
     port = free_port()
-    env = _env(tmp_path, MEDIASTUDIO_LIVE__NGINX_BINARY=str(tmp_path / "no-nginx"))
+    env = _env(
+        tmp_path, MEDIASTUDIO_LIVE__NGINX_BINARY=str(tmp_path / "no-nginx"),
+        MEDIASTUDIO_LIVE__ENABLED="true",
+    )  # fmt: skip
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -20,6 +20,7 @@ from app.core.ids import IdGenerator
 from app.infra.logcontext import bind_user
 from app.infra.statements import Statements
 from app.storage import SegmentStore
+from app.storage.live import LiveFiles
 from app.uploads.policy import UploadPolicy
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "StatementsDep",
     "StoreDep",
     "context_of",
+    "live_files_of",
     "solve_by_hand",
 ]
 
@@ -50,6 +52,11 @@ def playback_of(context: AppContext) -> PlaybackIngest:
             context.sessions, context.read_sessions, context.settings.analytics
         )
     return context.playback
+
+
+def live_files_of(request: Request) -> LiveFiles:
+    """The live ingest's local files (app/storage/live.py) of this app's data folder."""
+    return LiveFiles.of(context_of(request).settings.data_dir)
 
 
 def context_of(request: Request) -> AppContext:

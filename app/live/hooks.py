@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.ids import IdGenerator
 from app.jobs import queue
-from app.live.rules import BroadcastState
+from app.live.rules import ACTIVE, BroadcastState
 from app.models import LiveBroadcast, LiveIngest, LiveSource
 from app.storage.live import LiveFiles
 
@@ -34,7 +34,6 @@ __all__ = [
 ]
 
 KIND = "live_recording"
-ACTIVE = (BroadcastState.NOT_STARTED.value, BroadcastState.RUNNING.value)
 RECORDING_ATTEMPTS = 3
 
 

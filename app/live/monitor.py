@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import LiveSettings
 from app.core.clock import utcnow
 from app.live import compat, hooks, nginx
-from app.live.rules import BroadcastState, SourceType, ingest_lost, timed_out
+from app.live.rules import ACTIVE, BroadcastState, SourceType, ingest_lost, timed_out
 from app.models import LiveBroadcast, LiveIngest, LiveSource
 from app.storage.live import LiveFiles
 
@@ -257,7 +257,7 @@ class LiveMonitor:
                         update(LiveBroadcast)
                         .where(
                             LiveBroadcast.source_id == source.id,
-                            LiveBroadcast.state.in_(hooks.ACTIVE),
+                            LiveBroadcast.state.in_(ACTIVE),
                         )
                         .values(width=attributes.video_width, height=attributes.video_height)
                     )
@@ -331,7 +331,7 @@ class LiveMonitor:
                     .join(LiveBroadcast, LiveBroadcast.source_id == LiveSource.id)
                     .where(
                         LiveSource.type == SourceType.HLS.value,
-                        LiveBroadcast.state.in_(hooks.ACTIVE),
+                        LiveBroadcast.state.in_(ACTIVE),
                     )
                 )
             )

@@ -23,7 +23,6 @@ import signal
 import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
@@ -322,7 +321,3 @@ async def drop_publisher(settings: LiveSettings, live_name: str) -> bool:
         log.warning("live ingest control unreachable: publisher %s not dropped", live_name)
         return False
     return answer.status_code == 200
-
-
-def hls_folder(files: LiveFiles, mode: str, live_name: str) -> Path:
-    return files.hls / mode / live_name

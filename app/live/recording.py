@@ -43,7 +43,7 @@ class RecordingFailed(Exception):
 
 
 def live_files() -> LiveFiles:
-    return LiveFiles(get_settings().data_dir / "live")
+    return LiveFiles.of(get_settings().data_dir)
 
 
 async def _remux(paths: list[Path], out: Path) -> None:

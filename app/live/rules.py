@@ -6,7 +6,6 @@ from __future__ import annotations
 import secrets
 import string
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 
 __all__ = [
@@ -68,7 +67,8 @@ class BroadcastState(StrEnum):
     CANCELED = "CANCELED"
 
 
-ACTIVE = frozenset({BroadcastState.NOT_STARTED, BroadcastState.RUNNING})
+# The states a broadcast holds its source in (one such broadcast per source).
+ACTIVE = (BroadcastState.NOT_STARTED, BroadcastState.RUNNING)
 
 
 class LiveRuleError(ValueError):
@@ -193,16 +193,6 @@ def live_name() -> str:
     """The internal stream name an accepted stream is renamed to: the key never reaches a
     file name or a URL."""
     return "s" + secrets.token_hex(10)
-
-
-@dataclass(frozen=True, slots=True)
-class BroadcastChanges:
-    """What PUBLISH (or create) may set besides the state."""
-
-    title: str | None = None
-    chat_option: int | None = None
-    no_hearts: bool | None = None
-    locale: str | None = None
 
 
 def check_locale(value: object) -> str:

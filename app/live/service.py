@@ -1,40 +1,30 @@
-"""Sources and broadcasts: who may act on them, creating, listing, changing, publishing,
-ending, deleting (producer-api.md §8). Every function commits before it returns."""
+"""Sources and broadcasts: creating, listing, changing, publishing, ending, deleting
+(producer-api.md §8), each for whoever ``app.live.access`` lets act; answered as the views
+of ``app.live.views``. Every function commits before it returns."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.ids import IdGenerator
 from app.live import hooks, rules
-from app.live.errors import LiveConflict, LiveForbidden, LiveInvalid, LiveNotFound, from_rule
-from app.live.rules import BroadcastState, LiveRuleError, SourceType
-from app.models import (
-    LiveBroadcast,
-    LiveIngest,
-    LiveSource,
-    LiveViewer,
-    Media,
-    MediaVariant,
-    StudioAccount,
-    StudioMember,
-    VariantKind,
-)
+from app.live.access import act_for, may, may_act_on
+from app.live.errors import LiveConflict, LiveInvalid, LiveNotFound, from_rule
+from app.live.rules import ACTIVE, BroadcastState, LiveRuleError, SourceType
+from app.live.views import BroadcastView, SourceView, bound_broadcasts, broadcast_views, source_view
+from app.models import LiveBroadcast, LiveIngest, LiveSource
 from app.storage.live import LiveFiles
-from app.studio.permissions import Action, allowed
 
 __all__ = [
-    "BroadcastView",
-    "SourceView",
-    "act_for",
+    "StateChange",
     "create_broadcast",
     "create_source",
     "delete_broadcast",
@@ -42,153 +32,15 @@ __all__ = [
     "get_broadcast",
     "get_source",
     "list_broadcasts",
-    "list_sources",
+    "list_own_broadcasts",
+    "lookup_broadcasts",
     "rename_source",
     "rotate_key",
     "set_state",
 ]
 
-ACTIVE = (BroadcastState.NOT_STARTED.value, BroadcastState.RUNNING.value)
-
-
-@dataclass(frozen=True, slots=True)
-class SourceView:
-    id: str
-    user_id: int
-    name: str
-    type: str
-    region: str
-    stream_key: str
-    external_hls_url: str | None
-    srt_port: int | None
-    is_stream_active: bool
-    stream_attributes: dict[str, Any] | None
-    compatibility_info: dict[str, Any] | None
-    broadcast_id: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Replay:
-    """The recording as library media: its key, state and, once processed, where its
-    HLS playlist and largest MP4 are (paths under the media's delivery token)."""
-
-    media_id: int
-    media_key: str
-    state: str
-    duration_ms: int | None
-    delivery_token: str | None
-    hls_path: str | None
-    mp4_path: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class BroadcastView:
-    id: str
-    media_number: int
-    user_id: int
-    source_id: str | None
-    state: str
-    title: str
-    tags: list[str]
-    region: str
-    chat_option: int
-    no_hearts: bool
-    is_low_latency: bool
-    locale: str | None
-    preview_token: str
-    created_at: datetime
-    updated_at: datetime
-    started_at: datetime | None
-    ended_at: datetime | None
-    width: int | None
-    height: int | None
-    total_watching: int
-    total_watched: int
-    is_stream_active: bool
-    recording_state: str
-    media_id: int | None
-    replay: Replay | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-# --- who may act ----------------------------------------------------------------------
-
-
-async def act_for(session: AsyncSession, *, caller: int, owner_id: int, write: bool) -> None:
-    """The caller acts for ``owner_id``'s sources and broadcasts: as that user, or as a
-    member of a studio account that user owns (admin and full members change them,
-    limited members only view). Anyone else: 400, as X answers a token whose user is not
-    ``:user_id`` (§3.1); a member without the permission: 403."""
-    if caller == owner_id:
-        return
-    rows = await session.execute(
-        select(StudioMember.permissions)
-        .join(StudioAccount, StudioAccount.id == StudioMember.account_id)
-        .where(
-            StudioMember.user_id == caller,
-            StudioAccount.owner_id == owner_id,
-            StudioAccount.deleted.is_(False),
-        )
-    )
-    grants = [tuple(p for p in permissions.split(",") if p) for (permissions,) in rows]
-    if not grants:
-        raise LiveInvalid("user_id must be the authenticating user's id.", "user_id")
-    action = Action.MANAGE_LIVE if write else Action.VIEW_LIVE
-    if not any(allowed(granted, action) for granted in grants):
-        raise LiveForbidden()
-
-
-async def may_manage(session: AsyncSession, *, caller: int, owner_id: int) -> bool:
-    """Whether the caller may change (and so see the stream keys of) these sources."""
-    try:
-        await act_for(session, caller=caller, owner_id=owner_id, write=True)
-    except (LiveInvalid, LiveForbidden):
-        return False
-    return True
-
-
-async def _may_see(session: AsyncSession, *, caller: int, owner_id: int, write: bool) -> bool:
-    try:
-        await act_for(session, caller=caller, owner_id=owner_id, write=write)
-    except LiveInvalid:
-        return False
-    return True
-
-
-async def _may_view(session: AsyncSession, *, caller: int, owner_id: int) -> bool:
-    """Whether the caller may view these broadcasts (a member without the permission
-    may not: in a lookup by ids, theirs are listed as not found, not a 403 of it all)."""
-    try:
-        await act_for(session, caller=caller, owner_id=owner_id, write=False)
-    except (LiveInvalid, LiveForbidden):
-        return False
-    return True
-
 
 # --- sources --------------------------------------------------------------------------
-
-
-async def _bound(session: AsyncSession, source_ids: Sequence[str]) -> dict[str, str]:
-    if not source_ids:
-        return {}
-    rows = await session.execute(
-        select(LiveBroadcast.source_id, LiveBroadcast.id).where(
-            LiveBroadcast.source_id.in_(source_ids), LiveBroadcast.state.in_(ACTIVE)
-        )
-    )
-    return {source_id: broadcast_id for source_id, broadcast_id in rows if source_id}
-
-
-def _source_view(row: LiveSource, broadcast_id: str | None) -> SourceView:
-    return SourceView(
-        id=row.id, user_id=row.user_id, name=row.name, type=row.type, region=row.region,
-        stream_key=row.stream_key, external_hls_url=row.external_hls_url, srt_port=row.srt_port,
-        is_stream_active=row.is_stream_active, stream_attributes=row.stream_attributes,
-        compatibility_info=row.compatibility_info, broadcast_id=broadcast_id,
-        created_at=row.created_at, updated_at=row.updated_at,
-    )  # fmt: skip
 
 
 async def _source_row(session: AsyncSession, source_id: str) -> LiveSource:
@@ -204,26 +56,10 @@ async def _visible_source(
     session: AsyncSession, *, caller: int, source_id: str, owner_id: int | None, write: bool
 ) -> LiveSource:
     row = await _source_row(session, source_id)
-    await _may_act_on(
+    await may_act_on(
         session, ("source", source_id), row.user_id, caller=caller, owner_id=owner_id, write=write
     )
     return row
-
-
-async def _may_act_on(
-    session: AsyncSession, resource: tuple[str, str], user_id: int, *, caller: int,
-    owner_id: int | None, write: bool,
-) -> None:  # fmt: skip
-    """A source or broadcast of ``user_id``: under ``/2/users/:owner_id/`` it must be that
-    user's; without an owner in the path, one the caller may not even see is 404, as an
-    unknown one. Then the caller's role decides (``act_for``)."""
-    if owner_id is not None and user_id != owner_id:
-        raise LiveNotFound(*resource)
-    if owner_id is None and not await _may_see(
-        session, caller=caller, owner_id=user_id, write=False
-    ):
-        raise LiveNotFound(*resource)
-    await act_for(session, caller=caller, owner_id=user_id, write=write)
 
 
 async def create_source(
@@ -271,7 +107,7 @@ async def create_source(
         except IntegrityError:  # another source took that SRT port meanwhile
             await session.rollback()
             continue
-        return _source_view(row, None)
+        return source_view(row, None)
     raise LiveConflict("Sources are being created too fast: try again.")
 
 
@@ -295,8 +131,8 @@ async def list_sources(session: AsyncSession, *, caller: int, owner_id: int) -> 
             .order_by(LiveSource.created_at.desc(), LiveSource.id.desc())
         )
     )
-    bound = await _bound(session, [r.id for r in rows])
-    return [_source_view(r, bound.get(r.id)) for r in rows]
+    bound = await bound_broadcasts(session, [r.id for r in rows])
+    return [source_view(r, bound.get(r.id)) for r in rows]
 
 
 async def get_source(
@@ -306,8 +142,8 @@ async def get_source(
     row = await _visible_source(
         session, caller=caller, source_id=source_id, owner_id=owner_id, write=write
     )
-    bound = await _bound(session, [row.id])
-    return _source_view(row, bound.get(row.id))
+    bound = await bound_broadcasts(session, [row.id])
+    return source_view(row, bound.get(row.id))
 
 
 async def rename_source(
@@ -325,7 +161,7 @@ async def rename_source(
     except LiveRuleError as bad:
         raise from_rule(bad) from None
     row.updated_at = now
-    view = _source_view(row, (await _bound(session, [row.id])).get(row.id))
+    view = source_view(row, (await bound_broadcasts(session, [row.id])).get(row.id))
     await session.commit()
     return view
 
@@ -343,7 +179,7 @@ async def rotate_key(
     row.stream_key = rules.stream_key()
     row.updated_at = now
     live = row.live_name if row.is_stream_active else None
-    view = _source_view(row, (await _bound(session, [row.id])).get(row.id))
+    view = source_view(row, (await bound_broadcasts(session, [row.id])).get(row.id))
     await session.commit()
     return view, live
 
@@ -357,7 +193,7 @@ async def delete_source(
     row = await _visible_source(
         session, caller=caller, source_id=source_id, owner_id=owner_id, write=True
     )
-    if (await _bound(session, [row.id])).get(row.id):
+    if (await bound_broadcasts(session, [row.id])).get(row.id):
         raise LiveInvalid("The source has an active broadcast: end it first.", "id")
     # Its ingests go with it (ON DELETE CASCADE): an ended broadcast still waiting for
     # their recordings would never be queued and its files would be lost.
@@ -377,105 +213,6 @@ async def delete_source(
 
 
 # --- broadcasts -----------------------------------------------------------------------
-
-
-async def _watching(
-    session: AsyncSession, broadcast_ids: Sequence[str], now: datetime, window: float
-) -> dict[str, int]:
-    if not broadcast_ids:
-        return {}
-    from datetime import timedelta
-
-    rows = await session.execute(
-        select(LiveViewer.broadcast_id, func.count())
-        .where(
-            LiveViewer.broadcast_id.in_(broadcast_ids),
-            LiveViewer.last_seen >= now - timedelta(seconds=window),
-        )
-        .group_by(LiveViewer.broadcast_id)
-    )
-    return {broadcast_id: int(count) for broadcast_id, count in rows}
-
-
-async def _active_sources(session: AsyncSession, source_ids: Sequence[str | None]) -> set[str]:
-    wanted = [s for s in source_ids if s]
-    if not wanted:
-        return set()
-    rows = await session.scalars(
-        select(LiveSource.id).where(LiveSource.id.in_(wanted), LiveSource.is_stream_active)
-    )
-    return set(rows)
-
-
-async def _replays(session: AsyncSession, media_ids: Sequence[int | None]) -> dict[int, Replay]:
-    wanted = [m for m in media_ids if m is not None]
-    if not wanted:
-        return {}
-    media = {m.id: m for m in await session.scalars(select(Media).where(Media.id.in_(wanted)))}
-    paths: dict[int, dict[str, str]] = {}
-    rows = await session.scalars(select(MediaVariant).where(MediaVariant.media_id.in_(wanted)))
-    best: dict[int, int] = {}
-    for variant in rows:
-        found = paths.setdefault(variant.media_id, {})
-        if (variant.kind is VariantKind.HLS and variant.name == "master") or (
-            variant.kind is VariantKind.HLS and "hls" not in found
-        ):
-            found["hls"] = variant.path
-        elif variant.kind is VariantKind.MP4 and (variant.bitrate or 0) >= best.get(
-            variant.media_id, -1
-        ):
-            best[variant.media_id] = variant.bitrate or 0
-            found["mp4"] = f"{variant.name}.mp4"
-    return {
-        m.id: Replay(
-            media_id=m.id,
-            media_key=m.media_key,
-            state=m.state.value,
-            duration_ms=m.duration_ms,
-            delivery_token=m.delivery_token,
-            hls_path=paths.get(m.id, {}).get("hls"),
-            mp4_path=paths.get(m.id, {}).get("mp4"),
-        )
-        for m in media.values()
-    }
-
-
-async def _broadcast_views(
-    session: AsyncSession, rows: Sequence[LiveBroadcast], *, now: datetime, window: float
-) -> list[BroadcastView]:
-    watching = await _watching(session, [r.id for r in rows if r.state == "RUNNING"], now, window)
-    active = await _active_sources(session, [r.source_id for r in rows])
-    replays = await _replays(session, [r.media_id for r in rows])
-    return [
-        BroadcastView(
-            id=r.id,
-            media_number=r.media_number,
-            user_id=r.user_id,
-            source_id=r.source_id,
-            state=r.state,
-            title=r.title,
-            tags=list(r.tags or []),
-            region=r.region,
-            chat_option=r.chat_option,
-            no_hearts=r.no_hearts,
-            is_low_latency=r.is_low_latency,
-            locale=r.locale,
-            preview_token=r.preview_token,
-            created_at=r.created_at,
-            updated_at=r.updated_at,
-            started_at=r.started_at,
-            ended_at=r.ended_at,
-            width=r.width,
-            height=r.height,
-            total_watching=watching.get(r.id, 0),
-            total_watched=r.total_watched,
-            is_stream_active=r.source_id in active and r.state in ACTIVE,
-            recording_state=r.recording_state,
-            media_id=r.media_id,
-            replay=None if r.media_id is None else replays.get(r.media_id),
-        )
-        for r in rows
-    ]
 
 
 def _flag(body: dict[str, Any], name: str) -> bool | None:
@@ -564,7 +301,7 @@ async def create_broadcast(
     region = body.get("region")
     if region is not None and region != source.region:
         raise LiveInvalid("region must be the source's region.", "region")
-    if (await _bound(session, [source.id])).get(source.id):
+    if (await bound_broadcasts(session, [source.id])).get(source.id):
         raise from_rule(
             LiveRuleError("conflict", "Another broadcast is active on this source: end it first.")
         )
@@ -592,7 +329,7 @@ async def create_broadcast(
         .where(LiveIngest.source_id == source.id, LiveIngest.ended_at.is_(None))
         .values(broadcast_id=row.id)
     )
-    view = (await _broadcast_views(session, [row], now=now, window=viewer_window))[0]
+    view = (await broadcast_views(session, [row], now=now, window=viewer_window))[0]
     await session.commit()
     return view
 
@@ -603,7 +340,7 @@ async def _visible_broadcast(
     row = await session.get(LiveBroadcast, broadcast_id)
     if row is None:
         raise LiveNotFound("broadcast", broadcast_id)
-    await _may_act_on(
+    await may_act_on(
         session, ("broadcast", broadcast_id), row.user_id, caller=caller, owner_id=owner_id,
         write=write,
     )  # fmt: skip
@@ -617,7 +354,7 @@ async def get_broadcast(
     row = await _visible_broadcast(
         session, caller=caller, broadcast_id=broadcast_id, owner_id=owner_id, write=False
     )
-    return (await _broadcast_views(session, [row], now=now, window=viewer_window))[0]
+    return (await broadcast_views(session, [row], now=now, window=viewer_window))[0]
 
 
 async def list_broadcasts(
@@ -635,7 +372,7 @@ async def list_broadcasts(
             .limit(limit + 1)
         )
     )
-    views = await _broadcast_views(session, rows[:limit], now=now, window=viewer_window)
+    views = await broadcast_views(session, rows[:limit], now=now, window=viewer_window)
     return views, len(rows) > limit
 
 
@@ -647,11 +384,13 @@ async def lookup_broadcasts(
     rows = list(
         await session.scalars(select(LiveBroadcast).where(LiveBroadcast.id.in_(broadcast_ids)))
     )
-    visible = [r for r in rows if await _may_view(session, caller=caller, owner_id=r.user_id)]
+    visible = [
+        r for r in rows if await may(session, caller=caller, owner_id=r.user_id, write=False)
+    ]
     found = {r.id for r in visible}
     order = {b: i for i, b in enumerate(broadcast_ids)}
     visible.sort(key=lambda r: order[r.id])
-    views = await _broadcast_views(session, visible, now=now, window=viewer_window)
+    views = await broadcast_views(session, visible, now=now, window=viewer_window)
     return views, [b for b in broadcast_ids if b not in found]
 
 
@@ -673,7 +412,7 @@ async def list_own_broadcasts(
             )
         )
     )
-    views = await _broadcast_views(session, rows[:limit], now=now, window=viewer_window)
+    views = await broadcast_views(session, rows[:limit], now=now, window=viewer_window)
     return views, len(rows) > limit
 
 
@@ -739,7 +478,7 @@ async def set_state(
         await session.rollback()
         raise LiveInvalid("The broadcast's state changed meanwhile.", "state")
     await session.refresh(row)
-    view = (await _broadcast_views(session, [row], now=now, window=viewer_window))[0]
+    view = (await broadcast_views(session, [row], now=now, window=viewer_window))[0]
     await session.commit()
     return StateChange(view, None)
 
@@ -756,7 +495,7 @@ async def _end(
     await session.flush()
     await hooks.maybe_queue(session, files, row.id, now=now)
     await session.refresh(row)
-    view = (await _broadcast_views(session, [row], now=now, window=viewer_window))[0]
+    view = (await broadcast_views(session, [row], now=now, window=viewer_window))[0]
     await session.commit()
     return StateChange(view, drop or None)
 
@@ -778,36 +517,3 @@ async def delete_broadcast(
     await session.delete(row)
     await session.commit()
     return drop
-
-
-@dataclass(frozen=True, slots=True)
-class PlaybackTarget:
-    """What the live playlist route needs: who may watch, and where nginx writes."""
-
-    broadcast_id: str
-    state: str
-    title: str
-    preview_token: str
-    live_name: str | None
-    mode: str  # low | high: the HLS application whose fragments this broadcast plays
-
-
-async def playback_target(session: AsyncSession, broadcast_id: str) -> PlaybackTarget | None:
-    row = (
-        await session.execute(
-            select(LiveBroadcast, LiveSource.live_name)
-            .outerjoin(LiveSource, LiveSource.id == LiveBroadcast.source_id)
-            .where(LiveBroadcast.id == broadcast_id)
-        )
-    ).first()
-    if row is None:
-        return None
-    broadcast, live_name = row
-    return PlaybackTarget(
-        broadcast_id=broadcast.id,
-        state=broadcast.state,
-        title=broadcast.title,
-        preview_token=broadcast.preview_token,
-        live_name=live_name,
-        mode="low" if broadcast.is_low_latency else "high",
-    )

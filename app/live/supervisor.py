@@ -56,7 +56,7 @@ async def run_live(settings: Settings, stop: asyncio.Event | None = None) -> Non
     engine closes); raises RuntimeError when nginx cannot start or dies."""
     stop = stop or asyncio.Event()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a stats request every second
-    files = LiveFiles(settings.data_dir / "live")
+    files = LiveFiles.of(settings.data_dir)
     files.prepare()
     engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(engine)

@@ -26,6 +26,11 @@ class LiveFiles:
         self.recordings = root / "recordings"
         self.run = root / "run"
 
+    @classmethod
+    def of(cls, data_dir: Path) -> LiveFiles:
+        """The live ingest's files of a data folder (``DATA_DIR/live``)."""
+        return cls(data_dir / "live")
+
     def prepare(self) -> None:
         for folder in (self.recordings, self.run, *(self.hls / mode for mode in MODES)):
             folder.mkdir(parents=True, exist_ok=True)

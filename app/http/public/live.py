@@ -20,13 +20,13 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
-from app.http.deps import ClockDep, IdsDep, ReadSessionDep, SessionDep, context_of
+from app.http.deps import ClockDep, IdsDep, ReadSessionDep, SessionDep, context_of, live_files_of
 from app.http.errors import v11_error_responses
 from app.http.json_body import read_body
-from app.live import hooks, service
+from app.live import hooks, views
 from app.live.errors import LiveNotFound
+from app.live.rules import ACTIVE
 from app.live.viewers import ViewerCounter, viewer_of
-from app.storage.live import LiveFiles
 
 __all__ = ["hooks_router", "router"]
 
@@ -43,28 +43,23 @@ Token = Annotated[
 _SEGMENT_LINE = re.compile(r"^([0-9]{1,12}\.ts)$", re.MULTILINE)
 _HLS = "application/vnd.apple.mpegurl"
 _CORS = {"access-control-allow-origin": "*"}
-_ACTIVE = ("NOT_STARTED", "RUNNING")
 _VIEWERS = ViewerCounter()
 _CACHE_SECS = 1.0
-_targets: dict[str, tuple[float, service.PlaybackTarget | None]] = {}
+_targets: dict[str, tuple[float, views.PlaybackTarget | None]] = {}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "the live playlist", "content": {_HLS: {}}},
     **v11_error_responses(400, 404),
 }
 
 
-def _files(request: Request) -> LiveFiles:
-    return LiveFiles(context_of(request).settings.data_dir / "live")
-
-
-async def _target(session: Any, broadcast_id: str) -> service.PlaybackTarget | None:
+async def _target(session: Any, broadcast_id: str) -> views.PlaybackTarget | None:
     """Looked up at most once a second per broadcast and process: players fetch the
     playlist every fragment and a segment more often."""
     clock = time.monotonic()
     cached = _targets.get(broadcast_id)
     if cached is not None and clock - cached[0] < _CACHE_SECS:
         return cached[1]
-    found = await service.playback_target(session, broadcast_id)
+    found = await views.playback_target(session, broadcast_id)
     if len(_targets) > 10_000:
         _targets.clear()
     if found is not None and found.state == "RUNNING":  # the many-viewers case only:
@@ -72,8 +67,8 @@ async def _target(session: Any, broadcast_id: str) -> service.PlaybackTarget | N
     return found
 
 
-def _allowed(target: service.PlaybackTarget | None, token: str | None) -> service.PlaybackTarget:
-    if target is None or target.live_name is None or target.state not in _ACTIVE:
+def _allowed(target: views.PlaybackTarget | None, token: str | None) -> views.PlaybackTarget:
+    if target is None or target.live_name is None or target.state not in ACTIVE:
         raise LiveNotFound("broadcast", "" if target is None else target.broadcast_id)
     if target.state == "RUNNING" and token is None:
         return target
@@ -90,7 +85,7 @@ async def live_playlist(
     """The live playlist (public while RUNNING; with `t` the preview before it)."""
     target = _allowed(await _target(session, broadcast_id), t)
     assert target.live_name is not None
-    playlist = _files(request).playlist(target.mode, target.live_name)
+    playlist = live_files_of(request).playlist(target.mode, target.live_name)
     if playlist is None:
         raise LiveNotFound("broadcast", broadcast_id)
     text = playlist.decode(errors="replace")
@@ -121,7 +116,7 @@ async def live_segment(
     """One segment of the live playlist."""
     target = _allowed(await _target(session, broadcast_id), t)
     assert target.live_name is not None
-    path = _files(request).segment(target.mode, target.live_name, segment)
+    path = live_files_of(request).segment(target.mode, target.live_name, segment)
     if path is None:
         raise LiveNotFound("segment", segment)
     return FileResponse(
@@ -139,7 +134,7 @@ async def share_page(
     request: Request, broadcast_id: BroadcastId, session: ReadSessionDep
 ) -> Response:
     """A plain page: the title, the state and, while RUNNING, the live player."""
-    target = await service.playback_target(session, broadcast_id)
+    target = await views.playback_target(session, broadcast_id)
     if target is None:
         raise LiveNotFound("broadcast", broadcast_id)
     title = html.escape(target.title or "Live broadcast")
@@ -164,7 +159,7 @@ def _trusted(request: Request) -> bool:
     except ValueError:
         return False
     secret = request.query_params.get("secret", "")
-    expected = _files(request).hook_secret()
+    expected = live_files_of(request).hook_secret()
     return loopback and hmac.compare_digest(secret.encode(), expected.encode())
 
 
@@ -193,12 +188,12 @@ async def nginx_hook(
         return Response(status_code=302, headers={"location": name})
     if event == "publish_done":
         await hooks.on_publish_done(
-            session, _files(request), ids, client_id=client_id, key=key, now=now
+            session, live_files_of(request), ids, client_id=client_id, key=key, now=now
         )
         return Response(status_code=200)
     if event == "record_done":
         await hooks.on_record_done(
-            session, _files(request), client_id=client_id, path=form.get("path", ""), now=now
+            session, live_files_of(request), client_id=client_id, path=form.get("path", ""), now=now
         )
         return Response(status_code=200)
     return Response(status_code=404)

@@ -15,17 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.http import params
-from app.http.deps import ClockDep, CurrentUser, IdsDep, SessionDep, context_of
+from app.http.deps import ClockDep, CurrentUser, IdsDep, SessionDep, context_of, live_files_of
 from app.http.errors import v2_error_responses
 from app.http.json_body import json_request_body, read_json_object
 from app.http.responses import TwitterJSONResponse
 from app.http.urls import base_url
 from app.http.v2.live_wire import Links, broadcast_json, source_json, video_access
-from app.live import nginx, rules
+from app.live import access, nginx, rules, views
 from app.live import service as live
 from app.live.errors import LiveInvalid
 from app.schemas import openapi as oa
-from app.storage.live import LiveFiles
 
 __all__ = ["router"]
 
@@ -105,10 +104,6 @@ class EndOnly(BaseModel):
 
 def _links(request: Request) -> Links:
     return Links(base_url(request), context_of(request).settings)
-
-
-def _files(request: Request) -> LiveFiles:
-    return LiveFiles(context_of(request).settings.data_dir / "live")
 
 
 def _srt_ports(request: Request) -> tuple[int, int] | None:
@@ -191,7 +186,7 @@ async def get_user_source(
     """One source; its stream key only for members who may change it."""
     owner = _owner(user_id)
     view = await live.get_source(session, caller=user, source_id=source_id, owner_id=owner)
-    manager = await live.may_manage(session, caller=user, owner_id=view.user_id)
+    manager = await access.may(session, caller=user, owner_id=view.user_id, write=True)
     return _json({"source": source_json(view, _links(request), with_key=manager)})
 
 
@@ -227,7 +222,7 @@ async def delete_user_source(
 # --- gen B: /2/users/:user_id/broadcasts --------------------------------------------------
 
 
-def _created(view: live.BroadcastView, links: Links) -> dict[str, Any]:
+def _created(view: views.BroadcastView, links: Links) -> dict[str, Any]:
     return {
         "broadcast": broadcast_json(view, links),
         "video_access": video_access(view, links),
@@ -308,7 +303,7 @@ async def set_user_broadcast_state(
     change = await live.set_state(
         session, caller=user, broadcast_id=broadcast_id, owner_id=_owner(user_id),
         body=await _body(request), now=clock(), viewer_window=_window(request),
-        files=_files(request),
+        files=live_files_of(request),
     )  # fmt: skip
     await _drop(request, change.drop)
     if change.view.state == "ENDED":
@@ -324,7 +319,7 @@ async def delete_user_broadcast(
     """Any state (an active one is canceled); the recording's library media stays."""
     live_name = await live.delete_broadcast(
         session, caller=user, broadcast_id=broadcast_id, owner_id=_owner(user_id),
-        now=clock(), files=_files(request),
+        now=clock(), files=live_files_of(request),
     )  # fmt: skip
     await _drop(request, live_name)
     return _json({"success": True})
@@ -425,7 +420,7 @@ def _cursor(token: str | None) -> tuple[datetime, str] | None:
     return at, last
 
 
-def _token(view: live.BroadcastView) -> str:
+def _token(view: views.BroadcastView) -> str:
     # The exact creation time (microseconds, as stored): a rounded one would skip the
     # broadcasts created between it and the last one of the page.
     us = (view.created_at - _EPOCH) // timedelta(microseconds=1)
@@ -501,8 +496,9 @@ async def end_broadcast(
 ) -> Response:  # fmt: skip
     """Only `{"state": "END"}` (gen C); PUBLISH is `PUT /2/users/:user_id/...`."""
     change = await live.set_state(
-        session, caller=user, broadcast_id=broadcast_id, owner_id=None, body=await _body(request),
-        now=clock(), viewer_window=_window(request), files=_files(request), allow_publish=False,
+        session, caller=user, broadcast_id=broadcast_id, owner_id=None,
+        body=await _body(request), now=clock(), viewer_window=_window(request),
+        files=live_files_of(request), allow_publish=False,
     )  # fmt: skip
     await _drop(request, change.drop)
     return _json({"data": {"id": change.view.id, "state": change.view.state}})
@@ -515,7 +511,7 @@ async def delete_broadcast(
 ) -> Response:  # fmt: skip
     live_name = await live.delete_broadcast(
         session, caller=user, broadcast_id=broadcast_id, owner_id=None, now=clock(),
-        files=_files(request),
+        files=live_files_of(request),
     )  # fmt: skip
     await _drop(request, live_name)
     return _json({"data": {"deleted": True}})

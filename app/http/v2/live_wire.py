@@ -10,9 +10,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.config import Settings
-from app.live import compat
+from app.live import compat, rules
 from app.live.nginx import APP, rtmps_enabled
-from app.live.service import BroadcastView, SourceView
+from app.live.views import BroadcastView, SourceView
 
 __all__ = ["Links", "broadcast_json", "source_json", "video_access"]
 
@@ -117,7 +117,7 @@ def broadcast_json(view: BroadcastView, links: Links) -> dict[str, Any]:
         "no_hearts": view.no_hearts,
         "is_low_latency": view.is_low_latency,
         "is_high_latency": not view.is_low_latency,
-        "language": (view.locale or "en").replace("-", "_").split("_")[0].lower(),
+        "language": rules.language_of(view.locale),
         "locale": view.locale,
         "broadcast_source": "producer",
         "twitter_user_id": str(view.user_id),

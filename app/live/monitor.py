@@ -63,6 +63,8 @@ async def keyframe_interval(segments: list[str]) -> float | None:
 
 
 _KIB = re.compile(r"video:\s*([0-9.]+)KiB\s+audio:\s*([0-9.]+)KiB")
+_TIME_FIELD = re.compile(r"time=(\S+)")
+_TIME = re.compile(r"^([0-9]+):([0-9]{2}):([0-9.]+)$")
 
 
 def _durations(playlist: bytes) -> dict[str, float]:
@@ -92,9 +94,16 @@ async def payload_bitrates(segments: list[str], seconds: float) -> tuple[int, in
         stdin=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     _, err = await process.communicate()
-    found = _KIB.search(err.decode(errors="replace"))
+    text = err.decode(errors="replace")
+    found = _KIB.search(text)
     if found is None:
         return None
+    # Over what ffmpeg read, not what the playlist listed: a segment nginx removed between
+    # the listing and the read would count its seconds without its bytes.
+    read = [_TIME.match(t) for t in _TIME_FIELD.findall(text)]
+    if read and read[-1] is not None:
+        hours, minutes, secs = read[-1].groups()
+        seconds = int(hours) * 3600 + int(minutes) * 60 + float(secs) or seconds
     video, audio = (float(value) * 1024 * 8 / seconds for value in found.groups())
     return int(video), int(audio)
 
@@ -277,7 +286,11 @@ class LiveMonitor:
         video_bitrate: int | None = stat.bw_video or None
         audio_bitrate: int | None = stat.bw_audio or None
         if measured is not None:
-            video_bitrate, audio_bitrate = measured[0] or video_bitrate, measured[1] or None
+            # Video: the larger of the two: the preview relay is nginx's subscriber, and a
+            # subscriber that falls behind has frames dropped, so its segments can carry
+            # less than arrived. Audio: the segments' (nginx's 10 s window overshoots).
+            video_bitrate = max(measured[0], video_bitrate or 0) or None
+            audio_bitrate = measured[1] or None
         return compat.StreamAttributes(
             video_codec=None
             if stat.video_codec is None
